@@ -1,0 +1,80 @@
+using Asgilook.Caching;
+using Asgilook.Images;
+using Asgilook.Imaging;
+using Asgilook.Storage;
+using Asgilook.Thumbnails;
+using Carter;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Asgilook;
+
+/// <summary>
+/// The composition root (the tutorial's <c>create_app</c>): <see cref="AddAsgilook"/> registers the
+/// services, <see cref="UseAsgilook"/> builds the pipeline. Tests call the same two methods.
+/// </summary>
+public static class AsgilookApp
+{
+    /// <summary>Where the service listens when no <c>--urls</c> (or ASPNETCORE_URLS) is given, like uvicorn.</summary>
+    public const string DefaultUrl = "http://localhost:8000";
+
+    public static WebApplicationBuilder AddAsgilook(this WebApplicationBuilder builder)
+    {
+        builder.Configuration.AddTutorialEnvironmentVariables();
+        if (!HasListenAddress(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var services = builder.Services;
+        services.AddOptions<AsgilookOptions>()
+            .BindConfiguration(AsgilookOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AsgilookOptions>, AsgilookOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
+        services.TryAddSingleton<IImageProcessor, VipsImageProcessor>();
+        services.TryAddSingleton<IImageStore, ImageStore>();
+        services.AddHostedService<StoreInitializer>();
+
+        services.TryAddSingleton(CreateCacheStore);
+        services.AddHostedService<CacheLifetime>();
+
+        services.AddProblemDetails();
+        services.AddCarter(configurator: carter => carter
+            .WithModule<ImagesModule>()
+            .WithModule<ThumbnailsModule>());
+        return builder;
+    }
+
+    public static WebApplication UseAsgilook(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<ResponseCacheMiddleware>();
+        app.MapCarter();
+        return app;
+    }
+
+    private static bool HasListenAddress(IConfiguration configuration) =>
+        !string.IsNullOrEmpty(configuration["urls"])
+        || !string.IsNullOrEmpty(configuration["http_ports"])
+        || !string.IsNullOrEmpty(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").Exists();
+
+    private static ICacheStore CreateCacheStore(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<AsgilookOptions>>().Value;
+        if (string.IsNullOrWhiteSpace(options.RedisHost))
+        {
+            return new MemoryCacheStore(options.MemoryCacheMegabytes * 1024L * 1024L, services.GetRequiredService<TimeProvider>());
+        }
+
+        // The validator already refused an unusable address, so parsing succeeds here.
+        RedisAddress.TryParse(options.RedisHost, out var redis, out _);
+        return new RedisCacheStore(redis!, services.GetRequiredService<ILogger<RedisCacheStore>>());
+    }
+}

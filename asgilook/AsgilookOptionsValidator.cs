@@ -1,0 +1,26 @@
+using Asgilook.Caching;
+using Microsoft.Extensions.Options;
+
+namespace Asgilook;
+
+/// <summary>The checks data annotations cannot express, run at startup with the annotations.</summary>
+internal sealed class AsgilookOptionsValidator : IValidateOptions<AsgilookOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AsgilookOptions options)
+    {
+        var failures = new List<string>();
+
+        if (!string.IsNullOrWhiteSpace(options.StoragePath)
+            && options.StoragePath.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"Asgilook:StoragePath '{options.StoragePath}' is not a valid folder path.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.RedisHost) && !RedisAddress.TryParse(options.RedisHost, out _, out var error))
+        {
+            failures.Add($"Asgilook:RedisHost (ASGI_LOOK_REDIS_HOST) '{options.RedisHost}' is not usable: {error}");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

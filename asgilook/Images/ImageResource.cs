@@ -1,0 +1,16 @@
+using Asgilook.Storage;
+using Asgilook.Thumbnails;
+
+namespace Asgilook.Images;
+
+/// <summary>An image as the API shows it: the tutorial's <c>Image.serialize()</c>.</summary>
+public sealed record ImageResource(string Id, string Image, string Modified, int[] Size, string[] Thumbnails)
+{
+    public static ImageResource From(StoredImage image, int minThumbSize) => new(
+        image.Id.ToString(),
+        image.Uri,
+        image.Modified.ToString("R"),
+        [image.Width, image.Height],
+        [.. ThumbnailSeries.Sizes(image.Width, image.Height, minThumbSize)
+            .Select(size => ThumbnailSeries.Uri(image.Id, size.Width, size.Height))]);
+}

@@ -1,0 +1,21 @@
+namespace Asgilook.Imaging;
+
+/// <summary>A JPEG converted from an upload, with its pixel size.</summary>
+public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height);
+
+/// <summary>
+/// The image engine: everything Asgilook asks of pixels. Both methods are CPU-bound and
+/// synchronous; callers run them off the request path.
+/// </summary>
+public interface IImageProcessor
+{
+    /// <summary>Decodes any supported format and re-encodes it as an upright 8-bit sRGB JPEG.</summary>
+    /// <exception cref="UnreadableImageException">The bytes are not an image this engine can read.</exception>
+    ConvertedImage ConvertToJpeg(byte[] data);
+
+    /// <summary>Scales a stored JPEG to exactly <paramref name="width"/> × <paramref name="height"/>.</summary>
+    byte[] Thumbnail(byte[] jpeg, int width, int height);
+}
+
+/// <summary>Raised when upload bytes cannot be decoded as an image.</summary>
+public sealed class UnreadableImageException(string message, Exception? inner = null) : Exception(message, inner);

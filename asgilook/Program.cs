@@ -1,0 +1,8 @@
+using Asgilook;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAsgilook();
+
+var app = builder.Build();
+app.UseAsgilook();
+app.Run();

@@ -1,0 +1,22 @@
+namespace Asgilook.Thumbnails;
+
+/// <summary>
+/// The mipmap series of thumbnail sizes an image advertises: each about half the previous,
+/// while both sides stay at or above the minimum. Only these sizes are ever generated,
+/// which guards the service against being asked to render arbitrary sizes.
+/// </summary>
+public static class ThumbnailSeries
+{
+    public static IEnumerable<(int Width, int Height)> Sizes(int width, int height, int minSize)
+    {
+        for (var factor = 2; width / factor >= minSize && height / factor >= minSize; factor *= 2)
+        {
+            yield return (width / factor, height / factor);
+        }
+    }
+
+    public static bool Contains(int width, int height, int minSize, (int Width, int Height) size) =>
+        Sizes(width, height, minSize).Contains(size);
+
+    public static string Uri(Guid imageId, int width, int height) => $"/thumbnails/{imageId}/{width}x{height}.jpeg";
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// A real redis-server on a free loopback port, started for a test class and stopped after it
+/// (nothing saved to disk). Fails with a clear message when redis-server is not installed.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private Process? _process;
+    private ConnectionMultiplexer? _admin;
+
+    public int Port { get; private set; }
+
+    /// <summary>The address in the tutorial's form, as ASGI_LOOK_REDIS_HOST takes it.</summary>
+    public string Url => $"redis://127.0.0.1:{Port}/0";
+
+    public IDatabase Database => Admin.GetDatabase();
+
+    public IServer Server => Admin.GetServer("127.0.0.1", Port);
+
+    private ConnectionMultiplexer Admin => _admin ?? throw new InvalidOperationException("Redis has not started.");
+
+    public async Task InitializeAsync()
+    {
+        await StartAsync();
+        _admin = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{Port},allowAdmin=true,abortConnect=false");
+    }
+
+    /// <summary>Starts redis-server (again, on the same port if it ran before).</summary>
+    public async Task StartAsync()
+    {
+        if (Port == 0)
+        {
+            Port = FreePort();
+        }
+
+        var executable = FindOnPath("redis-server") ?? throw new InvalidOperationException(
+            "redis-server is not installed, and the Redis tests need a real one. " +
+            "Run ./test.sh, which installs it (apt-get install redis-server), or install it yourself.");
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitUntilAsync(() => CanConnect(), $"redis-server did not accept connections on port {Port}");
+    }
+
+    /// <summary>Stops redis-server at once, as a crash or an outage would.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    public async Task FlushAsync() => await Server.FlushAllDatabasesAsync();
+
+    /// <summary>The names of the clients connected now (CLIENT LIST).</summary>
+    public async Task<string[]> ClientNamesAsync() =>
+        [.. (await Server.ClientListAsync()).Select(client => client.Name ?? string.Empty)];
+
+    public async Task DisposeAsync()
+    {
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
+        }
+
+        await StopAsync();
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static async Task WaitUntilAsync(Func<bool> condition, string failure, int timeoutSeconds = 15)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(failure);
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private bool CanConnect()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(folder => Path.Combine(folder, name))
+            .FirstOrDefault(File.Exists);
+}

@@ -1,0 +1,104 @@
+using Asgilook.Images;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// A fresh Asgilook app per test (the tutorial's conftest.py): real files in a temporary storage
+/// folder, predictable ids, and the cache store the test asks for, served through TestHost.
+/// </summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    /// <summary>The tutorial's predictable uuids, handed out in order; random ones after them.</summary>
+    public static readonly Guid[] PredictableIds =
+    [
+        Guid.Parse("36562622-48e5-4a61-be67-e426b11821ed"),
+        Guid.Parse("3bc731ac-8cd8-4f39-b6fe-1a195d3b4e74"),
+        Guid.Parse("ba1c4951-73bc-45a4-a1f6-aa2b958dafa4"),
+    ];
+
+    private readonly WebApplication _app;
+
+    private TestApp(WebApplication app, string storagePath)
+    {
+        _app = app;
+        StoragePath = storagePath;
+        Client = app.GetTestClient();
+    }
+
+    public HttpClient Client { get; }
+
+    public string StoragePath { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<TestApp> StartAsync(
+        ICacheBackend? cache = null,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
+    {
+        cache ??= new MemoryCacheBackend();
+        await cache.ResetAsync();
+
+        var storagePath = Directory.CreateTempSubdirectory("asgilook-tests-").FullName;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+
+        // Registered before AddAsgilook, so they win over its TryAdd defaults.
+        builder.Services.AddSingleton<IImageIdGenerator>(new PredictableIdGenerator());
+        services?.Invoke(builder.Services);
+
+        builder.AddAsgilook();
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Asgilook:StoragePath"] = storagePath,
+            ["Asgilook:RedisHost"] = cache.RedisHost,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(configuration);
+
+        var app = builder.Build();
+        app.UseAsgilook();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            Directory.Delete(storagePath, recursive: true);
+            throw;
+        }
+
+        return new TestApp(app, storagePath);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Directory.Delete(StoragePath, recursive: true);
+    }
+
+    private sealed class PredictableIdGenerator : IImageIdGenerator
+    {
+        private int _next;
+
+        public Guid NewId()
+        {
+            var index = Interlocked.Increment(ref _next) - 1;
+            return index < PredictableIds.Length ? PredictableIds[index] : Guid.NewGuid();
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Text;
+using NetVips;
+
+namespace Asgilook.Tests;
+
+/// <summary>Test images drawn at run time, like the tutorial's fixture: random ellipses, different every run.</summary>
+public static class TestImages
+{
+    /// <summary>A PNG of yellow ellipses with red outlines on black (the tutorial's <c>png_image</c>).</summary>
+    public static byte[] RandomEllipses(int width = 640, int height = 360, string format = ".png", int ellipses = 32)
+    {
+        var svg = new StringBuilder().Append(CultureInfo.InvariantCulture, $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'>");
+        svg.Append("<rect width='100%' height='100%' fill='black'/>");
+        for (var i = 0; i < ellipses; i++)
+        {
+            var (x0, x1) = Ordered(Random.Shared.Next(width), Random.Shared.Next(width));
+            var (y0, y1) = Ordered(Random.Shared.Next(height), Random.Shared.Next(height));
+            svg.Append(CultureInfo.InvariantCulture,
+                $"<ellipse cx='{(x0 + x1) / 2.0}' cy='{(y0 + y1) / 2.0}' rx='{(x1 - x0) / 2.0}' ry='{(y1 - y0) / 2.0}' fill='yellow' stroke='red'/>");
+        }
+
+        svg.Append("</svg>");
+        using var image = Image.NewFromBuffer(Encoding.UTF8.GetBytes(svg.ToString()));
+        using var opaque = image.Flatten();
+        return opaque.WriteToBuffer(format);
+    }
+
+    /// <summary>The pixel size of encoded image bytes (the tutorial's <c>image_size</c>).</summary>
+    public static (int Width, int Height) SizeOf(byte[] data)
+    {
+        using var image = Image.NewFromBuffer(data);
+        return (image.Width, image.Height);
+    }
+
+    /// <summary>The loader libvips picked for the bytes, e.g. "jpegload_buffer".</summary>
+    public static string FormatOf(byte[] data)
+    {
+        using var image = Image.NewFromBuffer(data);
+        return (string)image.Get("vips-loader");
+    }
+
+    private static (int, int) Ordered(int a, int b) => a <= b ? (a, b) : (b, a);
+}
