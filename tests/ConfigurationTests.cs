@@ -1,0 +1,151 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Asgilook.Caching;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Asgilook.Tests;
+
+[CollectionDefinition(nameof(EnvironmentVariables), DisableParallelization = true)]
+public sealed class EnvironmentVariables;
+
+/// <summary>Settings: the tutorial's defaults, its environment variables, validation at startup.</summary>
+[Collection(nameof(EnvironmentVariables))]
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public void DefaultsAreTheTutorials()
+    {
+        var options = new AsgilookOptions();
+
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "asgilook"), options.StoragePath);
+        Assert.Null(options.RedisHost);
+        Assert.Equal(64, options.MinThumbSize);
+    }
+
+    [Fact]
+    public void TutorialEnvironmentVariablesAreHonouredBelowTheCommandLine()
+    {
+        using var storage = new ScopedVariable("ASGI_LOOK_STORAGE_PATH", "/srv/from-environment");
+        using var redis = new ScopedVariable("ASGI_LOOK_REDIS_HOST", "redis://cache.internal:6380/2");
+
+        var fromEnvironment = Bind(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Asgilook:StoragePath"] = "/from/appsettings" })
+            .AddTutorialEnvironmentVariables());
+        Assert.Equal("/srv/from-environment", fromEnvironment.StoragePath);
+        Assert.Equal("redis://cache.internal:6380/2", fromEnvironment.RedisHost);
+
+        var fromCommandLine = Bind(new ConfigurationBuilder()
+            .AddCommandLine(["--Asgilook:StoragePath=/from/command-line"])
+            .AddTutorialEnvironmentVariables());
+        Assert.Equal("/from/command-line", fromCommandLine.StoragePath);
+    }
+
+    [Fact]
+    public void UnsetOrEmptyVariablesLeaveTheDefaults()
+    {
+        using var storage = new ScopedVariable("ASGI_LOOK_STORAGE_PATH", "");
+        using var redis = new ScopedVariable("ASGI_LOOK_REDIS_HOST", null);
+
+        var options = Bind(new ConfigurationBuilder().AddTutorialEnvironmentVariables());
+
+        Assert.Equal(AsgilookOptions.DefaultStoragePath, options.StoragePath);
+        Assert.Null(options.RedisHost);
+    }
+
+    [Theory]
+    [InlineData("Asgilook:MinThumbSize", "0", "MinThumbSize")]
+    [InlineData("Asgilook:StoragePath", "", "StoragePath")]
+    [InlineData("Asgilook:StoragePath", "bad\0path", "StoragePath")]
+    [InlineData("Asgilook:RedisHost", "http://localhost:6379", "redis://")]
+    [InlineData("Asgilook:RedisHost", "redis://localhost:6379/zero", "database number")]
+    [InlineData("Asgilook:RedisHost", "redis:///0", "no host")]
+    public async Task BadSettingFailsAtStartupSayingWhich(string key, string value, string message)
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => TestApp.StartAsync(settings: new Dictionary<string, string?> { [key] = value }));
+
+        Assert.Contains(message, failure.Message);
+    }
+
+    [Fact]
+    public async Task MinThumbSizeShapesTheSeries()
+    {
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:MinThumbSize"] = "100" });
+
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+
+        Assert.Equal(1, posted.GetProperty("thumbnails").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task StorageFolderIsCreatedAtStartup()
+    {
+        var root = Directory.CreateTempSubdirectory("asgilook-config-").FullName;
+        var nested = Path.Combine(root, "a", "b");
+        try
+        {
+            await using (var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:StoragePath"] = nested }))
+            {
+                Assert.True(Directory.Exists(nested));
+                await app.Client.PostImageAsync(TestImages.RandomEllipses());
+                var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
+                Assert.Single(Directory.GetFiles(nested, "*.jpeg"));
+                Assert.Equal(1, listed.GetArrayLength());
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task CacheStoreFollowsRedisHost()
+    {
+        await using var memory = await TestApp.StartAsync();
+        Assert.IsType<MemoryCacheStore>(memory.Services.GetRequiredService<ICacheStore>());
+
+        var port = RedisServer.FreePort();
+        await using var redis = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{port}/0" });
+        var store = Assert.IsType<RedisCacheStore>(redis.Services.GetRequiredService<ICacheStore>());
+        Assert.Equal($"Redis at 127.0.0.1:{port}, database 0", store.Description);
+    }
+
+    [Fact]
+    public void ListensOnPort8000UnlessToldOtherwise()
+    {
+        var plain = WebApplication.CreateBuilder([]);
+        plain.AddAsgilook();
+        Assert.Equal("http://localhost:8000", plain.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey));
+
+        var told = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:9123"]);
+        told.AddAsgilook();
+        Assert.Equal("http://127.0.0.1:9123", told.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey));
+    }
+
+    private static AsgilookOptions Bind(IConfigurationBuilder configuration)
+    {
+        var options = new AsgilookOptions();
+        configuration.Build().GetSection(AsgilookOptions.SectionName).Bind(options);
+        return options;
+    }
+
+    private sealed class ScopedVariable : IDisposable
+    {
+        private readonly string _name;
+        private readonly string? _previous;
+
+        public ScopedVariable(string name, string? value)
+        {
+            _name = name;
+            _previous = Environment.GetEnvironmentVariable(name);
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        public void Dispose() => Environment.SetEnvironmentVariable(_name, _previous);
+    }
+}

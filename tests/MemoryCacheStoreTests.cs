@@ -1,0 +1,85 @@
+using Asgilook.Caching;
+
+namespace Asgilook.Tests;
+
+/// <summary>The in-process cache is a product feature: its time-to-live and budget are tested as such.</summary>
+public sealed class MemoryCacheStoreTests
+{
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private readonly ManualClock _clock = new();
+
+    [Fact]
+    public async Task EntriesExpireAfterTheirTimeToLive()
+    {
+        var store = new MemoryCacheStore(1024, _clock);
+        await store.SetAsync("k", [1, 2, 3], Hour);
+
+        _clock.Advance(Hour - TimeSpan.FromSeconds(1));
+        Assert.Equal([1, 2, 3], await store.GetAsync("k"));
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(await store.GetAsync("k"));
+        Assert.Equal(0, store.Bytes);
+    }
+
+    [Fact]
+    public async Task ReplacingAndDeletingKeepTheByteCountRight()
+    {
+        var store = new MemoryCacheStore(1024, _clock);
+        await store.SetAsync("k", new byte[100], Hour);
+        await store.SetAsync("k", new byte[40], Hour);
+        Assert.Equal(40, store.Bytes);
+
+        await store.DeleteAsync("k");
+        await store.DeleteAsync("never-set");
+        Assert.Equal(0, store.Bytes);
+        Assert.Null(await store.GetAsync("k"));
+    }
+
+    [Fact]
+    public async Task OldestEntriesGoWhenTheBudgetIsSpent()
+    {
+        var store = new MemoryCacheStore(1000, _clock);
+        for (var i = 0; i < 10; i++)
+        {
+            await store.SetAsync($"k{i}", new byte[100], Hour);
+            _clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await store.SetAsync("newest", new byte[100], Hour);
+
+        Assert.InRange(store.Bytes, 1, 750);
+        Assert.Null(await store.GetAsync("k0"));
+        Assert.NotNull(await store.GetAsync("k9"));
+        Assert.NotNull(await store.GetAsync("newest"));
+    }
+
+    [Fact]
+    public async Task ValueLargerThanTheBudgetIsNotKept()
+    {
+        var store = new MemoryCacheStore(10, _clock);
+
+        await store.SetAsync("k", new byte[11], Hour);
+
+        Assert.Null(await store.GetAsync("k"));
+        Assert.Equal(0, store.Bytes);
+    }
+
+    [Fact]
+    public async Task DescriptionSaysWhatRuns()
+    {
+        var store = new MemoryCacheStore(64L * 1024 * 1024, _clock);
+        await store.StartAsync(CancellationToken.None);
+        Assert.Contains("in-process memory (64 MiB)", store.Description);
+        await store.StopAsync(CancellationToken.None);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using MessagePack;
+using StackExchange.Redis;
+
+namespace Asgilook.Tests;
+
+/// <summary>What only a real Redis can show: the stored format, the time-to-live, the connection's lifetime.</summary>
+public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+{
+    private static readonly Guid FirstId = TestApp.PredictableIds[0];
+
+    [Fact]
+    public async Task CachedResponseIsMessagePackArrayOfContentTypeAndBody()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var uri = $"/thumbnails/{FirstId}/160x90.jpeg";
+        var served = await app.Client.GetByteArrayAsync(uri);
+
+        var key = $"asgilook:{uri}";
+        byte[]? stored = await redis.Server.Database.StringGetAsync(key);
+
+        Assert.NotNull(stored);
+        var item = MessagePackSerializer.Deserialize<object[]>(stored);
+        Assert.Equal(2, item.Length);
+        Assert.Equal("image/jpeg", item[0]);
+        Assert.Equal(served, item[1]);
+        var ttl = await redis.Server.Database.KeyTimeToLiveAsync(key);
+        Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(3500), TimeSpan.FromSeconds(3600));
+    }
+
+    [Fact]
+    public async Task ConnectionOpensOnStartupAndClosesOnShutdown()
+    {
+        var app = await TestApp.StartAsync(redis);
+        try
+        {
+            Assert.Contains("asgilook", await redis.Server.ClientNamesAsync());
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+
+        await RedisServer.WaitUntilAsync(
+            () => !redis.Server.ClientNamesAsync().GetAwaiter().GetResult().Contains("asgilook"),
+            "the app's Redis connection stayed open after shutdown");
+    }
+
+    [Fact]
+    public async Task DatabaseNumberOfTheAddressIsUsed()
+    {
+        await using var app = await TestApp.StartAsync(
+            redis, new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{redis.Server.Port}/3" });
+
+        await app.Client.GetStringAsync("/images");
+
+        var admin = redis.Server.Server;
+        Assert.Equal(1, await admin.DatabaseSizeAsync(3));
+        Assert.Equal(0, await admin.DatabaseSizeAsync(0));
+    }
+
+    [Fact]
+    public async Task UnreadableEntryIsReplacedNotServed()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await redis.Server.Database.StringSetAsync("asgilook:/images", "not messagepack");
+
+        using var first = await app.Client.GetAsync("/images");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("Miss", first.CacheOutcome());
+        Assert.Equal("[]", await first.Content.ReadAsStringAsync());
+
+        using var second = await app.Client.GetAsync("/images");
+        Assert.Equal("Hit", second.CacheOutcome());
+        Assert.Equal("[]", await second.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task UnreachableRedisServesUncached()
+    {
+        var nobody = RedisServer.FreePort();
+        await using var app = await TestApp.StartAsync(
+            redis, new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{nobody}/0" });
+
+        for (var i = 0; i < 2; i++)
+        {
+            using var list = await app.Client.GetAsync("/images");
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.Equal("Miss", list.CacheOutcome());
+        }
+
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        using var thumbnail = await app.Client.GetAsync($"/thumbnails/{FirstId}/160x90.jpeg");
+        Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
+    }
+}

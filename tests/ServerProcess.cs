@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// The real server as a separate process, started as outside checks start it:
+/// <c>dotnet Asgilook.dll --urls http://127.0.0.1:PORT</c>, configured through environment variables.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public int Port { get; }
+
+    public HttpClient Client { get; }
+
+    public string Output => string.Join('\n', _output);
+
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment)
+    {
+        var port = RedisServer.FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Asgilook.dll"));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var server = new ServerProcess(process, port);
+        process.OutputDataReceived += (_, line) => { if (line.Data is not null) server._output.Enqueue(line.Data); };
+        process.ErrorDataReceived += (_, line) => { if (line.Data is not null) server._output.Enqueue(line.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        await RedisServer.WaitUntilAsync(
+            () => process.HasExited || server.Output.Contains("Application started", StringComparison.Ordinal),
+            "the server did not start", timeoutSeconds: 60);
+        if (process.HasExited)
+        {
+            throw new InvalidOperationException($"The server exited with code {process.ExitCode}:\n{server.Output}");
+        }
+
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+}
