@@ -36,13 +36,17 @@ public static class AsgilookApp
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
         services.TryAddSingleton<IImageProcessor, VipsImageProcessor>();
+        services.TryAddSingleton(provider => new ImageFiles(provider.GetRequiredService<IOptions<AsgilookOptions>>().Value.StoragePath));
+        services.TryAddSingleton<IImageCatalog>(provider => new SqliteImageCatalog(
+            Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
         services.TryAddSingleton<IImageStore, ImageStore>();
         services.AddHostedService<StoreInitializer>();
 
         services.TryAddSingleton(CreateCacheStore);
+        services.TryAddSingleton<ResponseCache>();
         services.AddHostedService<CacheLifetime>();
 
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
         services.AddCarter(configurator: carter => carter
             .WithModule<ImagesModule>()
             .WithModule<ThumbnailsModule>());

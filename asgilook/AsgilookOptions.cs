@@ -27,6 +27,21 @@ public sealed class AsgilookOptions
     [Range(1, 100_000)]
     public int MinThumbSize { get; set; } = 64;
 
+    /// <summary>The largest upload body accepted; larger ones answer 413 before they are read whole.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxUploadBytes { get; set; } = 32L * 1024 * 1024;
+
+    /// <summary>The most pixels (width × height) an upload's header may declare; more answer 413 before decoding.</summary>
+    [Range(1, long.MaxValue)]
+    public long MaxPixels { get; set; } = 100_000_000;
+
+    /// <summary>
+    /// How old a leftover file (an unfinished write, a file no row names) must be before startup removes it:
+    /// long enough that an upload another process is finishing is never taken for one.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan LeftoverGracePeriod { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>The budget of the in-process response cache, used when no Redis is configured.</summary>
     [Range(1, 64 * 1024)]
     public int MemoryCacheMegabytes { get; set; } = 128;

@@ -43,7 +43,7 @@ public sealed class CacheMiddlewareTests
     [InlineData("", "asgilook:/")]
     [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/160x90.jpeg", "asgilook:/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/160x90.jpeg")]
     public void KeyIsPrefixAndPath(string path, string key) =>
-        Assert.Equal(key, ResponseCacheMiddleware.KeyFor(new PathString(path)));
+        Assert.Equal(key, ResponseCache.KeyFor(new PathString(path)));
 
     [Fact]
     public void CapturingStreamPassesEverythingThroughAndKeepsACopyUpToItsLimit()

@@ -176,7 +176,7 @@ public abstract class ImagesTests(ICacheBackend cache)
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Contains("not an image", problem.GetProperty("detail").GetString());
         Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
-        Assert.Empty(Directory.GetFiles(app.StoragePath));
+        Assert.Empty(app.StoredFiles());
         await app.Client.PostImageAsync(TestImages.RandomEllipses());
     }
 }

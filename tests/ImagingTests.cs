@@ -70,7 +70,7 @@ public sealed class ImagingTests
             image.Set(GValue.GStrType, "exif-ifd0-Artist", "Someone Private");
         }).JpegsaveBuffer();
 
-        var converted = _processor.ConvertToJpeg(tagged);
+        var converted = _processor.ConvertToJpeg(tagged, long.MaxValue);
         using var stored = Image.NewFromBuffer(converted.Jpeg);
 
         Assert.Equal((48, 64), (converted.Width, converted.Height));
@@ -93,7 +93,7 @@ public sealed class ImagingTests
     [Fact]
     public void ThumbnailIsExactlyTheAskedSize()
     {
-        var jpeg = _processor.ConvertToJpeg(TestImages.RandomEllipses(641, 361)).Jpeg;
+        var jpeg = _processor.ConvertToJpeg(TestImages.RandomEllipses(641, 361), long.MaxValue).Jpeg;
 
         Assert.Equal((320, 180), TestImages.SizeOf(_processor.Thumbnail(jpeg, 320, 180)));
         Assert.Equal((80, 45), TestImages.SizeOf(_processor.Thumbnail(jpeg, 80, 45)));
@@ -113,7 +113,7 @@ public sealed class ImagingTests
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
-        Assert.Empty(Directory.GetFiles(app.StoragePath));
+        Assert.Empty(app.StoredFiles());
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public sealed class ImagingTests
 
     private Image Stored(byte[] upload)
     {
-        var converted = _processor.ConvertToJpeg(upload);
+        var converted = _processor.ConvertToJpeg(upload, long.MaxValue);
         var image = Image.NewFromBuffer(converted.Jpeg);
         Assert.Equal("jpegload_buffer", (string)image.Get("vips-loader"));
         Assert.Equal((image.Width, image.Height), (converted.Width, converted.Height));

@@ -14,6 +14,12 @@ public sealed class RoutingTests
     [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/160x90.png")]
     [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/160.jpeg")]
     [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/99999999999x90.jpeg")]
+    [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/-160x-90.jpeg")]
+    [InlineData("/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/0x0.jpeg")]
+    [InlineData("/images/..%2f..%2fetc%2fpasswd.jpeg")]
+    [InlineData("/images/..%2fasgilook.db")]
+    [InlineData("/images/%2e%2e/asgilook.db")]
+    [InlineData("/asgilook.db")]
     [InlineData("/")]
     public async Task AnythingElseIsNotFound(string uri)
     {
@@ -21,12 +27,13 @@ public sealed class RoutingTests
 
         using var response = await app.Client.GetAsync(uri);
 
-        await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        var problem = await response.AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
     }
 
     [Theory]
     [InlineData("DELETE", "/images", "GET, HEAD, POST")]
-    [InlineData("PUT", "/images/36562622-48e5-4a61-be67-e426b11821ed.jpeg", "GET, HEAD")]
+    [InlineData("PUT", "/images/36562622-48e5-4a61-be67-e426b11821ed.jpeg", "DELETE, GET, HEAD")]
     [InlineData("POST", "/thumbnails/36562622-48e5-4a61-be67-e426b11821ed/160x90.jpeg", "GET, HEAD")]
     public async Task UnsupportedMethodIsNotAllowed(string method, string uri, string allowed)
     {
@@ -34,7 +41,8 @@ public sealed class RoutingTests
 
         using var response = await app.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), uri));
 
-        await response.AssertProblemAsync(HttpStatusCode.MethodNotAllowed);
+        var problem = await response.AssertProblemAsync(HttpStatusCode.MethodNotAllowed);
+        Assert.Contains(method, problem.GetProperty("detail").GetString());
         Assert.Equal(allowed.Split(", "), response.Content.Headers.Allow.Order());
     }
 }

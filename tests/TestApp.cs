@@ -23,11 +23,14 @@ public sealed class TestApp : IAsyncDisposable
     ];
 
     private readonly WebApplication _app;
+    private readonly bool _ownsStorage;
 
-    private TestApp(WebApplication app, string storagePath)
+    private TestApp(WebApplication app, string storagePath, bool ownsStorage, CapturedLogs logs)
     {
         _app = app;
+        _ownsStorage = ownsStorage;
         StoragePath = storagePath;
+        Logs = logs;
         Client = app.GetTestClient();
     }
 
@@ -37,18 +40,31 @@ public sealed class TestApp : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>What the app logged (information and above).</summary>
+    public CapturedLogs Logs { get; }
+
+    /// <param name="cache">The cache store; the in-process one when null. It is emptied first unless <paramref name="keepCache"/>.</param>
+    /// <param name="storagePath">A storage folder to reuse (kept after the test); a fresh temporary one when null.</param>
     public static async Task<TestApp> StartAsync(
         ICacheBackend? cache = null,
         IReadOnlyDictionary<string, string?>? settings = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        string? storagePath = null,
+        bool keepCache = false)
     {
         cache ??= new MemoryCacheBackend();
-        await cache.ResetAsync();
+        if (!keepCache)
+        {
+            await cache.ResetAsync();
+        }
 
-        var storagePath = Directory.CreateTempSubdirectory("asgilook-tests-").FullName;
+        var ownsStorage = storagePath is null;
+        storagePath ??= Directory.CreateTempSubdirectory("asgilook-tests-").FullName;
+        var logs = new CapturedLogs();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
 
         // Registered before AddAsgilook, so they win over its TryAdd defaults.
         builder.Services.AddSingleton<IImageIdGenerator>(new PredictableIdGenerator());
@@ -76,19 +92,29 @@ public sealed class TestApp : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
-            Directory.Delete(storagePath, recursive: true);
+            if (ownsStorage)
+            {
+                Directory.Delete(storagePath, recursive: true);
+            }
+
             throw;
         }
 
-        return new TestApp(app, storagePath);
+        return new TestApp(app, storagePath, ownsStorage, logs);
     }
+
+    /// <summary>The stored JPEG files (the catalog's database lives beside them).</summary>
+    public string[] StoredFiles() => Directory.GetFiles(StoragePath, "*.jpeg");
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-        Directory.Delete(StoragePath, recursive: true);
+        if (_ownsStorage)
+        {
+            Directory.Delete(StoragePath, recursive: true);
+        }
     }
 
     private sealed class PredictableIdGenerator : IImageIdGenerator

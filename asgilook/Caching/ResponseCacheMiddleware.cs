@@ -1,39 +1,22 @@
 using System.Collections.Frozen;
-using MessagePack;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Net.Http.Headers;
 
 namespace Asgilook.Caching;
 
 /// <summary>
-/// The tutorial's <c>RedisCache</c> middleware: GET answers are served from the cache store when
-/// present (<c>X-ASGILook-Cache: Hit</c>), otherwise produced (<c>Miss</c>) and, if successful, stored
-/// for an hour as <see cref="CachedResponse"/>. A successful POST, PUT or DELETE drops the entry of its
-/// own path, so an upload invalidates the cached list. The cache only accelerates: when its store
-/// fails, the request is served uncached and the failure logged once until the store recovers.
+/// The tutorial's <c>RedisCache</c> middleware: GET answers are served from the cache when present
+/// (<c>X-ASGILook-Cache: Hit</c>), otherwise produced (<c>Miss</c>) and, if successful, stored for an
+/// hour. A successful POST, PUT or DELETE drops the entry of its own path, so an upload invalidates
+/// the cached list. HEAD is answered from the same entries.
 /// </summary>
-public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore store, ILogger<ResponseCacheMiddleware> logger)
+public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache cache)
 {
-    public const string Prefix = "asgilook:";
     public const string CacheHeader = "X-ASGILook-Cache";
-    public static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(3600);
     public static readonly FrozenSet<string> InvalidateOn =
         FrozenSet.ToFrozenSet([HttpMethods.Delete, HttpMethods.Post, HttpMethods.Put], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Bodies larger than this are served but not cached.</summary>
     public const int MaxCachedBodyBytes = 8 * 1024 * 1024;
-
-    private int _failing;
-
-    /// <summary>
-    /// The cache key of a path. Routing ignores case and a trailing slash, so the key does too:
-    /// otherwise <c>/Images/</c> would hold a copy of the list that no upload invalidates.
-    /// </summary>
-    public static string KeyFor(PathString path)
-    {
-        var normalized = (path.Value ?? string.Empty).TrimEnd('/').ToLowerInvariant();
-        return Prefix + (normalized.Length == 0 ? "/" : normalized);
-    }
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -43,7 +26,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore st
             await next(context);
             if (IsSuccess(context.Response.StatusCode))
             {
-                await Guard(() => store.DeleteAsync(KeyFor(request.Path)));
+                await cache.InvalidateAsync(request.Path.Value ?? "/");
             }
 
             return;
@@ -55,11 +38,9 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore st
             return;
         }
 
-        var key = KeyFor(request.Path);
-        var cached = await Guard(() => store.GetAsync(key));
-        if (cached is not null && TryDecode(cached, key) is { } response)
+        if (await cache.GetAsync(request.Path) is { } cached)
         {
-            await WriteHit(context, response);
+            await WriteHit(context, cached);
             return;
         }
 
@@ -70,7 +51,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore st
             return;
         }
 
-        await ProduceAndStore(context, key);
+        await ProduceAndStore(context);
     }
 
     private static bool IsCacheable(HttpContext context) =>
@@ -93,7 +74,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore st
         }
     }
 
-    private async Task ProduceAndStore(HttpContext context, string key)
+    private async Task ProduceAndStore(HttpContext context)
     {
         var response = context.Response;
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -116,46 +97,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ICacheStore st
 
         if (IsSuccess(response.StatusCode) && response.StatusCode != StatusCodes.Status206PartialContent && capture.Complete)
         {
-            var entry = new CachedResponse(response.ContentType ?? "application/octet-stream", capture.Captured);
-            await Guard(() => store.SetAsync(key, entry.Serialize(), TimeToLive));
-        }
-    }
-
-    private CachedResponse? TryDecode(byte[] data, string key)
-    {
-        try
-        {
-            return CachedResponse.Deserialize(data);
-        }
-        catch (MessagePackSerializationException e)
-        {
-            logger.LogWarning(e, "Cache entry {Key} is not a cached response; serving uncached", key);
-            return null;
-        }
-    }
-
-    private async Task Guard(Func<Task> operation) => await Guard(async () => { await operation(); return true; });
-
-    private async Task<T?> Guard<T>(Func<Task<T>> operation)
-    {
-        try
-        {
-            var result = await operation();
-            if (Interlocked.Exchange(ref _failing, 0) == 1)
-            {
-                logger.LogInformation("Response cache ({CacheStore}) is back; caching resumed", store.Description);
-            }
-
-            return result;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            if (Interlocked.Exchange(ref _failing, 1) == 0)
-            {
-                logger.LogWarning(e, "Response cache ({CacheStore}) failed; serving uncached until it recovers", store.Description);
-            }
-
-            return default;
+            await cache.StoreAsync(context.Request.Path, new CachedResponse(response.ContentType ?? "application/octet-stream", capture.Captured));
         }
     }
 }

@@ -1,15 +1,19 @@
 using Asgilook.Caching;
 using Asgilook.Imaging;
 using Asgilook.Storage;
+using Asgilook.Thumbnails;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Images;
 
-/// <summary>The Images resource: list the collection, upload (converting to JPEG), stream one image.</summary>
+/// <summary>The Images resource: list the collection, upload (converting to JPEG), stream or delete one image.</summary>
 public sealed class ImagesModule : ICarterModule
 {
+    /// <summary>The largest page <c>GET /images?limit=N</c> answers.</summary>
+    public const int MaxPageSize = 1000;
+
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         var images = app.MapGroup("/images").WithTags("Images");
@@ -18,22 +22,64 @@ public sealed class ImagesModule : ICarterModule
         images.MapMethods("/{id:guid}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetImage)
             .WithName(nameof(GetImage))
             .WithMetadata(ExcludeFromResponseCache.Instance);
+        images.MapDelete("/{id:guid}.jpeg", DeleteImage).WithName(nameof(DeleteImage));
     }
 
-    internal static async Task<Ok<ImageResource[]>> ListImages(
-        IImageStore store, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(
+        string? limit, string? after, HttpResponse response, IImageStore store, IOptions<AsgilookOptions> options,
+        CancellationToken cancellationToken)
     {
-        var images = await store.ListAsync(cancellationToken);
-        return TypedResults.Ok(images.Select(image => ImageResource.From(image, options.Value.MinThumbSize)).ToArray());
+        int? pageSize = null;
+        if (limit is not null)
+        {
+            if (!int.TryParse(limit, out var size) || size is < 1 or > MaxPageSize)
+            {
+                return BadQuery($"limit must be a whole number from 1 to {MaxPageSize}, not '{limit}'.");
+            }
+
+            pageSize = size;
+        }
+
+        Guid? cursor = null;
+        if (after is not null)
+        {
+            if (!Guid.TryParse(after, out var id))
+            {
+                return BadQuery($"after must be the id (a uuid) of the last image of the previous page, not '{after}'.");
+            }
+
+            cursor = id;
+        }
+
+        var page = await store.ListAsync(cursor, pageSize, cancellationToken);
+        if (page is null)
+        {
+            return BadQuery($"after names no stored image ({after}); it may have been deleted. List again from the start.");
+        }
+
+        if (page.HasMore)
+        {
+            response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize)).ToArray());
     }
 
     internal static async Task<Results<Created<ImageResource>, ProblemHttpResult>> UploadImage(
-        HttpRequest request, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options,
+        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options,
         CancellationToken cancellationToken)
     {
-        using var body = new MemoryStream();
-        await request.Body.CopyToAsync(body, cancellationToken);
-        if (body.Length == 0)
+        var limits = options.Value;
+        var upload = await UploadBody.ReadAsync(context, limits.MaxUploadBytes, cancellationToken);
+        if (upload is null)
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status413PayloadTooLarge,
+                title: "Upload too large",
+                detail: $"The body is larger than the {limits.MaxUploadBytes:N0} bytes an upload may have.");
+        }
+
+        if (upload.Length == 0)
         {
             return TypedResults.Problem(
                 statusCode: StatusCodes.Status400BadRequest,
@@ -44,14 +90,19 @@ public sealed class ImagesModule : ICarterModule
         StoredImage image;
         try
         {
-            image = await store.SaveAsync(ids.NewId(), body.ToArray(), cancellationToken);
+            image = await store.SaveAsync(ids.NewId(), upload, cancellationToken);
         }
-        catch (UnreadableImageException e)
+        catch (RejectedImageException e)
         {
-            return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a readable image", detail: e.Message);
+            return e.Reason switch
+            {
+                Rejection.UnsupportedFormat => TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported image format", detail: e.Message),
+                Rejection.TooManyPixels => TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Image too large", detail: e.Message),
+                _ => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a readable image", detail: e.Message),
+            };
         }
 
-        return TypedResults.Created(image.Uri, ImageResource.From(image, options.Value.MinThumbSize));
+        return TypedResults.Created(image.Uri, ImageResource.From(image, limits.MinThumbSize));
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetImage(
@@ -66,4 +117,23 @@ public sealed class ImagesModule : ICarterModule
         // Streamed from disk by the server's send-file path, never read whole into memory.
         return TypedResults.PhysicalFile(store.PathOf(image), "image/jpeg");
     }
+
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
+        Guid id, IImageStore store, ResponseCache cache, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+    {
+        var deleted = await store.DeleteAsync(id, cancellationToken);
+        if (deleted is null)
+        {
+            return Problems.ImageNotFound(id);
+        }
+
+        // The cache is shared by every instance on the same Redis, so this reaches them all.
+        var thumbnails = ThumbnailSeries.Sizes(deleted.Width, deleted.Height, options.Value.MinThumbSize)
+            .Select(size => ThumbnailSeries.Uri(id, size.Width, size.Height));
+        await cache.InvalidateAsync([ImageResource.ListUri, deleted.Uri, .. thumbnails]);
+        return TypedResults.NoContent();
+    }
+
+    private static ProblemHttpResult BadQuery(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad list query", detail: detail);
 }

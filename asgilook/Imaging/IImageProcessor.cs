@@ -9,13 +9,13 @@ public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height);
 /// </summary>
 public interface IImageProcessor
 {
-    /// <summary>Decodes any supported format and re-encodes it as an upright 8-bit sRGB JPEG.</summary>
-    /// <exception cref="UnreadableImageException">The bytes are not an image this engine can read.</exception>
-    ConvertedImage ConvertToJpeg(byte[] data);
+    /// <summary>
+    /// Decodes any supported format and re-encodes it as an upright 8-bit sRGB JPEG without metadata.
+    /// The header is checked against <paramref name="maxPixels"/> before any pixel is decoded.
+    /// </summary>
+    /// <exception cref="RejectedImageException">The bytes are not an image Asgilook takes.</exception>
+    ConvertedImage ConvertToJpeg(byte[] data, long maxPixels);
 
     /// <summary>Scales a stored JPEG to exactly <paramref name="width"/> × <paramref name="height"/>.</summary>
     byte[] Thumbnail(byte[] jpeg, int width, int height);
 }
-
-/// <summary>Raised when upload bytes cannot be decoded as an image.</summary>
-public sealed class UnreadableImageException(string message, Exception? inner = null) : Exception(message, inner);

@@ -18,17 +18,23 @@ public sealed class VipsImageProcessor : IImageProcessor
         Cache.Max = 0;
     }
 
-    public ConvertedImage ConvertToJpeg(byte[] data)
+    public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
     {
-        Image loaded;
-        try
+        var format = ImageFormats.Sniff(data);
+        if (format is { Supported: false })
         {
-            // fail-on "error": a truncated or corrupt file is refused instead of decoded half-grey.
-            loaded = Image.NewFromBuffer(data, failOn: Enums.FailOn.Error);
+            throw new RejectedImageException(
+                Rejection.UnsupportedFormat,
+                $"The body is a {format.Name} image; Asgilook reads {ImageFormats.SupportedNames}.");
         }
-        catch (VipsException e)
+
+        // Opening reads the header only: libvips decodes pixels when they are first asked for.
+        using var loaded = Open(data, format);
+        if ((long)loaded.Width * loaded.Height > maxPixels)
         {
-            throw new UnreadableImageException("The body is not an image in a format Asgilook can read.", e);
+            throw new RejectedImageException(
+                Rejection.TooManyPixels,
+                $"The image declares {loaded.Width}x{loaded.Height} pixels, more than the {maxPixels:N0} allowed.");
         }
 
         try
@@ -42,11 +48,7 @@ public sealed class VipsImageProcessor : IImageProcessor
         }
         catch (VipsException e)
         {
-            throw new UnreadableImageException("The image could not be decoded: it is truncated or corrupt.", e);
-        }
-        finally
-        {
-            loaded.Dispose();
+            throw new RejectedImageException(Rejection.Unreadable, $"The {format?.Name ?? "image"} is truncated or corrupt.", e);
         }
     }
 
@@ -56,6 +58,25 @@ public sealed class VipsImageProcessor : IImageProcessor
         // (the mipmap sizes are floor-halved, so the aspect ratio may differ by under a pixel).
         using var thumbnail = Image.ThumbnailBuffer(jpeg, width, height: height, size: Enums.Size.Force);
         return thumbnail.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
+    }
+
+    private static Image Open(byte[] data, ImageFormats.Format? format)
+    {
+        try
+        {
+            // fail-on "warning" (sharp's default too) refuses a truncated or corrupt file instead of
+            // decoding it half grey: at "error", libjpeg's "corrupt data" warnings would pass.
+            return Image.NewFromBuffer(data, failOn: Enums.FailOn.Warning);
+        }
+        catch (VipsException e)
+        {
+            var detail = format is not null
+                ? $"The {format.Name} is truncated or corrupt: its header cannot be read."
+                : ImageFormats.LooksLikeText(data)
+                    ? $"The body is text, not an image; send the bytes of an image ({ImageFormats.SupportedNames})."
+                    : $"The body is not an image in a format Asgilook reads ({ImageFormats.SupportedNames}).";
+            throw new RejectedImageException(Rejection.Unreadable, detail, e);
+        }
     }
 
     private static Image ToSrgb(Image image)

@@ -2,24 +2,29 @@ namespace Asgilook.Storage;
 
 /// <summary>
 /// Where uploaded images and their metadata live. The resources talk only to this interface;
-/// the store talks to the image engine.
+/// the store talks to the image engine, the catalog and the files.
 /// </summary>
 public interface IImageStore
 {
-    /// <summary>Prepares the storage (creates the folder); run once at startup.</summary>
+    /// <summary>Prepares the storage and repairs what a crash left; run once at startup.</summary>
     Task InitializeAsync(CancellationToken cancellationToken);
 
+    /// <summary>The image, or null when it is unknown or its file is gone.</summary>
     Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken);
 
-    /// <summary>Every stored image, oldest upload first.</summary>
-    Task<IReadOnlyList<StoredImage>> ListAsync(CancellationToken cancellationToken);
+    /// <inheritdoc cref="IImageCatalog.ListAsync"/>
+    Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken);
 
     /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>.</summary>
-    /// <exception cref="Imaging.UnreadableImageException">The upload is not a readable image.</exception>
+    /// <exception cref="Imaging.RejectedImageException">The upload is not an image Asgilook takes.</exception>
     Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken);
+
+    /// <summary>Removes the image and returns what it was; null when it was unknown.</summary>
+    Task<StoredImage?> DeleteAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>The full path of the stored JPEG, for streaming it from disk.</summary>
     string PathOf(StoredImage image);
 
-    Task<byte[]> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken);
+    /// <summary>The thumbnail as JPEG, or null when the image was deleted meanwhile.</summary>
+    Task<byte[]?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken);
 }

@@ -1,84 +1,102 @@
+using System.Security.Cryptography;
 using Asgilook.Imaging;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
 
 /// <summary>
-/// The tutorial's store: JPEG files in the storage folder, indexed in memory in upload order.
-/// Files are written to a temporary name and renamed into place, so a reader never sees half a JPEG.
+/// The image store: converts uploads, writes their files, records them in the catalog.
+/// The order of the steps is what makes it crash-safe: a row is committed only after its file is
+/// in place, and removed before its file is, so a listed image always has its file.
 /// </summary>
-public sealed class ImageStore(IOptions<AsgilookOptions> options, IImageProcessor processor, TimeProvider clock) : IImageStore
+public sealed class ImageStore(
+    IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor,
+    TimeProvider clock, ILogger<ImageStore> logger) : IImageStore
 {
-    private readonly string _root = Path.GetFullPath(options.Value.StoragePath);
-    private readonly Lock _lock = new();
-    private readonly Dictionary<Guid, StoredImage> _byId = [];
-    private readonly List<StoredImage> _inUploadOrder = [];
-
-    public Task InitializeAsync(CancellationToken cancellationToken)
+    public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_root);
-        return Task.CompletedTask;
-    }
+        files.CreateFolders();
+        await catalog.MigrateAsync(cancellationToken);
 
-    public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
-    {
-        lock (_lock)
+        var catalogued = await catalog.AllIdsAsync(cancellationToken);
+        var missing = catalogued.Where(id => !files.Exists(id)).ToList();
+        foreach (var id in missing)
         {
-            return Task.FromResult(_byId.GetValueOrDefault(id));
+            await catalog.DeleteAsync(id, cancellationToken);
+        }
+
+        var leftovers = files.RemoveLeftovers(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
+        if (missing.Count > 0 || leftovers > 0)
+        {
+            logger.LogWarning(
+                "Storage repaired at startup: {MissingFiles} listed image(s) without a file unlisted, {Leftovers} leftover file(s) removed",
+                missing.Count, leftovers);
         }
     }
 
-    public Task<IReadOnlyList<StoredImage>> ListAsync(CancellationToken cancellationToken)
+    public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
-        lock (_lock)
+        var image = await catalog.GetAsync(id, cancellationToken);
+        if (image is not null && !files.Exists(id))
         {
-            return Task.FromResult<IReadOnlyList<StoredImage>>([.. _inUploadOrder]);
+            logger.LogWarning("Image {ImageId} is listed but its file is gone; answering as not found", id);
+            return null;
         }
+
+        return image;
     }
+
+    public Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken) =>
+        catalog.ListAsync(after, limit, cancellationToken);
 
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken)
     {
-        var converted = await Task.Run(() => processor.ConvertToJpeg(upload), cancellationToken);
+        var converted = await Task.Run(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
 
-        var path = PathOf(id);
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        await files.WriteAsync(id, converted.Jpeg, cancellationToken);
+        var image = new StoredImage(
+            id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
+            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)));
         try
         {
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true))
-            {
-                await file.WriteAsync(converted.Jpeg, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-            }
-
-            File.Move(temporary, path, overwrite: true);
+            // Not cancellable: once the file is in place, the row must follow it or the file must go.
+            await catalog.AddAsync(image, CancellationToken.None);
         }
-        finally
+        catch
         {
-            File.Delete(temporary);
+            files.Delete(id);
+            throw;
         }
 
-        lock (_lock)
-        {
-            // The time is taken under the lock, so upload order and time order agree.
-            var image = new StoredImage(id, converted.Width, converted.Height, clock.GetUtcNow());
-            if (_byId.Remove(id, out var replaced))
-            {
-                _inUploadOrder.Remove(replaced);
-            }
-
-            _byId[id] = image;
-            _inUploadOrder.Add(image);
-            return image;
-        }
+        return image;
     }
 
-    public string PathOf(StoredImage image) => PathOf(image.Id);
-
-    public async Task<byte[]> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken)
+    public async Task<StoredImage?> DeleteAsync(Guid id, CancellationToken cancellationToken)
     {
-        var jpeg = await File.ReadAllBytesAsync(PathOf(image), cancellationToken);
+        var image = await catalog.GetAsync(id, cancellationToken);
+        if (image is null || !await catalog.DeleteAsync(id, cancellationToken))
+        {
+            return null;
+        }
+
+        files.Delete(id);
+        return image;
+    }
+
+    public string PathOf(StoredImage image) => files.PathOf(image.Id);
+
+    public async Task<byte[]?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken)
+    {
+        byte[] jpeg;
+        try
+        {
+            jpeg = await File.ReadAllBytesAsync(files.PathOf(image.Id), cancellationToken);
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // deleted (maybe by another process) since it was looked up
+        }
+
         return await Task.Run(() => processor.Thumbnail(jpeg, width, height), cancellationToken);
     }
-
-    private string PathOf(Guid id) => Path.Combine(_root, $"{id}.jpeg");
 }

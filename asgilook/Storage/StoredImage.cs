@@ -1,8 +1,16 @@
 namespace Asgilook.Storage;
 
 /// <summary>What the store knows of one uploaded image.</summary>
-public sealed record StoredImage(Guid Id, int Width, int Height, DateTimeOffset Modified)
+/// <param name="ByteLength">The stored JPEG's size in bytes.</param>
+/// <param name="Sha256">The stored JPEG's SHA-256, lowercase hex.</param>
+public sealed record StoredImage(Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256)
 {
     /// <summary>The image's URI, built from the lowercase uuid as the tutorial's <c>str(uuid)</c>.</summary>
-    public string Uri => $"/images/{Id}.jpeg";
+    public string Uri => UriOf(Id);
+
+    public static string UriOf(Guid id) => $"/images/{id}.jpeg";
 }
+
+/// <summary>One page of the image list, in upload order.</summary>
+/// <param name="HasMore">Whether more images follow the last one of this page.</param>
+public sealed record ImagePage(IReadOnlyList<StoredImage> Images, bool HasMore);

@@ -36,6 +36,6 @@ public sealed class ThumbnailsModule : ICarterModule
         }
 
         var jpeg = await store.MakeThumbnailAsync(image, width, height, cancellationToken);
-        return TypedResults.Bytes(jpeg, "image/jpeg");
+        return jpeg is null ? Problems.ImageNotFound(id) : TypedResults.Bytes(jpeg, "image/jpeg");
     }
 }

@@ -1,0 +1,104 @@
+using System.Collections.Concurrent;
+using MessagePack;
+
+namespace Asgilook.Caching;
+
+/// <summary>
+/// The response cache over its store: keys, time-to-live, encoding, and the rule that the cache only
+/// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
+/// invalidations it missed are replayed when it answers again, before anything is read from it.
+/// </summary>
+public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger)
+{
+    public const string Prefix = "asgilook:";
+    public static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(3600);
+
+    private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new(StringComparer.Ordinal);
+    private int _failing;
+
+    /// <summary>
+    /// The key of a path: the prefix and the path. Routing ignores case and a trailing slash, so the
+    /// key does too: otherwise <c>/Images/</c> would hold a copy of the list that no upload invalidates.
+    /// </summary>
+    public static string KeyFor(PathString path)
+    {
+        var normalized = (path.Value ?? string.Empty).TrimEnd('/').ToLowerInvariant();
+        return Prefix + (normalized.Length == 0 ? "/" : normalized);
+    }
+
+    public async Task<CachedResponse?> GetAsync(PathString path)
+    {
+        var key = KeyFor(path);
+        var data = await Guard(async () => await DropPendingInvalidationsAsync() ? await store.GetAsync(key) : null);
+        if (data is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return CachedResponse.Deserialize(data);
+        }
+        catch (MessagePackSerializationException e)
+        {
+            logger.LogWarning(e, "Cache entry {Key} is not a cached response; serving uncached", key);
+            return null;
+        }
+    }
+
+    public Task StoreAsync(PathString path, CachedResponse response) =>
+        Guard(() => store.SetAsync(KeyFor(path), response.Serialize(), TimeToLive));
+
+    /// <summary>Drops the entries of the paths; what the store cannot drop now is dropped when it recovers.</summary>
+    public async Task InvalidateAsync(params IEnumerable<string> paths)
+    {
+        // Every invalidation is pending until the store confirms it.
+        foreach (var key in paths.Select(path => KeyFor(new PathString(path))))
+        {
+            _pendingInvalidations[key] = 0;
+        }
+
+        await Guard(DropPendingInvalidationsAsync);
+    }
+
+    private async Task<bool> DropPendingInvalidationsAsync()
+    {
+        if (_pendingInvalidations.IsEmpty)
+        {
+            return true;
+        }
+
+        foreach (var key in _pendingInvalidations.Keys)
+        {
+            await store.DeleteAsync(key);
+            _pendingInvalidations.TryRemove(key, out _);
+        }
+
+        return true;
+    }
+
+    private async Task Guard(Func<Task> operation) => await Guard(async () => { await operation(); return true; });
+
+    private async Task<T?> Guard<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            var result = await operation();
+            if (Interlocked.Exchange(ref _failing, 0) == 1)
+            {
+                logger.LogInformation("Response cache ({CacheStore}) is back; caching resumed", store.Description);
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (Interlocked.Exchange(ref _failing, 1) == 0)
+            {
+                logger.LogWarning(e, "Response cache ({CacheStore}) failed; serving uncached until it recovers", store.Description);
+            }
+
+            return default;
+        }
+    }
+}

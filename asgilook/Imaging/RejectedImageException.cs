@@ -1,0 +1,20 @@
+namespace Asgilook.Imaging;
+
+/// <summary>Why an upload was refused.</summary>
+public enum Rejection
+{
+    /// <summary>Not an image, or a truncated or corrupt one.</summary>
+    Unreadable,
+
+    /// <summary>A recognised image format that Asgilook does not read.</summary>
+    UnsupportedFormat,
+
+    /// <summary>The header declares more pixels than allowed.</summary>
+    TooManyPixels,
+}
+
+/// <summary>Raised when an upload is not an image Asgilook takes; the message says why, for the client.</summary>
+public sealed class RejectedImageException(Rejection reason, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public Rejection Reason { get; } = reason;
+}

@@ -1,0 +1,31 @@
+namespace Asgilook;
+
+/// <summary>
+/// Runs as every problem+json answer is written: gives the router's bare 404 and 405 a detail a person
+/// can act on, and logs each rejection once, at warning level, with what was asked and why it was
+/// refused, never the request's body.
+/// </summary>
+internal static class Rejections
+{
+    public static void Describe(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var request = context.HttpContext.Request;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        problem.Detail ??= status switch
+        {
+            StatusCodes.Status404NotFound => $"Nothing is served at {request.Path}.",
+            StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path}; the Allow header lists what is.",
+            _ => null,
+        };
+
+        if (status is >= 400 and < 500)
+        {
+            context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
+                .CreateLogger(typeof(Rejections).FullName!)
+                .LogWarning(
+                    "Rejected {Method} {Path}: {Status} {Title}. {Detail}",
+                    request.Method, request.Path.Value, status, problem.Title, problem.Detail);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+namespace Asgilook.Storage;
+
+/// <summary>
+/// The image metadata: the rows that say which images exist. SQLite is the embedded default;
+/// a server-grade database can implement this without touching the files or the resources.
+/// </summary>
+public interface IImageCatalog
+{
+    /// <summary>Creates or migrates the schema; safe to run from several processes at once.</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    Task AddAsync(StoredImage image, CancellationToken cancellationToken);
+
+    Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Images in upload order, after the image <paramref name="after"/> (from the start when null),
+    /// at most <paramref name="limit"/> (all when null). Null when <paramref name="after"/> is unknown.
+    /// </summary>
+    Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken);
+
+    /// <summary>Removes the row; false when there was none.</summary>
+    Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken);
+
+    Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken);
+}

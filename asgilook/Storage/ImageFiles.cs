@@ -1,0 +1,67 @@
+namespace Asgilook.Storage;
+
+/// <summary>
+/// The JPEG files in the storage folder: <c>&lt;uuid&gt;.jpeg</c>, written under <c>.incoming/</c>,
+/// flushed to disk and renamed into place, so that a reader (or a crash) never sees half a file.
+/// </summary>
+public sealed class ImageFiles(string root)
+{
+    public const string IncomingFolder = ".incoming";
+    private const string Extension = ".jpeg";
+
+    public string Root { get; } = Path.GetFullPath(root);
+
+    private string Incoming => Path.Combine(Root, IncomingFolder);
+
+    public void CreateFolders() => Directory.CreateDirectory(Incoming);
+
+    public string PathOf(Guid id) => Path.Combine(Root, $"{id}{Extension}");
+
+    public bool Exists(Guid id) => File.Exists(PathOf(id));
+
+    /// <summary>Writes the file atomically; fails if a file with that id exists already.</summary>
+    public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
+    {
+        var temporary = Path.Combine(Incoming, $"{id}.{Guid.NewGuid():N}.part");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true))
+            {
+                await file.WriteAsync(jpeg, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, PathOf(id), overwrite: false);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public void Delete(Guid id) => File.Delete(PathOf(id));
+
+    /// <summary>
+    /// Removes what a crash can leave behind: unfinished writes, and files no catalog row names.
+    /// Only files older than <paramref name="grace"/> go, so that an upload another process is
+    /// finishing right now (renamed, its row not yet committed) is left alone.
+    /// </summary>
+    /// <returns>How many files were removed.</returns>
+    public int RemoveLeftovers(IReadOnlyCollection<Guid> catalogued, TimeSpan grace, DateTimeOffset now)
+    {
+        var removed = 0;
+        var unfinished = Directory.EnumerateFiles(Incoming);
+        var uncatalogued = Directory.EnumerateFiles(Root, $"*{Extension}")
+            .Where(path => !Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var id) || !catalogued.Contains(id));
+        foreach (var path in unfinished.Concat(uncatalogued).ToList())
+        {
+            if (now - File.GetLastWriteTimeUtc(path) >= grace)
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}
