@@ -74,6 +74,12 @@ public sealed class RedisServer : IAsyncLifetime
         _process = null;
     }
 
+    /// <summary>Freezes redis-server (SIGSTOP): connections stay open but nothing answers, as in a hang.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused redis-server go on (SIGCONT), with its data intact.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     public async Task FlushAsync() => await Server.FlushAllDatabasesAsync();
 
     /// <summary>The names of the clients connected now (CLIENT LIST).</summary>
@@ -88,6 +94,14 @@ public sealed class RedisServer : IAsyncLifetime
         }
 
         await StopAsync();
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("Redis is not running.");
+        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString()]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     internal static int FreePort()

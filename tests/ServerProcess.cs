@@ -61,15 +61,20 @@ public sealed class ServerProcess : IAsyncDisposable
         return server;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Ends the server at once with SIGKILL: no shutdown hooks, no flushing, as a crash would.</summary>
+    public async Task KillAsync()
     {
-        Client.Dispose();
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await KillAsync();
         _process.Dispose();
     }
 }

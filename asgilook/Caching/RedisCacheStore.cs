@@ -9,12 +9,19 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
     private readonly ILogger<RedisCacheStore> _logger;
     private ConnectionMultiplexer? _redis;
 
+    /// <summary>How long a cache operation may take before the request goes on uncached.</summary>
+    public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(1);
+
     public RedisCacheStore(ConfigurationOptions options, ILogger<RedisCacheStore> logger)
     {
         _options = options.Clone();
-        // Keep serving (uncached) while Redis is away, and reconnect by itself when it is back.
+        // The cache only accelerates: keep serving (uncached) while Redis is away or slow, never wait
+        // long for it, and reconnect by itself when it is back.
         _options.AbortOnConnectFail = false;
         _options.BacklogPolicy = BacklogPolicy.FailFast;
+        _options.AsyncTimeout = (int)OperationTimeout.TotalMilliseconds;
+        _options.ConnectTimeout = 2 * (int)OperationTimeout.TotalMilliseconds;
+        _options.ReconnectRetryPolicy = new LinearRetry(500);
         _options.ClientName ??= "asgilook";
         _logger = logger;
     }

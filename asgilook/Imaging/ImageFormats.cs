@@ -63,7 +63,7 @@ public static class ImageFormats
         }
 
         // The sample may end inside a multi-byte character, so up to three trailing bytes may be cut.
-        for (var cut = 0; cut <= 3 && cut < sample.Length; cut++)
+        for (var cut = 0; cut <= Math.Min(3, sample.Length); cut++)
         {
             if (Utf8.IsValid(sample[..^cut]))
             {

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net;
+using Asgilook.Caching;
+
+namespace Asgilook.Tests;
+
+/// <summary>The response cache is an accelerator, never a single point of failure.</summary>
+public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+{
+    [Fact]
+    public async Task WhileRedisIsAwayEverythingWorksUncachedAndCachingResumesWhenItIsBack()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        Assert.Equal(["Miss", "Hit"], await OutcomesAsync(app, "/images", 2));
+
+        await redis.Server.StopAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            Assert.Equal(["Miss", "Miss", "Miss"], await OutcomesAsync(app, "/images", 3));
+            Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+
+            var second = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+            using (var thumbnail = await app.Client.GetAsync(second.GetProperty("thumbnails")[0].GetString()))
+            {
+                Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
+            }
+
+            using (var deleted = await app.Client.DeleteAsync(second.GetProperty("image").GetString()))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            }
+
+            Assert.Single(app.Logs.Warnings(nameof(ResponseCache)));
+        }
+        finally
+        {
+            await redis.Server.StartAsync();
+        }
+
+        await RedisServer.WaitUntilAsync(
+            () => OutcomesAsync(app, "/images", 2).GetAwaiter().GetResult().SequenceEqual(["Miss", "Hit"]),
+            "caching did not resume after Redis came back", timeoutSeconds: 30);
+        Assert.Contains(app.Logs.Entries, entry => entry.Message.Contains("caching resumed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task InvalidationsMissedWhileRedisHungAreMadeGoodBeforeItIsReadAgain()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
+        Assert.Equal(["Miss", "Hit"], await OutcomesAsync(app, thumbnail, 2));
+        Assert.Equal(["Miss", "Hit"], await OutcomesAsync(app, "/images", 2));
+
+        await redis.Server.PauseAsync();
+        try
+        {
+            using var deleted = await app.Client.DeleteAsync(posted.GetProperty("image").GetString());
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        finally
+        {
+            await redis.Server.ResumeAsync();
+        }
+
+        Assert.True(await redis.Server.Database.KeyExistsAsync($"asgilook:{thumbnail}"), "the stale entry should have outlived the hang");
+        using var stale = await app.Client.GetAsync(thumbnail);
+        await stale.AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
+        Assert.False(await redis.Server.Database.KeyExistsAsync($"asgilook:{thumbnail}"));
+    }
+
+    private static async Task<string[]> OutcomesAsync(TestApp app, string uri, int times)
+    {
+        var outcomes = new string[times];
+        for (var i = 0; i < times; i++)
+        {
+            using var response = await app.Client.GetAsync(uri);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            outcomes[i] = response.CacheOutcome() ?? "none";
+        }
+
+        return outcomes;
+    }
+}

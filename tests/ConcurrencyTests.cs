@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Asgilook.Tests;
+
+/// <summary>Many requests at once, and several server processes on one storage folder.</summary>
+public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+{
+    [Fact]
+    public async Task FortyUploadsAtOnceAreAllStoredAndListed()
+    {
+        await using var app = await TestApp.StartAsync();
+        var png = TestImages.RandomEllipses(320, 180);
+
+        var posted = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => app.Client.PostImageAsync(png)));
+
+        var ids = posted.Select(image => image.GetProperty("id").GetString()).ToHashSet();
+        Assert.Equal(40, ids.Count);
+        var listed = (await app.Client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray().Select(image => image.GetProperty("id").GetString());
+        Assert.Equal(ids.Order(), listed.Order());
+        Assert.Equal(40, app.StoredFiles().Length);
+    }
+
+    [Fact]
+    public async Task TwentySimultaneousRequestsForOneUncachedThumbnailGetTheSameBytes()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => app.Client.GetAsync(uri)));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.Equal((640, 360), TestImages.SizeOf(bodies[0]));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task TwoServerProcessesOnOneStorageFolderSeeEachOthersUploadsAndDeletes()
+    {
+        await redis.ResetAsync();
+        var storage = Directory.CreateTempSubdirectory("asgilook-shared-").FullName;
+        try
+        {
+            var environment = new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = redis.RedisHost };
+            await using var a = await ServerProcess.StartAsync(environment);
+            await using var b = await ServerProcess.StartAsync(environment);
+            Assert.Equal("[]", await b.Client.GetStringAsync("/images"));
+
+            using var posted = await a.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+            var image = await posted.Content.ReadFromJsonAsync<JsonElement>();
+            var uri = image.GetProperty("image").GetString()!;
+            var thumbnail = image.GetProperty("thumbnails")[0].GetString()!;
+
+            var seenByB = await b.Client.GetFromJsonAsync<JsonElement>("/images");
+            Assert.Equal(image.GetProperty("id").GetString(), Assert.Single(seenByB.EnumerateArray()).GetProperty("id").GetString());
+            Assert.Equal((640, 360), TestImages.SizeOf(await b.Client.GetByteArrayAsync(uri)));
+            Assert.Equal((320, 180), TestImages.SizeOf(await a.Client.GetByteArrayAsync(thumbnail)));
+
+            using (var deleted = await b.Client.DeleteAsync(uri))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+            }
+
+            foreach (var gone in new[] { uri, thumbnail })
+            {
+                using var response = await a.Client.GetAsync(gone);
+                Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            }
+
+            Assert.Equal("[]", await a.Client.GetStringAsync("/images"));
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+}

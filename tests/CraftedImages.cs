@@ -1,0 +1,88 @@
+using System.Buffers.Binary;
+using System.Text;
+using NetVips;
+
+namespace Asgilook.Tests;
+
+/// <summary>Small files with hostile or unusual headers, made at test time.</summary>
+public static class CraftedImages
+{
+    /// <summary>A small valid PNG whose IHDR is rewritten (with a correct CRC) to declare width × height.</summary>
+    public static byte[] PngDeclaring(int width, int height)
+    {
+        var png = TestImages.RandomEllipses(64, 64);
+        BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), width);
+        BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), height);
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32(png.AsSpan(12, 17)));
+        return png;
+    }
+
+    /// <summary>A small valid JPEG whose start-of-frame is rewritten to declare width × height.</summary>
+    public static byte[] JpegDeclaring(ushort width, ushort height)
+    {
+        var jpeg = TestImages.RandomEllipses(64, 64, ".jpg");
+        for (var i = 2; i < jpeg.Length - 9; i++)
+        {
+            if (jpeg[i] == 0xFF && jpeg[i + 1] is 0xC0 or 0xC2)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(i + 5), height);
+                BinaryPrimitives.WriteUInt16BigEndian(jpeg.AsSpan(i + 7), width);
+                return jpeg;
+            }
+        }
+
+        throw new InvalidOperationException("The JPEG has no start-of-frame marker.");
+    }
+
+    public static byte[] SvgDeclaring(int width, int height) => Encoding.UTF8.GetBytes(
+        $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'><circle cx='10' cy='10' r='5'/></svg>");
+
+    /// <summary>A real 2×2 BMP file: a format libvips here does not read.</summary>
+    public static byte[] Bmp()
+    {
+        var bmp = new byte[70];
+        "BM"u8.CopyTo(bmp);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), bmp.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 54);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), 2);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), 2);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
+        return bmp;
+    }
+
+    public static byte[] Pdf() => "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"u8.ToArray();
+
+    /// <summary>A two-frame GIF: red, then blue.</summary>
+    public static byte[] AnimatedGif()
+    {
+        using var red = Image.Black(32, 32).NewFromImage(255, 0, 0);
+        using var blue = Image.Black(32, 32).NewFromImage(0, 0, 255);
+        using var frames = Image.Arrayjoin([red, blue], across: 1).Cast(Enums.BandFormat.Uchar);
+        using var animation = frames.Mutate(image =>
+        {
+            image.Set(GValue.GIntType, "page-height", 32);
+            image.Set(GValue.ArrayIntType, "delay", new[] { 100, 100 });
+        });
+        return animation.GifsaveBuffer();
+    }
+
+    /// <summary>An 8-bit palette PNG.</summary>
+    public static byte[] PalettePng() => Image.NewFromBuffer(TestImages.RandomEllipses(64, 48)).PngsaveBuffer(palette: true);
+
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+}

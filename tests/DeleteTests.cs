@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Asgilook.Tests;
+
+/// <summary>DELETE removes the image and every cached answer about it, with either cache store.</summary>
+public abstract class DeleteTests(ICacheBackend cache)
+{
+    private static readonly Guid FirstId = TestApp.PredictableIds[0];
+
+    [Fact]
+    public async Task DeleteRemovesTheImageAndEverythingCachedAboutIt()
+    {
+        await using var app = await TestApp.StartAsync(cache);
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var thumbnails = posted.GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()!).ToArray();
+        foreach (var uri in thumbnails.Append("/images").Append("/images"))
+        {
+            using (await app.Client.GetAsync(uri)) { }
+        }
+
+        using (var cached = await app.Client.GetAsync(thumbnails[0]))
+        {
+            Assert.Equal("Hit", cached.CacheOutcome());
+        }
+
+        using var deleted = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Empty(app.StoredFiles());
+        Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
+        foreach (var uri in thumbnails.Append($"/images/{FirstId}.jpeg"))
+        {
+            using var gone = await app.Client.GetAsync(uri);
+            await gone.AssertProblemAsync(HttpStatusCode.NotFound);
+        }
+    }
+
+    [Fact]
+    public async Task DeletingAnUnknownImageIsNotFound()
+    {
+        await using var app = await TestApp.StartAsync(cache);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+
+        using var first = await app.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg");
+        await first.AssertProblemAsync(HttpStatusCode.NotFound);
+
+        using (var deleted = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        using var again = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg");
+        await again.AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task DeleteLeavesTheOtherImagesAlone()
+    {
+        await using var app = await TestApp.StartAsync(cache);
+        var png = TestImages.RandomEllipses();
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Client.PostImageAsync(png);
+        }
+
+        using (await app.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg")) { }
+
+        var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Equal(
+            [TestApp.PredictableIds[0].ToString(), TestApp.PredictableIds[2].ToString()],
+            listed.EnumerateArray().Select(image => image.GetProperty("id").GetString()));
+        Assert.Equal(2, app.StoredFiles().Length);
+    }
+}
+
+public sealed class DeleteWithMemoryCache() : DeleteTests(new MemoryCacheBackend());
+
+public sealed class DeleteWithRedis(RedisCacheBackend redis) : DeleteTests(redis), IClassFixture<RedisCacheBackend>
+{
+    [Fact]
+    public async Task DeleteThroughOneInstanceInvalidatesEveryInstanceOnTheSameRedis()
+    {
+        await using var a = await TestApp.StartAsync(redis);
+        await using var b = await TestApp.StartAsync(redis, storagePath: a.StoragePath, keepCache: true);
+        var thumbnail = $"/thumbnails/{TestApp.PredictableIds[0]}/160x90.jpeg";
+        await a.Client.PostImageAsync(TestImages.RandomEllipses());
+        using (await a.Client.GetAsync(thumbnail)) { }
+        using (await a.Client.GetAsync("/images")) { }
+        using (var cached = await a.Client.GetAsync(thumbnail))
+        {
+            Assert.Equal("Hit", cached.CacheOutcome());
+        }
+
+        using (var deleted = await b.Client.DeleteAsync($"/images/{TestApp.PredictableIds[0]}.jpeg"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        using var gone = await a.Client.GetAsync(thumbnail);
+        await gone.AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal("[]", await a.Client.GetStringAsync("/images"));
+    }
+}
