@@ -12,13 +12,13 @@ public sealed class MemoryCacheStoreTests
     public async Task EntriesExpireAfterTheirTimeToLive()
     {
         var store = new MemoryCacheStore(1024, _clock);
-        await store.SetAsync("k", [1, 2, 3], Hour);
+        await store.SetAsync("k", [1, 2, 3], Hour, 0);
 
         _clock.Advance(Hour - TimeSpan.FromSeconds(1));
-        Assert.Equal([1, 2, 3], await store.GetAsync("k"));
+        Assert.Equal([1, 2, 3], (await store.GetAsync("k")).Value);
 
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Null(await store.GetAsync("k"));
+        Assert.Null((await store.GetAsync("k")).Value);
         Assert.Equal(0, store.Bytes);
     }
 
@@ -26,14 +26,14 @@ public sealed class MemoryCacheStoreTests
     public async Task ReplacingAndDeletingKeepTheByteCountRight()
     {
         var store = new MemoryCacheStore(1024, _clock);
-        await store.SetAsync("k", new byte[100], Hour);
-        await store.SetAsync("k", new byte[40], Hour);
+        await store.SetAsync("k", new byte[100], Hour, 0);
+        await store.SetAsync("k", new byte[40], Hour, 0);
         Assert.Equal(40, store.Bytes);
 
-        await store.DeleteAsync("k");
-        await store.DeleteAsync("never-set");
+        await store.InvalidateAsync("k");
+        await store.InvalidateAsync("never-set");
         Assert.Equal(0, store.Bytes);
-        Assert.Null(await store.GetAsync("k"));
+        Assert.Null((await store.GetAsync("k")).Value);
     }
 
     [Fact]
@@ -42,16 +42,16 @@ public sealed class MemoryCacheStoreTests
         var store = new MemoryCacheStore(1000, _clock);
         for (var i = 0; i < 10; i++)
         {
-            await store.SetAsync($"k{i}", new byte[100], Hour);
+            await store.SetAsync($"k{i}", new byte[100], Hour, 0);
             _clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        await store.SetAsync("newest", new byte[100], Hour);
+        await store.SetAsync("newest", new byte[100], Hour, 0);
 
         Assert.InRange(store.Bytes, 1, 750);
-        Assert.Null(await store.GetAsync("k0"));
-        Assert.NotNull(await store.GetAsync("k9"));
-        Assert.NotNull(await store.GetAsync("newest"));
+        Assert.Null((await store.GetAsync("k0")).Value);
+        Assert.NotNull((await store.GetAsync("k9")).Value);
+        Assert.NotNull((await store.GetAsync("newest")).Value);
     }
 
     [Fact]
@@ -59,9 +59,9 @@ public sealed class MemoryCacheStoreTests
     {
         var store = new MemoryCacheStore(10, _clock);
 
-        await store.SetAsync("k", new byte[11], Hour);
+        Assert.False(await store.SetAsync("k", new byte[11], Hour, 0));
 
-        Assert.Null(await store.GetAsync("k"));
+        Assert.Null((await store.GetAsync("k")).Value);
         Assert.Equal(0, store.Bytes);
     }
 
@@ -72,6 +72,23 @@ public sealed class MemoryCacheStoreTests
         await store.StartAsync(CancellationToken.None);
         Assert.Contains("in-process memory (64 MiB)", store.Description);
         await store.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task GenerationsAreForgottenLongAfterTheirInvalidation()
+    {
+        var store = new MemoryCacheStore(1024, _clock);
+        for (var i = 0; i < 100; i++)
+        {
+            await store.InvalidateAsync($"deleted-{i}");
+        }
+
+        Assert.Equal(1, (await store.GetAsync("deleted-0")).Generation);
+        _clock.Advance(RedisCacheStore.GenerationLifetime);
+        Assert.Equal(0, (await store.GetAsync("deleted-0")).Generation);
+
+        await store.InvalidateAsync("one-more");
+        Assert.Equal(1, store.RememberedGenerations);
     }
 
     private sealed class ManualClock : TimeProvider

@@ -1,6 +1,13 @@
 namespace Asgilook.Caching;
 
-/// <summary>Where the response cache keeps its entries: Redis, or the process's own memory.</summary>
+/// <summary>What a lookup found: the entry (null on a miss) and how often its key had been invalidated.</summary>
+public readonly record struct CacheRead(byte[]? Value, long Generation);
+
+/// <summary>
+/// Where the response cache keeps its entries: Redis, or the process's own memory. Each key has a
+/// generation that every invalidation bumps, so that an answer computed before an invalidation is
+/// never stored after it (a miss stores only if the generation it read is still current).
+/// </summary>
 public interface ICacheStore
 {
     /// <summary>What runs, for the startup log (no secrets).</summary>
@@ -12,9 +19,13 @@ public interface ICacheStore
     /// <summary>Closes the connection (the tutorial's <c>process_shutdown</c>).</summary>
     Task StopAsync(CancellationToken cancellationToken);
 
-    Task<byte[]?> GetAsync(string key);
+    /// <summary>The entry and its key's generation, read together.</summary>
+    Task<CacheRead> GetAsync(string key);
 
-    Task SetAsync(string key, byte[] value, TimeSpan timeToLive);
+    /// <summary>Stores the entry unless the key was invalidated since <paramref name="generation"/> was read.</summary>
+    /// <returns>Whether it was stored.</returns>
+    Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation);
 
-    Task DeleteAsync(string key);
+    /// <summary>Deletes the entry and bumps the key's generation.</summary>
+    Task InvalidateAsync(string key);
 }

@@ -3,95 +3,136 @@ using System.Collections.Concurrent;
 namespace Asgilook.Caching;
 
 /// <summary>
-/// The response cache in this process's memory, for running without Redis: the same keys,
-/// values and time-to-live, within a byte budget (oldest entries go first when it is spent).
+/// The response cache in this process's memory, for running without Redis: the same keys, values,
+/// time-to-live and generations, within a byte budget (oldest entries go first when it is spent).
 /// </summary>
 public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICacheStore
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-    private readonly Lock _evictionLock = new();
+    private readonly ConcurrentDictionary<string, Generation> _generations = new(StringComparer.Ordinal);
+    private readonly Lock _writeLock = new();
     private long _bytes;
+    private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
 
     public string Description => $"in-process memory ({budgetBytes / (1024 * 1024)} MiB); set ASGI_LOOK_REDIS_HOST to share a Redis cache";
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>How many keys have a remembered generation (forgotten after <see cref="RedisCacheStore.GenerationLifetime"/>).</summary>
+    public int RememberedGenerations => _generations.Count;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task<byte[]?> GetAsync(string key)
+    public Task<CacheRead> GetAsync(string key)
     {
+        // The generation is read first: an invalidation in between leaves a miss with an old
+        // generation, whose store is then refused. Never the other way round.
+        var generation = GenerationOf(key);
         if (_entries.TryGetValue(key, out var entry))
         {
             if (entry.ExpiresAt > clock.GetUtcNow())
             {
-                return Task.FromResult<byte[]?>(entry.Value);
+                return Task.FromResult(new CacheRead(entry.Value, generation));
             }
 
-            Remove(key, entry);
+            lock (_writeLock)
+            {
+                Remove(key, entry);
+            }
         }
 
-        return Task.FromResult<byte[]?>(null);
+        return Task.FromResult(new CacheRead(null, generation));
     }
 
-    public Task SetAsync(string key, byte[] value, TimeSpan timeToLive)
+    public Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation)
     {
         if (value.Length > budgetBytes)
         {
-            return Task.CompletedTask;
+            return Task.FromResult(false);
         }
 
-        var entry = new Entry(value, clock.GetUtcNow() + timeToLive);
-        _entries.AddOrUpdate(
-            key,
-            _ => { Interlocked.Add(ref _bytes, value.Length); return entry; },
-            (_, old) => { Interlocked.Add(ref _bytes, value.Length - old.Value.Length); return entry; });
-
-        if (Bytes > budgetBytes)
+        lock (_writeLock)
         {
-            Evict();
+            if (GenerationOf(key) != generation)
+            {
+                return Task.FromResult(false);
+            }
+
+            var entry = new Entry(value, clock.GetUtcNow() + timeToLive);
+            var previous = _entries.TryGetValue(key, out var old) ? old.Value.Length : 0;
+            _entries[key] = entry;
+            _bytes += value.Length - previous;
+            if (_bytes > budgetBytes)
+            {
+                Evict();
+            }
         }
 
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 
-    public Task DeleteAsync(string key)
+    public Task InvalidateAsync(string key)
     {
-        if (_entries.TryRemove(key, out var entry))
+        lock (_writeLock)
         {
-            Interlocked.Add(ref _bytes, -entry.Value.Length);
+            if (_entries.TryRemove(key, out var entry))
+            {
+                _bytes -= entry.Value.Length;
+            }
+
+            var now = clock.GetUtcNow();
+            _generations[key] = new Generation(GenerationOf(key) + 1, now + RedisCacheStore.GenerationLifetime);
+            if (now >= _nextSweep)
+            {
+                _nextSweep = now + TimeSpan.FromMinutes(1);
+                ForgetOldGenerations(now);
+            }
         }
 
         return Task.CompletedTask;
     }
+
+    private long GenerationOf(string key) =>
+        _generations.TryGetValue(key, out var generation) && generation.ForgetAt > clock.GetUtcNow() ? generation.Value : 0;
 
     private void Remove(string key, Entry entry)
     {
         if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
         {
-            Interlocked.Add(ref _bytes, -entry.Value.Length);
+            _bytes -= entry.Value.Length;
         }
     }
 
     private void Evict()
     {
-        lock (_evictionLock)
+        // Every entry has the same time-to-live, so the soonest to expire are the oldest.
+        // Evicting down to three quarters of the budget keeps this off the hot path.
+        var target = budgetBytes * 3 / 4;
+        foreach (var (key, entry) in _entries.ToArray().OrderBy(pair => pair.Value.ExpiresAt))
         {
-            // Every entry has the same time-to-live, so the soonest to expire are the oldest.
-            // Evicting down to three quarters of the budget keeps this off the hot path.
-            var target = budgetBytes * 3 / 4;
-            foreach (var (key, entry) in _entries.ToArray().OrderBy(pair => pair.Value.ExpiresAt))
+            if (_bytes <= target)
             {
-                if (Bytes <= target)
-                {
-                    break;
-                }
+                break;
+            }
 
-                Remove(key, entry);
+            Remove(key, entry);
+        }
+    }
+
+    private void ForgetOldGenerations(DateTimeOffset now)
+    {
+        foreach (var (key, generation) in _generations)
+        {
+            if (generation.ForgetAt <= now)
+            {
+                _generations.TryRemove(key, out _);
             }
         }
     }
 
     private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt);
+
+    private sealed record Generation(long Value, DateTimeOffset ForgetAt);
 }

@@ -8,6 +8,13 @@ namespace Asgilook.Caching;
 /// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
 /// invalidations it missed are replayed when it answers again, before anything is read from it.
 /// </summary>
+/// <summary>A lookup's outcome: the hit, or on a miss the generation a store must still match.</summary>
+/// <param name="Available">False when the cache store failed: nothing is served from it nor stored.</param>
+public readonly record struct CacheLookup(CachedResponse? Hit, long Generation, bool Available)
+{
+    public static readonly CacheLookup Unavailable = new(null, 0, Available: false);
+}
+
 public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger)
 {
     public const string Prefix = "asgilook:";
@@ -26,28 +33,44 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
         return Prefix + (normalized.Length == 0 ? "/" : normalized);
     }
 
-    public async Task<CachedResponse?> GetAsync(PathString path)
+    /// <summary>The cached answer of the path, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
+    public async Task<CacheLookup> LookupAsync(PathString path)
     {
         var key = KeyFor(path);
-        var data = await Guard(async () => await DropPendingInvalidationsAsync() ? await store.GetAsync(key) : null);
-        if (data is null)
+        var read = await Guard<CacheRead?>(async () => await DropPendingInvalidationsAsync() ? await store.GetAsync(key) : null);
+        if (read is not { } found)
         {
-            return null;
+            return CacheLookup.Unavailable;
+        }
+
+        if (found.Value is null)
+        {
+            return new CacheLookup(null, found.Generation, Available: true);
         }
 
         try
         {
-            return CachedResponse.Deserialize(data);
+            return new CacheLookup(CachedResponse.Deserialize(found.Value), found.Generation, Available: true);
         }
         catch (MessagePackSerializationException e)
         {
             logger.LogWarning(e, "Cache entry {Key} is not a cached response; serving uncached", key);
-            return null;
+            return new CacheLookup(null, found.Generation, Available: true);
         }
     }
 
-    public Task StoreAsync(PathString path, CachedResponse response) =>
-        Guard(() => store.SetAsync(KeyFor(path), response.Serialize(), TimeToLive));
+    /// <summary>
+    /// Stores the answer produced after <paramref name="lookup"/> missed, unless the path was
+    /// invalidated meanwhile: then the answer may predate the change, and is not kept.
+    /// </summary>
+    public async Task StoreAsync(PathString path, CachedResponse response, CacheLookup lookup)
+    {
+        if (lookup.Available)
+        {
+            await Guard(async () => await DropPendingInvalidationsAsync()
+                && await store.SetAsync(KeyFor(path), response.Serialize(), TimeToLive, lookup.Generation));
+        }
+    }
 
     /// <summary>Drops the entries of the paths; what the store cannot drop now is dropped when it recovers.</summary>
     public async Task InvalidateAsync(params IEnumerable<string> paths)
@@ -70,14 +93,12 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
 
         foreach (var key in _pendingInvalidations.Keys)
         {
-            await store.DeleteAsync(key);
+            await store.InvalidateAsync(key);
             _pendingInvalidations.TryRemove(key, out _);
         }
 
         return true;
     }
-
-    private async Task Guard(Func<Task> operation) => await Guard(async () => { await operation(); return true; });
 
     private async Task<T?> Guard<T>(Func<Task<T>> operation)
     {

@@ -38,7 +38,8 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
-        if (await cache.GetAsync(request.Path) is { } cached)
+        var lookup = await cache.LookupAsync(request.Path);
+        if (lookup.Hit is { } cached)
         {
             await WriteHit(context, cached);
             return;
@@ -51,7 +52,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
-        await ProduceAndStore(context);
+        await ProduceAndStore(context, lookup);
     }
 
     private static bool IsCacheable(HttpContext context) =>
@@ -74,7 +75,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         }
     }
 
-    private async Task ProduceAndStore(HttpContext context)
+    private async Task ProduceAndStore(HttpContext context, CacheLookup lookup)
     {
         var response = context.Response;
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -97,7 +98,8 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
 
         if (IsSuccess(response.StatusCode) && response.StatusCode != StatusCodes.Status206PartialContent && capture.Complete)
         {
-            await cache.StoreAsync(context.Request.Path, new CachedResponse(response.ContentType ?? "application/octet-stream", capture.Captured));
+            var entry = new CachedResponse(response.ContentType ?? "application/octet-stream", capture.Captured);
+            await cache.StoreAsync(context.Request.Path, entry, lookup);
         }
     }
 }

@@ -1,0 +1,84 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Asgilook.Storage;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// A list computed before an upload, and finished after the upload invalidated the cache, must not be
+/// cached: otherwise the new image would be missing from the list for an hour.
+/// </summary>
+public abstract class CacheRaceTests(ICacheBackend cache)
+{
+    [Fact]
+    public async Task ListComputedBeforeAnUploadIsNotCachedAfterIt()
+    {
+        var storage = Directory.CreateTempSubdirectory("asgilook-race-").FullName;
+        try
+        {
+            var gate = new ListGate();
+            await using var app = await TestApp.StartAsync(
+                cache,
+                storagePath: storage,
+                services: services => services.AddSingleton<IImageCatalog>(
+                    new GatedCatalog(new SqliteImageCatalog(Path.Combine(storage, SqliteImageCatalog.FileName)), gate)));
+
+            gate.Close();
+            var slowList = app.Client.GetStringAsync("/images");
+            await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await app.Client.PostImageAsync(TestImages.RandomEllipses());
+            gate.Open();
+            Assert.Equal("[]", await slowList);
+
+            using var list = await app.Client.GetAsync("/images");
+            Assert.Equal("Miss", list.CacheOutcome());
+            Assert.Equal(1, (await list.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength());
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
+    private sealed class ListGate
+    {
+        private TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public ListGate() => _open.SetResult();
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Passage => _open.Task;
+
+        public void Close() => _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Open() => _open.TrySetResult();
+    }
+
+    /// <summary>The real catalog, with list answers held at the gate after they were read.</summary>
+    private sealed class GatedCatalog(IImageCatalog inner, ListGate gate) : IImageCatalog
+    {
+        public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
+
+        public Task AddAsync(StoredImage image, CancellationToken cancellationToken) => inner.AddAsync(image, cancellationToken);
+
+        public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public async Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken)
+        {
+            var page = await inner.ListAsync(after, limit, cancellationToken);
+            gate.Reached.TrySetResult();
+            await gate.Passage;
+            return page;
+        }
+
+        public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
+
+        public Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken) => inner.AllIdsAsync(cancellationToken);
+    }
+}
+
+public sealed class CacheRaceWithMemoryCache() : CacheRaceTests(new MemoryCacheBackend());
+
+public sealed class CacheRaceWithRedis(RedisCacheBackend redis) : CacheRaceTests(redis), IClassFixture<RedisCacheBackend>;

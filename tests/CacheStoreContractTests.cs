@@ -1,0 +1,105 @@
+using Asgilook.Caching;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Asgilook.Tests;
+
+/// <summary>What every cache store promises, checked on the memory store and on a real Redis.</summary>
+public abstract class CacheStoreContractTests
+{
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+
+    protected abstract Task<ICacheStore> StoreAsync();
+
+    [Fact]
+    public async Task StoredValueIsReadBack()
+    {
+        var store = await StoreAsync();
+        var read = await store.GetAsync("asgilook:/a");
+        Assert.Null(read.Value);
+
+        Assert.True(await store.SetAsync("asgilook:/a", [1, 2, 3], Hour, read.Generation));
+
+        Assert.Equal([1, 2, 3], (await store.GetAsync("asgilook:/a")).Value);
+    }
+
+    [Fact]
+    public async Task InvalidationDeletesAndBumpsTheGeneration()
+    {
+        var store = await StoreAsync();
+        await store.SetAsync("asgilook:/b", [1], Hour, 0);
+
+        await store.InvalidateAsync("asgilook:/b");
+        await store.InvalidateAsync("asgilook:/b");
+
+        Assert.Equal(new CacheRead(null, 2), await store.GetAsync("asgilook:/b"));
+        Assert.Equal(0, (await store.GetAsync("asgilook:/other")).Generation);
+    }
+
+    [Fact]
+    public async Task AnswerComputedBeforeAnInvalidationIsNotStoredAfterIt()
+    {
+        var store = await StoreAsync();
+        var before = await store.GetAsync("asgilook:/images");
+
+        await store.InvalidateAsync("asgilook:/images");
+        var stored = await store.SetAsync("asgilook:/images", [9, 9], Hour, before.Generation);
+
+        Assert.False(stored);
+        var after = await store.GetAsync("asgilook:/images");
+        Assert.Null(after.Value);
+        Assert.True(await store.SetAsync("asgilook:/images", [1], Hour, after.Generation));
+    }
+
+    [Fact]
+    public async Task ConcurrentInvalidationsAreAllCounted()
+    {
+        var store = await StoreAsync();
+
+        await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => store.InvalidateAsync("asgilook:/c")));
+
+        Assert.Equal(50, (await store.GetAsync("asgilook:/c")).Generation);
+    }
+}
+
+public sealed class MemoryCacheStoreContract : CacheStoreContractTests
+{
+    protected override Task<ICacheStore> StoreAsync() =>
+        Task.FromResult<ICacheStore>(new MemoryCacheStore(1 << 20, TimeProvider.System));
+}
+
+public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStoreContractTests, IClassFixture<RedisCacheBackend>, IAsyncLifetime
+{
+    private readonly List<RedisCacheStore> _stores = [];
+
+    protected override async Task<ICacheStore> StoreAsync()
+    {
+        Assert.True(RedisAddress.TryParse(redis.RedisHost, out var options, out _));
+        var store = new RedisCacheStore(options, NullLogger<RedisCacheStore>.Instance);
+        await store.StartAsync(CancellationToken.None);
+        _stores.Add(store);
+        return store;
+    }
+
+    [Fact]
+    public async Task GenerationKeyLivesBesideTheEntryAndExpires()
+    {
+        var store = await StoreAsync();
+
+        await store.InvalidateAsync("asgilook:/thumbnails/x/1x1.jpeg");
+
+        Assert.Equal("asgilook:generation:/thumbnails/x/1x1.jpeg", RedisCacheStore.GenerationKeyOf("asgilook:/thumbnails/x/1x1.jpeg"));
+        var ttl = await redis.Server.Database.KeyTimeToLiveAsync("asgilook:generation:/thumbnails/x/1x1.jpeg");
+        Assert.InRange(ttl!.Value, RedisCacheStore.GenerationLifetime - TimeSpan.FromMinutes(1), RedisCacheStore.GenerationLifetime);
+    }
+
+    public Task InitializeAsync() => redis.ResetAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.StopAsync(CancellationToken.None);
+            await store.DisposeAsync();
+        }
+    }
+}
