@@ -1,11 +1,13 @@
 using Asgilook.Caching;
 using Asgilook.Images;
 using Asgilook.Imaging;
+using Asgilook.Operations;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
 using Carter;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Asgilook;
 
@@ -36,6 +38,8 @@ public static class AsgilookApp
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
         services.TryAddSingleton<IImageProcessor, VipsImageProcessor>();
+        services.TryAddSingleton(CreateImageWorkQueue);
+        services.TryAddSingleton<AsgilookMetrics>();
         services.TryAddSingleton(provider => new ImageFiles(provider.GetRequiredService<IOptions<AsgilookOptions>>().Value.StoragePath));
         services.TryAddSingleton<IImageCatalog>(provider => new SqliteImageCatalog(
             Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
@@ -47,6 +51,12 @@ public static class AsgilookApp
         services.AddHostedService<CacheLifetime>();
 
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
+        services.AddExceptionHandler<ExceptionAnswers>();
+        services.AddAsgilookHealthChecks();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddMeter(AsgilookMetrics.MeterName)
+            .AddPrometheusExporter());
         services.AddCarter(configurator: carter => carter
             .WithModule<ImagesModule>()
             .WithModule<ThumbnailsModule>());
@@ -55,11 +65,15 @@ public static class AsgilookApp
 
     public static WebApplication UseAsgilook(this WebApplication app)
     {
+        app.UseMiddleware<RequestLog>();
+        app.UseMiddleware<HeadRequests>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseMiddleware<ResponseCacheMiddleware>();
         app.MapCarter();
+        app.MapAsgilookHealthChecks();
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance);
         return app;
     }
 
@@ -68,6 +82,14 @@ public static class AsgilookApp
         || !string.IsNullOrEmpty(configuration["http_ports"])
         || !string.IsNullOrEmpty(configuration["https_ports"])
         || configuration.GetSection("Kestrel:Endpoints").Exists();
+
+    private static ImageWorkQueue CreateImageWorkQueue(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<AsgilookOptions>>().Value;
+        var queue = new ImageWorkQueue(options.ImageWorkers > 0 ? options.ImageWorkers : Environment.ProcessorCount, options.ImageQueueLength);
+        services.GetRequiredService<AsgilookMetrics>().Observe(queue);
+        return queue;
+    }
 
     private static ICacheStore CreateCacheStore(IServiceProvider services)
     {

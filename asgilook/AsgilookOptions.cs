@@ -42,6 +42,18 @@ public sealed class AsgilookOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan LeftoverGracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How many images are converted or thumbnailed at once; 0: one per core.</summary>
+    [Range(0, 1024)]
+    public int ImageWorkers { get; set; }
+
+    /// <summary>How much image work may wait for a worker before requests answer 503 with Retry-After.</summary>
+    [Range(0, 100_000)]
+    public int ImageQueueLength { get; set; } = 64;
+
+    /// <summary>The threads libvips uses inside one operation; 0: libvips' default (one per core).</summary>
+    [Range(0, 1024)]
+    public int VipsThreads { get; set; }
+
     /// <summary>The budget of the in-process response cache, used when no Redis is configured.</summary>
     [Range(1, 64 * 1024)]
     public int MemoryCacheMegabytes { get; set; } = 128;

@@ -2,7 +2,7 @@ namespace Asgilook;
 
 /// <summary>
 /// Runs as every problem+json answer is written: gives the router's bare 404 and 405 a detail a person
-/// can act on, and logs each rejection once, at warning level, with what was asked and why it was
+/// can act on, counts each rejection, and logs it once, at warning level, with what was asked and why it was
 /// refused, never the request's body.
 /// </summary>
 internal static class Rejections
@@ -19,8 +19,9 @@ internal static class Rejections
             _ => null,
         };
 
-        if (status is >= 400 and < 500)
+        if (status is >= 400 and < 500 or StatusCodes.Status503ServiceUnavailable)
         {
+            context.HttpContext.RequestServices.GetRequiredService<Operations.AsgilookMetrics>().Rejected(status);
             context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
                 .CreateLogger(typeof(Rejections).FullName!)
                 .LogWarning(

@@ -176,15 +176,14 @@ public sealed class BadInputTests
 
     private static byte[] Truncated(byte[] image) => image[..(image.Length * 2 / 3)];
 
-    /// <summary>Overwrites a run of bytes in the middle of the compressed data.</summary>
+    /// <summary>
+    /// Overwrites a quarter of the compressed data, past the header, with noise: damage the decoder
+    /// notices (a few flipped bytes in JPEG entropy data may decode silently, as garbled pixels).
+    /// </summary>
     private static byte[] Corrupt(byte[] image)
     {
         var corrupt = (byte[])image.Clone();
-        for (var i = corrupt.Length / 2; i < corrupt.Length / 2 + 64; i++)
-        {
-            corrupt[i] ^= 0x5A;
-        }
-
+        new Random(7).NextBytes(corrupt.AsSpan(corrupt.Length / 2, corrupt.Length / 4));
         return corrupt;
     }
 

@@ -56,10 +56,12 @@ public sealed class CacheMiddlewareTests
         capture.Flush();
         Assert.True(capture.Complete);
         Assert.Equal([1, 2, 3, 4, 5], capture.Captured);
+        Assert.Equal(5, capture.BytesWritten);
 
         capture.Write([6, 7, 8, 9]);
         Assert.False(capture.Complete);
         Assert.Empty(capture.Captured);
+        Assert.Equal(9, capture.BytesWritten);
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9], client.ToArray());
         Assert.True(capture.CanWrite);
         Assert.False(capture.CanRead);

@@ -33,6 +33,29 @@ public sealed class CachedResponseTests
     }
 
     [Fact]
+    public void ValidatorsRideInAThirdItem()
+    {
+        var modified = new DateTimeOffset(2026, 11, 23, 1, 2, 3, TimeSpan.Zero);
+        var response = new CachedResponse("image/jpeg", [1], "\"abc\"", modified, "public, max-age=60");
+
+        var bytes = response.Serialize();
+
+        Assert.Equal(3, MessagePackSerializer.Deserialize<object[]>(bytes).Length);
+        Assert.Equal(response with { Body = [] }, CachedResponse.Deserialize(bytes) with { Body = [] });
+        Assert.Equal([1], CachedResponse.Deserialize(bytes).Body);
+    }
+
+    [Fact]
+    public void UnknownValidatorsAreIgnored()
+    {
+        var bytes = MessagePackSerializer.Serialize(new object[] { "text/plain", new byte[] { 7 }, new Dictionary<string, string> { ["X-Future"] = "1", ["ETag"] = "\"e\"" } });
+
+        var decoded = CachedResponse.Deserialize(bytes);
+
+        Assert.Equal(("text/plain", "\"e\"", (DateTimeOffset?)null), (decoded.ContentType, decoded.ETag, decoded.LastModified));
+    }
+
+    [Fact]
     public void EmptyBodyRoundTrips() =>
         Assert.Empty(CachedResponse.Deserialize(new CachedResponse("application/json", []).Serialize()).Body);
 
@@ -40,6 +63,8 @@ public sealed class CachedResponseTests
     public void OtherShapesAreRefused()
     {
         Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(MessagePackSerializer.Serialize(new object[] { "a", new byte[1], 3 })));
+        Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(MessagePackSerializer.Serialize(new object[] { "a", new byte[1], new Dictionary<string, string>(), 4 })));
+        Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(MessagePackSerializer.Serialize(new object[] { "a" })));
         Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(MessagePackSerializer.Serialize(new object?[] { null, new byte[1] })));
         Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(Encoding.ASCII.GetBytes("not messagepack")));
     }

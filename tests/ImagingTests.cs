@@ -1,5 +1,6 @@
 using System.Net;
 using Asgilook.Imaging;
+using Microsoft.Extensions.Options;
 using NetVips;
 
 namespace Asgilook.Tests;
@@ -8,7 +9,7 @@ namespace Asgilook.Tests;
 public sealed class ImagingTests
 {
     private static readonly double[] Orange = [200, 100, 50];
-    private readonly VipsImageProcessor _processor = new();
+    private readonly VipsImageProcessor _processor = new(Options.Create(new AsgilookOptions()));
 
     [Fact]
     public void GreyscaleBecomesSrgb()
@@ -95,8 +96,8 @@ public sealed class ImagingTests
     {
         var jpeg = _processor.ConvertToJpeg(TestImages.RandomEllipses(641, 361), long.MaxValue).Jpeg;
 
-        Assert.Equal((320, 180), TestImages.SizeOf(_processor.Thumbnail(jpeg, 320, 180)));
-        Assert.Equal((80, 45), TestImages.SizeOf(_processor.Thumbnail(jpeg, 80, 45)));
+        Assert.Equal((320, 180), TestImages.SizeOf(_processor.Thumbnail(jpeg, 320, 180).Jpeg));
+        Assert.Equal((80, 45), TestImages.SizeOf(_processor.Thumbnail(jpeg, 80, 45).Jpeg));
     }
 
     [Theory]
@@ -115,6 +116,18 @@ public sealed class ImagingTests
         Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
         Assert.Empty(app.StoredFiles());
     }
+
+    [Fact]
+    public void VipsThreadsSettingReachesLibvips()
+    {
+        _ = new VipsImageProcessor(Options.Create(new AsgilookOptions { VipsThreads = Environment.ProcessorCount }));
+
+        Assert.Equal(Environment.ProcessorCount, NetVips.NetVips.Concurrency);
+    }
+
+    [Fact]
+    public void EngineVersionNamesLibvipsAndTheQuality() =>
+        Assert.Matches(@"^vips-8\.\d+\.\d+-q85$", _processor.Version);
 
     [Fact]
     public void RandomIdsAreVersionFourAndDistinct()

@@ -9,6 +9,7 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];
 
+    /// <summary>The tutorial's two items first, then the validators a hit needs to answer 304.</summary>
     [Fact]
     public async Task CachedResponseIsMessagePackArrayOfContentTypeAndBody()
     {
@@ -22,9 +23,12 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
 
         Assert.NotNull(stored);
         var item = MessagePackSerializer.Deserialize<object[]>(stored);
-        Assert.Equal(2, item.Length);
+        Assert.Equal(3, item.Length);
         Assert.Equal("image/jpeg", item[0]);
         Assert.Equal(served, item[1]);
+        var validators = Assert.IsType<Dictionary<object, object>>(item[2]);
+        Assert.Equal(["Cache-Control", "ETag", "Last-Modified"], validators.Keys.Cast<string>().Order());
+        Assert.Equal("public, max-age=31536000, immutable", validators["Cache-Control"]);
         var ttl = await redis.Server.Database.KeyTimeToLiveAsync(key);
         Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(3500), TimeSpan.FromSeconds(3600));
     }

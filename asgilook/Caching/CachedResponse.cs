@@ -1,21 +1,54 @@
 using System.Buffers;
+using System.Globalization;
 using MessagePack;
 
 namespace Asgilook.Caching;
 
 /// <summary>
 /// A cached response as the tutorial stores it: the MessagePack array <c>[content_type, body]</c>,
-/// a str and a bin (msgpack's <c>use_bin_type=True</c>), so a Python instance could read it too.
+/// a str and a bin (msgpack's <c>use_bin_type=True</c>). When the response carried validators
+/// (ETag, Last-Modified, Cache-Control), a third item holds them as a map, so that a hit can answer
+/// conditional requests with 304 like the resource itself would.
 /// </summary>
-public sealed record CachedResponse(string ContentType, byte[] Body)
+public sealed record CachedResponse(string ContentType, byte[] Body, string? ETag = null, DateTimeOffset? LastModified = null, string? CacheControl = null)
 {
+    private const string ETagKey = "ETag";
+    private const string LastModifiedKey = "Last-Modified";
+    private const string CacheControlKey = "Cache-Control";
+
     public byte[] Serialize()
     {
-        var buffer = new ArrayBufferWriter<byte>(Body.Length + ContentType.Length + 16);
+        var validators = new List<(string Name, string Value)>(3);
+        if (ETag is not null)
+        {
+            validators.Add((ETagKey, ETag));
+        }
+
+        if (LastModified is { } modified)
+        {
+            validators.Add((LastModifiedKey, modified.ToString("R")));
+        }
+
+        if (CacheControl is not null)
+        {
+            validators.Add((CacheControlKey, CacheControl));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(Body.Length + ContentType.Length + 128);
         var writer = new MessagePackWriter(buffer);
-        writer.WriteArrayHeader(2);
+        writer.WriteArrayHeader(validators.Count == 0 ? 2 : 3);
         writer.Write(ContentType);
         writer.Write(Body);
+        if (validators.Count > 0)
+        {
+            writer.WriteMapHeader(validators.Count);
+            foreach (var (name, value) in validators)
+            {
+                writer.Write(name);
+                writer.Write(value);
+            }
+        }
+
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
@@ -24,14 +57,33 @@ public sealed record CachedResponse(string ContentType, byte[] Body)
     public static CachedResponse Deserialize(byte[] data)
     {
         var reader = new MessagePackReader(data);
-        if (reader.ReadArrayHeader() != 2)
+        var items = reader.ReadArrayHeader();
+        if (items is not (2 or 3))
         {
-            throw new MessagePackSerializationException("A cached response is an array of two items.");
+            throw new MessagePackSerializationException("A cached response is an array of two or three items.");
         }
 
         var contentType = reader.ReadString()
             ?? throw new MessagePackSerializationException("A cached response needs a content type.");
         var body = reader.ReadBytes()?.ToArray() ?? [];
-        return new CachedResponse(contentType, body);
+        var response = new CachedResponse(contentType, body);
+        if (items == 3)
+        {
+            for (var pairs = reader.ReadMapHeader(); pairs > 0; pairs--)
+            {
+                var name = reader.ReadString();
+                var value = reader.ReadString();
+                response = name switch
+                {
+                    ETagKey => response with { ETag = value },
+                    LastModifiedKey when DateTimeOffset.TryParseExact(value, "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var modified)
+                        => response with { LastModified = modified },
+                    CacheControlKey => response with { CacheControl = value },
+                    _ => response,
+                };
+            }
+        }
+
+        return response;
     }
 }

@@ -1,7 +1,7 @@
 namespace Asgilook.Caching;
 
 /// <summary>
-/// Passes a response body through to the client while keeping a copy, up to a limit,
+/// Passes a response body through to the client while counting it and keeping a copy, up to a limit,
 /// so that a response can be cached without delaying it.
 /// </summary>
 internal sealed class CapturingStream(Stream inner, int limit) : Stream
@@ -12,6 +12,9 @@ internal sealed class CapturingStream(Stream inner, int limit) : Stream
     public bool Complete { get; private set; } = true;
 
     public byte[] Captured => _copy.ToArray();
+
+    /// <summary>How many bytes went through.</summary>
+    public long BytesWritten { get; private set; }
 
     public override bool CanRead => false;
     public override bool CanSeek => false;
@@ -48,6 +51,7 @@ internal sealed class CapturingStream(Stream inner, int limit) : Stream
 
     private void Keep(ReadOnlySpan<byte> buffer)
     {
+        BytesWritten += buffer.Length;
         if (!Complete)
         {
             return;

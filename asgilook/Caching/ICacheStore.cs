@@ -19,6 +19,9 @@ public interface ICacheStore
     /// <summary>Closes the connection (the tutorial's <c>process_shutdown</c>).</summary>
     Task StopAsync(CancellationToken cancellationToken);
 
+    /// <summary>Checks that the store answers; throws when it does not.</summary>
+    Task PingAsync();
+
     /// <summary>The entry and its key's generation, read together.</summary>
     Task<CacheRead> GetAsync(string key);
 

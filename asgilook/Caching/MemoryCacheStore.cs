@@ -25,6 +25,8 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    public Task PingAsync() => Task.CompletedTask;
+
     public Task<CacheRead> GetAsync(string key)
     {
         // The generation is read first: an invalidation in between leaves a miss with an old

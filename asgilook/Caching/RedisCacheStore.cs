@@ -72,6 +72,8 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
         }
     }
 
+    public Task PingAsync() => Database.PingAsync();
+
     public async Task<CacheRead> GetAsync(string key)
     {
         var values = await Database.StringGetAsync([key, GenerationKeyOf(key)]);

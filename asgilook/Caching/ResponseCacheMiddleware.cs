@@ -1,4 +1,7 @@
 using System.Collections.Frozen;
+using System.Diagnostics;
+using System.Globalization;
+using Asgilook.Operations;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Asgilook.Caching;
@@ -9,7 +12,7 @@ namespace Asgilook.Caching;
 /// hour. A successful POST, PUT or DELETE drops the entry of its own path, so an upload invalidates
 /// the cached list. HEAD is answered from the same entries.
 /// </summary>
-public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache cache)
+public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache cache, AsgilookMetrics metrics)
 {
     public const string CacheHeader = "X-ASGILook-Cache";
     public static readonly FrozenSet<string> InvalidateOn =
@@ -38,7 +41,11 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
+        var clock = Stopwatch.StartNew();
         var lookup = await cache.LookupAsync(request.Path);
+        var outcome = lookup.Hit is not null ? "hit" : lookup.Available ? "miss" : "unavailable";
+        metrics.CacheLookup(outcome);
+        context.Response.Headers.Append("Server-Timing", $"cache;desc=\"{outcome}\";dur={clock.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
         if (lookup.Hit is { } cached)
         {
             await WriteHit(context, cached);
@@ -65,6 +72,14 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
     private static async Task WriteHit(HttpContext context, CachedResponse cached)
     {
         var response = context.Response;
+        response.Headers[CacheHeader] = "Hit";
+        if (ConditionalRequest.IsNotModified(context.Request, cached.ETag, cached.LastModified))
+        {
+            ConditionalRequest.WriteNotModified(response, cached.ETag, cached.LastModified, cached.CacheControl);
+            return;
+        }
+
+        ConditionalRequest.SetValidators(response, cached.ETag, cached.LastModified, cached.CacheControl);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = cached.ContentType;
         response.ContentLength = cached.Body.Length;
@@ -96,9 +111,12 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             context.Features.Set(originalBody);
         }
 
-        if (IsSuccess(response.StatusCode) && response.StatusCode != StatusCodes.Status206PartialContent && capture.Complete)
+        if (response.StatusCode is StatusCodes.Status200OK && capture.Complete)
         {
-            var entry = new CachedResponse(response.ContentType ?? "application/octet-stream", capture.Captured);
+            var headers = response.GetTypedHeaders();
+            var entry = new CachedResponse(
+                response.ContentType ?? "application/octet-stream", capture.Captured,
+                headers.ETag?.ToString(), headers.LastModified, response.Headers.CacheControl.ToString() is { Length: > 0 } policy ? policy : null);
             await cache.StoreAsync(context.Request.Path, entry, lookup);
         }
     }

@@ -1,10 +1,12 @@
 using Asgilook.Caching;
 using Asgilook.Imaging;
+using Asgilook.Operations;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Asgilook.Images;
 
@@ -57,6 +59,7 @@ public sealed class ImagesModule : ICarterModule
             return BadQuery($"after names no stored image ({after}); it may have been deleted. List again from the start.");
         }
 
+        response.Headers.CacheControl = ConditionalRequest.Revalidate;
         if (page.HasMore)
         {
             response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}>; rel=\"next\"";
@@ -66,11 +69,12 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<Created<ImageResource>, ProblemHttpResult>> UploadImage(
-        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options,
+        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics,
         CancellationToken cancellationToken)
     {
         var limits = options.Value;
         var upload = await UploadBody.ReadAsync(context, limits.MaxUploadBytes, cancellationToken);
+        metrics.UploadReceived(upload?.Length ?? context.Request.ContentLength ?? 0);
         if (upload is null)
         {
             return TypedResults.Problem(
@@ -106,7 +110,7 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetImage(
-        Guid id, IImageStore store, CancellationToken cancellationToken)
+        Guid id, HttpResponse response, IImageStore store, CancellationToken cancellationToken)
     {
         var image = await store.GetAsync(id, cancellationToken);
         if (image is null)
@@ -114,8 +118,12 @@ public sealed class ImagesModule : ICarterModule
             return Problems.ImageNotFound(id);
         }
 
-        // Streamed from disk by the server's send-file path, never read whole into memory.
-        return TypedResults.PhysicalFile(store.PathOf(image), "image/jpeg");
+        // Streamed from disk by the server's send-file path, never read whole into memory. The result
+        // answers If-None-Match, If-Modified-Since, Range and If-Range itself (304, 206, 416).
+        response.Headers.CacheControl = ConditionalRequest.Immutable;
+        return TypedResults.PhysicalFile(
+            store.PathOf(image), "image/jpeg", lastModified: image.Modified,
+            entityTag: EntityTagHeaderValue.Parse(image.ETag), enableRangeProcessing: true);
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(

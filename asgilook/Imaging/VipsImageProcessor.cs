@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using NetVips;
 
 namespace Asgilook.Imaging;
@@ -8,14 +10,26 @@ namespace Asgilook.Imaging;
 /// </summary>
 public sealed class VipsImageProcessor : IImageProcessor
 {
+    public VipsImageProcessor(IOptions<AsgilookOptions> options)
+    {
+        if (options.Value.VipsThreads > 0)
+        {
+            NetVips.NetVips.Concurrency = options.Value.VipsThreads;
+        }
+    }
+
+    public string Version { get; } = $"vips-{NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}.{NetVips.NetVips.Version(2)}-q{JpegQuality}";
+
     private const int JpegQuality = 85;
     private static readonly double[] White = [255, 255, 255];
 
     static VipsImageProcessor()
     {
-        // Every request works on a different image, so libvips' operation cache would only
-        // hold memory (and pin buffers) without ever being hit.
+        // Every request works on a different image, so libvips' operation and file caches would
+        // only hold memory (and pin buffers) without ever being hit: memory stays flat without them.
         Cache.Max = 0;
+        Cache.MaxFiles = 0;
+        Cache.MaxMem = 0;
     }
 
     public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
@@ -52,12 +66,17 @@ public sealed class VipsImageProcessor : IImageProcessor
         }
     }
 
-    public byte[] Thumbnail(byte[] jpeg, int width, int height)
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
     {
         // ThumbnailBuffer decodes with shrink-on-load; Force gives exactly width × height
         // (the mipmap sizes are floor-halved, so the aspect ratio may differ by under a pixel).
-        using var thumbnail = Image.ThumbnailBuffer(jpeg, width, height: height, size: Enums.Size.Force);
-        return thumbnail.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
+        // libvips is lazy: CopyMemory makes the (small) thumbnail's pixels now, to time encoding apart.
+        var clock = Stopwatch.StartNew();
+        using var lazy = Image.ThumbnailBuffer(jpeg, width, height: height, size: Enums.Size.Force);
+        using var pixels = lazy.CopyMemory();
+        var resize = clock.Elapsed;
+        var encoded = pixels.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
+        return new RenderedThumbnail(encoded, resize, clock.Elapsed - resize);
     }
 
     private static Image Open(byte[] data, ImageFormats.Format? format)

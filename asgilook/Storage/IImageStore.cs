@@ -17,6 +17,7 @@ public interface IImageStore
 
     /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>.</summary>
     /// <exception cref="Imaging.RejectedImageException">The upload is not an image Asgilook takes.</exception>
+    /// <exception cref="Imaging.ServerBusyException">Too much image work is waiting already.</exception>
     Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken);
 
     /// <summary>Removes the image and returns what it was; null when it was unknown.</summary>
@@ -25,6 +26,10 @@ public interface IImageStore
     /// <summary>The full path of the stored JPEG, for streaming it from disk.</summary>
     string PathOf(StoredImage image);
 
-    /// <summary>The thumbnail as JPEG, or null when the image was deleted meanwhile.</summary>
-    Task<byte[]?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken);
+    /// <summary>
+    /// The thumbnail, or null when the image was deleted meanwhile. Concurrent calls for the same
+    /// thumbnail share one rendering.
+    /// </summary>
+    /// <exception cref="Imaging.ServerBusyException">Too much image work is waiting already.</exception>
+    Task<Thumbnail?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken);
 }

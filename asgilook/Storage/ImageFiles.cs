@@ -41,6 +41,20 @@ public sealed class ImageFiles(string root)
 
     public void Delete(Guid id) => File.Delete(PathOf(id));
 
+    /// <summary>Writes and removes a small file where uploads are written; throws when that fails.</summary>
+    public async Task ProbeWritableAsync(CancellationToken cancellationToken)
+    {
+        var probe = Path.Combine(Incoming, $"health.{Guid.NewGuid():N}.probe");
+        try
+        {
+            await File.WriteAllBytesAsync(probe, [1], cancellationToken);
+        }
+        finally
+        {
+            File.Delete(probe);
+        }
+    }
+
     /// <summary>
     /// Removes what a crash can leave behind: unfinished writes, and files no catalog row names.
     /// Only files older than <paramref name="grace"/> go, so that an upload another process is

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Asgilook.Imaging;
+using Asgilook.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
@@ -11,8 +13,10 @@ namespace Asgilook.Storage;
 /// </summary>
 public sealed class ImageStore(
     IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor,
-    TimeProvider clock, ILogger<ImageStore> logger) : IImageStore
+    ImageWorkQueue work, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger) : IImageStore
 {
+    private readonly SingleFlight<(Guid, int, int), Thumbnail?> _rendering = new();
+
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         files.CreateFolders();
@@ -51,7 +55,9 @@ public sealed class ImageStore(
 
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken)
     {
-        var converted = await Task.Run(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
+        var conversion = Stopwatch.StartNew();
+        var converted = await work.RunAsync(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
+        metrics.UploadConverted(conversion.Elapsed);
 
         await files.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
@@ -85,18 +91,33 @@ public sealed class ImageStore(
 
     public string PathOf(StoredImage image) => files.PathOf(image.Id);
 
-    public async Task<byte[]?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken)
+    public async Task<Thumbnail?> MakeThumbnailAsync(StoredImage image, int width, int height, CancellationToken cancellationToken)
+    {
+        var leader = false;
+        var thumbnail = await _rendering.RunAsync((image.Id, width, height), () =>
+        {
+            leader = true;
+            // Not cancelled with the first caller: others may be waiting for this rendering.
+            return RenderAsync(image, width, height);
+        });
+        return leader || thumbnail is null ? thumbnail : thumbnail with { Shared = true };
+    }
+
+    private async Task<Thumbnail?> RenderAsync(StoredImage image, int width, int height)
     {
         byte[] jpeg;
         try
         {
-            jpeg = await File.ReadAllBytesAsync(files.PathOf(image.Id), cancellationToken);
+            jpeg = await File.ReadAllBytesAsync(files.PathOf(image.Id));
         }
         catch (FileNotFoundException)
         {
             return null; // deleted (maybe by another process) since it was looked up
         }
 
-        return await Task.Run(() => processor.Thumbnail(jpeg, width, height), cancellationToken);
+        var queued = Stopwatch.StartNew();
+        var rendered = await work.RunAsync(() => (Waited: queued.Elapsed, Result: processor.Thumbnail(jpeg, width, height)), CancellationToken.None);
+        metrics.ThumbnailRendered(rendered.Result.Resize + rendered.Result.Encode);
+        return new Thumbnail(rendered.Result.Jpeg, rendered.Waited, rendered.Result.Resize, rendered.Result.Encode, Shared: false);
     }
 }

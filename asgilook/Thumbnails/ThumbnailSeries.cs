@@ -19,4 +19,11 @@ public static class ThumbnailSeries
         Sizes(width, height, minSize).Contains(size);
 
     public static string Uri(Guid imageId, int width, int height) => $"/thumbnails/{imageId}/{width}x{height}.jpeg";
+
+    /// <summary>
+    /// A strong ETag from what determines the thumbnail's bytes: the stored image's hash, the size and
+    /// the engine. The same on every instance and after every restart, and known before rendering.
+    /// </summary>
+    public static string ETag(Storage.StoredImage image, int width, int height, string engine) =>
+        $"\"{image.Sha256[..24]}-{width}x{height}-{engine}\"";
 }

@@ -1,7 +1,10 @@
+using Asgilook.Caching;
+using Asgilook.Imaging;
 using Asgilook.Storage;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Asgilook.Thumbnails;
 
@@ -15,9 +18,9 @@ public sealed class ThumbnailsModule : ICarterModule
             .WithName(nameof(GetThumbnail));
     }
 
-    internal static async Task<Results<FileContentHttpResult, ProblemHttpResult>> GetThumbnail(
-        Guid id, int width, int height, HttpRequest request, IImageStore store, IOptions<AsgilookOptions> options,
-        CancellationToken cancellationToken)
+    internal static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(
+        Guid id, int width, int height, HttpRequest request, HttpResponse response, IImageStore store, IImageProcessor processor,
+        IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
         var image = await store.GetAsync(id, cancellationToken);
         if (image is null)
@@ -35,7 +38,26 @@ public sealed class ThumbnailsModule : ICarterModule
                 detail: $"Image {id} offers no {width}x{height} thumbnail; its 'thumbnails' list names the sizes it offers.");
         }
 
-        var jpeg = await store.MakeThumbnailAsync(image, width, height, cancellationToken);
-        return jpeg is null ? Problems.ImageNotFound(id) : TypedResults.Bytes(jpeg, "image/jpeg");
+        // The ETag is known before rendering, so a revalidation costs no libvips work at all.
+        var etag = ThumbnailSeries.ETag(image, width, height, processor.Version);
+        if (ConditionalRequest.IsNotModified(request, etag, image.Modified))
+        {
+            ConditionalRequest.SetValidators(response, etag, image.Modified, ConditionalRequest.Immutable);
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var thumbnail = await store.MakeThumbnailAsync(image, width, height, cancellationToken);
+        if (thumbnail is null)
+        {
+            return Problems.ImageNotFound(id);
+        }
+
+        response.Headers.CacheControl = ConditionalRequest.Immutable;
+        response.Headers.Append("Server-Timing", thumbnail.Shared
+            ? "render;desc=\"shared\""
+            : $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
+        return TypedResults.Bytes(thumbnail.Jpeg, "image/jpeg", lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(etag));
     }
+
+    private static string Milliseconds(TimeSpan duration) => duration.TotalMilliseconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,52 @@
+using System.Diagnostics.Metrics;
+
+namespace Asgilook.Operations;
+
+/// <summary>
+/// Asgilook's own instruments (meter <c>Asgilook</c>), exported with ASP.NET Core's request metrics
+/// in Prometheus text at <c>/metrics</c>.
+/// </summary>
+public sealed class AsgilookMetrics
+{
+    public const string MeterName = "Asgilook";
+
+    private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _thumbnailsRendered;
+    private readonly Histogram<double> _thumbnailSeconds;
+    private readonly Histogram<double> _conversionSeconds;
+    private readonly Counter<long> _uploadBytes;
+    private readonly Counter<long> _rejected;
+
+    public AsgilookMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _cacheLookups = meter.CreateCounter<long>("asgilook.cache.lookups", "{lookup}", "Response-cache lookups, by outcome (hit, miss, unavailable).");
+        _thumbnailsRendered = meter.CreateCounter<long>("asgilook.thumbnails.rendered", "{thumbnail}", "Thumbnails rendered (cache misses that reached libvips).");
+        _thumbnailSeconds = meter.CreateHistogram<double>("asgilook.thumbnail.duration", "s", "Time to render one thumbnail: decode with shrink-on-load, resize, encode.");
+        _conversionSeconds = meter.CreateHistogram<double>("asgilook.upload.conversion.duration", "s", "Time to convert one upload to the stored JPEG.");
+        _uploadBytes = meter.CreateCounter<long>("asgilook.upload.bytes", "By", "Bytes of upload bodies received.");
+        _rejected = meter.CreateCounter<long>("asgilook.requests.rejected", "{request}", "Requests answered with a 4xx problem or a 503, by status.");
+    }
+
+    /// <summary>Publishes the image work queue's length and capacity.</summary>
+    public void Observe(Imaging.ImageWorkQueue queue)
+    {
+        var meter = _cacheLookups.Meter;
+        meter.CreateObservableGauge("asgilook.image_work.waiting", () => queue.Waiting, "{task}", "Image work waiting for a worker.");
+        meter.CreateObservableGauge("asgilook.image_work.capacity", () => queue.Workers + queue.QueueLength, "{task}", "Image work admitted at most (running and waiting).");
+    }
+
+    public void CacheLookup(string outcome) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void ThumbnailRendered(TimeSpan duration)
+    {
+        _thumbnailsRendered.Add(1);
+        _thumbnailSeconds.Record(duration.TotalSeconds);
+    }
+
+    public void UploadReceived(long bodyBytes) => _uploadBytes.Add(bodyBytes);
+
+    public void UploadConverted(TimeSpan duration) => _conversionSeconds.Record(duration.TotalSeconds);
+
+    public void Rejected(int status) => _rejected.Add(1, new KeyValuePair<string, object?>("status", status));
+}

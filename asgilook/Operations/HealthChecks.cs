@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Asgilook.Caching;
+using Asgilook.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Asgilook.Operations;
+
+/// <summary><c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage writable, cache reachable or degraded).</summary>
+internal static class HealthChecks
+{
+    public const string Ready = "ready";
+
+    public static IHealthChecksBuilder AddAsgilookHealthChecks(this IServiceCollection services) =>
+        services.AddHealthChecks()
+            .AddCheck<StorageWritable>("storage", tags: [Ready])
+            .AddCheck<CacheReachable>("cache", tags: [Ready]);
+
+    public static void MapAsgilookHealthChecks(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson })
+            .WithMetadata(ExcludeFromResponseCache.Instance);
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteJson })
+            .WithMetadata(ExcludeFromResponseCache.Instance);
+    }
+
+    private static Task WriteJson(HttpContext context, HealthReport report)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return context.Response.WriteAsJsonAsync(new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(
+                entry => entry.Key,
+                entry => new { status = entry.Value.Status.ToString(), description = entry.Value.Description }),
+        }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    }
+
+    private sealed class StorageWritable(ImageFiles files) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await files.ProbeWritableAsync(cancellationToken);
+                return HealthCheckResult.Healthy($"{files.Root} is writable");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return HealthCheckResult.Unhealthy($"{files.Root} is not writable: {e.Message}");
+            }
+        }
+    }
+
+    private sealed class CacheReachable(ICacheStore cache) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await cache.PingAsync();
+                return HealthCheckResult.Healthy(cache.Description);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return HealthCheckResult.Degraded($"{cache.Description} does not answer; serving uncached ({e.Message})");
+            }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using Asgilook.Imaging;
+using Microsoft.Extensions.Options;
+
+namespace Asgilook.Tests;
+
+/// <summary>The real image engine, whose conversions can be held at a gate, as long CPU work would hold a worker.</summary>
+public sealed class BlockingProcessor : IImageProcessor, IDisposable
+{
+    private readonly VipsImageProcessor _inner = new(Options.Create(new AsgilookOptions()));
+    private readonly ManualResetEventSlim _gate = new(initialState: true);
+    private int _converting;
+
+    public string Version => _inner.Version;
+
+    public int Converting => Volatile.Read(ref _converting);
+
+    public void Hold() => _gate.Reset();
+
+    public void Release() => _gate.Set();
+
+    public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
+    {
+        Interlocked.Increment(ref _converting);
+        try
+        {
+            _gate.Wait(TimeSpan.FromSeconds(30));
+            return _inner.ConvertToJpeg(data, maxPixels);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _converting);
+        }
+    }
+
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height) => _inner.Thumbnail(jpeg, width, height);
+
+    public void Dispose() => _gate.Dispose();
+}
