@@ -42,7 +42,7 @@ public sealed class AsgilookOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan LeftoverGracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How many images are converted or thumbnailed at once; 0: one per core.</summary>
+    /// <summary>How many images are converted or thumbnailed at once; 0: one per core (measured best, bench/RESULTS.md).</summary>
     [Range(0, 1024)]
     public int ImageWorkers { get; set; }
 
@@ -50,9 +50,13 @@ public sealed class AsgilookOptions
     [Range(0, 100_000)]
     public int ImageQueueLength { get; set; } = 64;
 
-    /// <summary>The threads libvips uses inside one operation; 0: libvips' default (one per core).</summary>
+    /// <summary>
+    /// The threads libvips uses inside one operation; 0: libvips' default (one per core). One is
+    /// measured best (bench/RESULTS.md): the image workers already keep every core busy, and threads
+    /// inside each operation only add contention.
+    /// </summary>
     [Range(0, 1024)]
-    public int VipsThreads { get; set; }
+    public int VipsThreads { get; set; } = 1;
 
     /// <summary>The budget of the in-process response cache, used when no Redis is configured.</summary>
     [Range(1, 64 * 1024)]

@@ -20,7 +20,26 @@ internal static class UploadBody
             kestrelLimit.MaxRequestBodySize = null;
         }
 
-        using var body = new MemoryStream(request.ContentLength is { } length ? (int)length : 64 * 1024);
+        if (request.ContentLength is { } length)
+        {
+            // The size is announced: read straight into the final array, with no copy.
+            var exact = new byte[length];
+            var filled = 0;
+            while (filled < exact.Length)
+            {
+                var n = await request.Body.ReadAsync(exact.AsMemory(filled), cancellationToken);
+                if (n == 0)
+                {
+                    return exact[..filled]; // shorter than announced: the decoder will say it is truncated
+                }
+
+                filled += n;
+            }
+
+            return exact;
+        }
+
+        using var body = new MemoryStream(64 * 1024);
         var buffer = new byte[81920];
         int read;
         while ((read = await request.Body.ReadAsync(buffer, cancellationToken)) > 0)

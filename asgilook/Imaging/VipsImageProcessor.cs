@@ -43,7 +43,11 @@ public sealed class VipsImageProcessor : IImageProcessor
         }
 
         // Opening reads the header only: libvips decodes pixels when they are first asked for.
-        using var loaded = Open(data, format);
+        // Sequential access streams the decode through the pipeline, so a 24 MP photo never sits
+        // whole in memory; only a rotation (EXIF orientation 5 to 8, or a flip) needs random access.
+        using var loaded = Open(data, format, Enums.Access.Sequential) is var sequential && NeedsRandomAccess(sequential)
+            ? Reopen(sequential, data, format)
+            : sequential;
         if ((long)loaded.Width * loaded.Height > maxPixels)
         {
             throw new RejectedImageException(
@@ -79,13 +83,22 @@ public sealed class VipsImageProcessor : IImageProcessor
         return new RenderedThumbnail(encoded, resize, clock.Elapsed - resize);
     }
 
-    private static Image Open(byte[] data, ImageFormats.Format? format)
+    private static bool NeedsRandomAccess(Image image) =>
+        image.Contains("orientation") && image.Get("orientation") is int orientation && orientation is not (0 or 1);
+
+    private static Image Reopen(Image sequential, byte[] data, ImageFormats.Format? format)
+    {
+        sequential.Dispose();
+        return Open(data, format, Enums.Access.Random);
+    }
+
+    private static Image Open(byte[] data, ImageFormats.Format? format, Enums.Access access)
     {
         try
         {
             // fail-on "warning" (sharp's default too) refuses a truncated or corrupt file instead of
             // decoding it half grey: at "error", libjpeg's "corrupt data" warnings would pass.
-            return Image.NewFromBuffer(data, failOn: Enums.FailOn.Warning);
+            return Image.NewFromBuffer(data, access: access, failOn: Enums.FailOn.Warning);
         }
         catch (VipsException e)
         {

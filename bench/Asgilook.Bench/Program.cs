@@ -1,0 +1,19 @@
+using Asgilook.Bench;
+
+// The limits Asgilook is measured against, on this machine, in the same run:
+//   prepare <work>            make the benchmark images from real photos
+//   vips <work> <seconds>     the same libvips operations as Asgilook, in-process on all cores
+//   kestrel <port> <work> <redis host:port>   a bare endpoint answering the same bytes from memory and from Redis
+return args switch
+{
+    ["prepare", var work, var photos] => Images.Prepare(work, photos),
+    ["vips", var work, var seconds] => VipsLimit.Run(work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
+    ["kestrel", var port, var work, var redis] => await BareKestrel.RunAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | kestrel <port> <work> <redis>");
+    return 2;
+}

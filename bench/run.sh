@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Asgilook's benchmark, beside the raw limits of this machine, in one run:
+#   bench/run.sh                 (BENCH_SECONDS=10 per timed workload)
+# Builds Release, makes the images from real photos (Debian's plasma-workspace-wallpapers),
+# starts redis-server and the real server, drives it with wrk, measures libvips alone and a bare
+# Kestrel endpoint on the same bytes, and prints each workload as a ratio to its limit.
+# Everything it makes goes to bench/work/ (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$root/bench/work
+seconds=${BENCH_SECONDS:-10}
+cores=$(nproc)
+mkdir -p "$work"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+need() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "bench: installing $2" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    fi
+}
+need wrk wrk
+need redis-server redis-server
+need curl curl
+need bc bc
+
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 30000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not answer" >&2; exit 1; }
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+echo "== building Release"
+dotnet build -c Release -v q -nologo asgilook/Asgilook.csproj >/dev/null
+dotnet build -c Release -v q -nologo bench/Asgilook.Bench/Asgilook.Bench.csproj >/dev/null
+bench_tool() { dotnet "$root/bench/Asgilook.Bench/bin/Release/net10.0/Asgilook.Bench.dll" "$@"; }
+
+images=$work/images
+if [ ! -f "$images/photo-24mp.jpg" ]; then
+    echo "== making the images from real photos"
+    mkdir -p "$work/debs" && (cd "$work/debs" && apt-get download plasma-workspace-wallpapers >/dev/null 2>&1 || as_root apt-get download plasma-workspace-wallpapers)
+    dpkg -x "$work"/debs/plasma-workspace-wallpapers_*.deb "$work/debs/x"
+    wallpapers=$work/debs/x/usr/share/wallpapers
+    bench_tool prepare "$images" "$wallpapers/Path/contents/images/2560x1600.jpg,$wallpapers/FallenLeaf/contents/images/2560x1600.jpg"
+fi
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+pids+=($!)
+sleep 0.3
+
+server_pid=
+start_server() { # storage folder
+    app_port=$(free_port)
+    ASGI_LOOK_STORAGE_PATH=$1 ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 Logging__LogLevel__Default=Warning \
+        dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$work/server.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    base=http://127.0.0.1:$app_port
+    wait_http "$base/health"
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
+# Setup, not measurement: stores COUNT copies of FILE, four uploads at a time.
+upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
+
+declare -A rate p50 p99 errors count
+# run_wrk NAME URL [wrk args...]: records req/s, p50, p99 (ms) and non-2xx/3xx answers, after a
+# warm-up of the same load (WARMUP seconds, 2 by default; none with NO_WARMUP=1) that is not counted:
+# .NET compiles hot code again, optimised, after its first calls, and a cold start would be measured.
+run_wrk() {
+    local name=$1 url=$2; shift 2
+    local out
+    [ "${NO_WARMUP:-0}" = 1 ] || wrk "$@" -d"${WARMUP:-2}s" "$url" >/dev/null 2>&1
+    out=$(wrk --latency "$@" "$url" 2>&1)
+    rate[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50[$name]=$(awk '$1 == "50%" { print $2 }' <<<"$out" | to_ms)
+    p99[$name]=$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_ms)
+    errors[$name]=$(awk '/Non-2xx or 3xx/ { print $5 }' <<<"$out")
+    count[$name]=$(awk '/requests in/ { print $1 }' <<<"$out")
+    printf '  %-28s %10s req/s  p50 %8s ms  p99 %8s ms  %s\n' "$name" "${rate[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]:+(${errors[$name]} not 2xx)}"
+}
+to_ms() { awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }'; }
+
+echo "== peak RSS during 8 concurrent ~24 MP uploads (fresh server)"
+start_server "$work/storage-rss"
+BODY=$images/photo-24mp.jpg NO_WARMUP=1 run_wrk upload-24mp-x8 "$base/images" -s bench/wrk/upload.lua -t2 -c8 -d"${seconds}s" --timeout 60s
+peak_rss_mb=$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status")
+echo "  peak RSS ${peak_rss_mb} MB"
+stop_server; rm -rf "$work/storage-rss"
+
+echo "== Asgilook (Release, Redis cache, $cores cores)"
+rm -rf "$work/storage"; flush_redis
+start_server "$work/storage"
+# Uploads are slow requests (tens a second): they need longer to reach the optimised code.
+BODY=$images/screen-1080p.png WARMUP=8 run_wrk upload-1080p "$base/images" -s bench/wrk/upload.lua -t2 -c4 -d"${seconds}s" --timeout 30s
+BODY=$images/photo-12mp.jpg WARMUP=8 run_wrk upload-12mp "$base/images" -s bench/wrk/upload.lua -t2 -c4 -d"${seconds}s" --timeout 30s
+
+# Enough ~12 MP images that a timed run cannot render all their thumbnails (5 sizes each).
+have=$(curl -sf "$base/images" | grep -o '"size":\[4240,2832\]' | wc -l)
+want=$((seconds * 16))
+if [ "$have" -lt "$want" ]; then
+    upload_many $((want - have)) "$images/photo-12mp.jpg"
+fi
+curl -sf "$base/images?limit=1000" >"$work/list-before.json"
+# Thumbnails of the ~12 MP uploads: every listed size of each, requested once, cache flushed.
+grep -o '/thumbnails/[^"]*' "$work/list-before.json" | grep -E '/(2120x1416|1060x708|530x354|265x177|132x88)\.jpeg$' >"$work/miss-paths.txt"
+misses=$(wc -l <"$work/miss-paths.txt")
+flush_redis
+PATHS=$work/miss-paths.txt THREADS=2 NO_WARMUP=1 run_wrk thumbnail-miss "$base" -s bench/wrk/each-once.lua -t2 -c2 -d"${seconds}s" --timeout 60s
+if [ "${count[thumbnail-miss]}" -ge "$misses" ]; then
+    echo "bench: all $misses thumbnails were rendered before the time was up; the miss rate is not measured" >&2
+    exit 1
+fi
+echo "  (${count[thumbnail-miss]} of $misses listed thumbnails, each requested once, none cached)"
+
+hit=$(head -n 3 "$work/miss-paths.txt" | tail -n 1)
+curl -sf "$base$hit" -o "$work/images/hit.jpg"; curl -sf "$base$hit" -o /dev/null
+run_wrk thumbnail-hit "$base$hit" -t2 -c16 -d"${seconds}s"
+original=$(grep -o '"image":"[^"]*' "$work/list-before.json" | sed -n '$p' | cut -d'"' -f4)
+curl -sf "$base$original" -o "$work/images/original.jpg"
+echo "  original $(($(stat -c %s "$work/images/original.jpg") / 1024)) KiB"
+run_wrk original-get "$base$original" -t2 -c8 -d"${seconds}s"
+
+stored=$(grep -o '"id"' "$work/list-before.json" | wc -l)
+if [ "$stored" -lt 1000 ]; then
+    upload_many $((1000 - stored)) "$images/tiny.png"
+fi
+curl -sf "$base/images" -o "$work/images/list.json"; curl -sf "$base/images" -o /dev/null
+curl -sf "$base/images?limit=50" -o "$work/images/page.json"
+echo "  list of $(grep -o '"id"' "$work/images/list.json" | wc -l) images, $(($(stat -c %s "$work/images/list.json") / 1024)) KiB"
+run_wrk list-cached "$base/images" -t2 -c16 -d"${seconds}s"
+run_wrk list-uncached "$base/images?limit=1000" -t2 -c16 -d"${seconds}s"
+run_wrk list-page-50 "$base/images?limit=50" -t2 -c16 -d"${seconds}s"
+stop_server
+
+echo "== limits: libvips alone, in-process on all $cores cores"
+vips=$(bench_tool vips "$images" "$seconds")
+echo "$vips" | sed 's/^/  /'
+limit() { awk -v k="$1" '$1 == k { print $2 }' <<<"$vips"; }
+
+echo "== limits: bare Kestrel answering the same bytes"
+bare_port=$(free_port)
+dotnet "$root/bench/Asgilook.Bench/bin/Release/net10.0/Asgilook.Bench.dll" kestrel "$bare_port" "$images" "127.0.0.1:$redis_port" >/dev/null &
+pids+=($!)
+bare=http://127.0.0.1:$bare_port
+wait_http "$bare/memory/hit.jpg"
+run_wrk bare-memory-thumbnail "$bare/memory/hit.jpg" -t2 -c16 -d"${seconds}s"
+run_wrk bare-redis-thumbnail "$bare/redis/hit.jpg" -t2 -c16 -d"${seconds}s"
+run_wrk bare-memory-original "$bare/memory/original.jpg" -t2 -c8 -d"${seconds}s"
+run_wrk bare-memory-list "$bare/memory/list.json" -t2 -c16 -d"${seconds}s"
+run_wrk bare-redis-list "$bare/redis/list.json" -t2 -c16 -d"${seconds}s"
+run_wrk bare-memory-page "$bare/memory/page.json" -t2 -c16 -d"${seconds}s"
+
+ratio() { echo "scale=0; 100 * $1 / $2" | bc; }
+row() { printf '| %s | %s | %s | %s | %s%% | %s |\n' "$1" "$2" "$3" "$4" "$(ratio "$5" "$6")" "$7"; }
+{
+echo
+echo "| workload | Asgilook | p50 / p99 (ms) | limit on this machine | ratio | target |"
+echo "| --- | --- | --- | --- | --- | --- |"
+row "upload 1920×1080 PNG" "${rate[upload-1080p]} req/s" "${p50[upload-1080p]} / ${p99[upload-1080p]}" "libvips conversion $(limit convert-1080p-png) ops/s" "${rate[upload-1080p]}" "$(limit convert-1080p-png)" "≥ 85 %"
+row "upload ~12 MP JPEG" "${rate[upload-12mp]} req/s" "${p50[upload-12mp]} / ${p99[upload-12mp]}" "libvips conversion $(limit convert-12mp-jpeg) ops/s" "${rate[upload-12mp]}" "$(limit convert-12mp-jpeg)" "≥ 85 %"
+row "thumbnail miss (each listed size once)" "${rate[thumbnail-miss]} req/s" "${p50[thumbnail-miss]} / ${p99[thumbnail-miss]}" "libvips thumbnail $(limit thumbnail-12mp) ops/s" "${rate[thumbnail-miss]}" "$(limit thumbnail-12mp)" "≥ 85 %"
+row "thumbnail hit ($(($(stat -c %s "$images/hit.jpg") / 1024)) KiB)" "${rate[thumbnail-hit]} req/s" "${p50[thumbnail-hit]} / ${p99[thumbnail-hit]}" "Kestrel+Redis ${rate[bare-redis-thumbnail]} req/s (memory ${rate[bare-memory-thumbnail]})" "${rate[thumbnail-hit]}" "${rate[bare-redis-thumbnail]}" "≥ 60 %"
+row "original GET ($(($(stat -c %s "$images/original.jpg") / 1024)) KiB)" "${rate[original-get]} req/s" "${p50[original-get]} / ${p99[original-get]}" "Kestrel from memory ${rate[bare-memory-original]} req/s" "${rate[original-get]}" "${rate[bare-memory-original]}" ""
+row "list of 1,000, cached" "${rate[list-cached]} req/s" "${p50[list-cached]} / ${p99[list-cached]}" "Kestrel+Redis ${rate[bare-redis-list]} req/s" "${rate[list-cached]}" "${rate[bare-redis-list]}" ""
+row "list of 1,000, uncached" "${rate[list-uncached]} req/s" "${p50[list-uncached]} / ${p99[list-uncached]}" "Kestrel from memory ${rate[bare-memory-list]} req/s" "${rate[list-uncached]}" "${rate[bare-memory-list]}" ""
+row "list, one page of 50" "${rate[list-page-50]} req/s" "${p50[list-page-50]} / ${p99[list-page-50]}" "Kestrel from memory ${rate[bare-memory-page]} req/s" "${rate[list-page-50]}" "${rate[bare-memory-page]}" ""
+printf '| peak RSS, 8 concurrent ~24 MP uploads | %s MB | | | %s%% of 400 MB | ≤ 400 MB |\n' "$peak_rss_mb" "$(ratio "$peak_rss_mb" 400)"
+} | tee "$work/last-run.md"
+echo
+echo "(also in bench/work/last-run.md; not-2xx answers during uploads: ${errors[upload-1080p]:-0} + ${errors[upload-12mp]:-0} + ${errors[upload-24mp-x8]:-0})"
