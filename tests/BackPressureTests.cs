@@ -20,9 +20,9 @@ public sealed class BackPressureTests
 
         processor.Hold();
         var running = app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
-        await RedisServer.WaitUntilAsync(() => processor.Converting == 1, "the first upload did not reach the engine");
+        await Loopback.WaitUntilAsync(() => processor.Converting == 1, "the first upload did not reach the engine");
         var waiting = app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
-        await RedisServer.WaitUntilAsync(() => app.Services.GetRequiredService<ImageWorkQueue>().Waiting == 1, "the second upload was not queued");
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<ImageWorkQueue>().Waiting == 1, "the second upload was not queued");
 
         using var refused = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
         using var hit = await app.Client.GetAsync(thumbnail);
@@ -64,7 +64,7 @@ public sealed class BackPressureTests
         using var queue = new ImageWorkQueue(workers: 1, queueLength: 0);
         using var gate = new ManualResetEventSlim();
         var holding = Task.Run(() => queue.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
-        await RedisServer.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start");
+        await Loopback.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start");
         await Task.Delay(50);
 
         await Assert.ThrowsAsync<ServerBusyException>(() => queue.RunAsync(() => true, CancellationToken.None));

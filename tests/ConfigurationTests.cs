@@ -109,7 +109,7 @@ public sealed class ConfigurationTests
         await using var memory = await TestApp.StartAsync();
         Assert.IsType<MemoryCacheStore>(memory.Services.GetRequiredService<ICacheStore>());
 
-        var port = RedisServer.FreePort();
+        var port = Loopback.FreePort();
         await using var redis = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{port}/0" });
         var store = Assert.IsType<RedisCacheStore>(redis.Services.GetRequiredService<ICacheStore>());
         Assert.Equal($"Redis at 127.0.0.1:{port}, database 0", store.Description);

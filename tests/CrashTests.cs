@@ -47,7 +47,7 @@ public sealed class CrashTests(ITestOutputHelper output)
                     }
                 })).ToArray();
 
-                await RedisServer.WaitUntilAsync(() => confirmed.Count >= 12, "uploads did not get going", timeoutSeconds: 60);
+                await Loopback.WaitUntilAsync(() => confirmed.Count >= 12, "uploads did not get going", timeoutSeconds: 60);
                 await server.KillAsync();
                 await stop.CancelAsync();
                 await Task.WhenAll(workers);

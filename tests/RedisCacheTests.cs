@@ -46,7 +46,7 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
             await app.DisposeAsync();
         }
 
-        await RedisServer.WaitUntilAsync(
+        await Loopback.WaitUntilAsync(
             () => !redis.Server.ClientNamesAsync().GetAwaiter().GetResult().Contains("asgilook"),
             "the app's Redis connection stayed open after shutdown");
     }
@@ -83,7 +83,7 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
     [Fact]
     public async Task UnreachableRedisServesUncached()
     {
-        var nobody = RedisServer.FreePort();
+        var nobody = Loopback.FreePort();
         await using var app = await TestApp.StartAsync(
             redis, new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{nobody}/0" });
 

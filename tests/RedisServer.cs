@@ -36,7 +36,7 @@ public sealed class RedisServer : IAsyncLifetime
     {
         if (Port == 0)
         {
-            Port = FreePort();
+            Port = Loopback.FreePort();
         }
 
         var executable = FindOnPath("redis-server") ?? throw new InvalidOperationException(
@@ -58,7 +58,7 @@ public sealed class RedisServer : IAsyncLifetime
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitUntilAsync(() => CanConnect(), $"redis-server did not accept connections on port {Port}");
+        await Loopback.WaitUntilAsync(() => CanConnect(), $"redis-server did not accept connections on port {Port}");
     }
 
     /// <summary>Stops redis-server at once, as a crash or an outage would.</summary>
@@ -102,27 +102,6 @@ public sealed class RedisServer : IAsyncLifetime
         using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString()]);
         await kill.WaitForExitAsync();
         Assert.Equal(0, kill.ExitCode);
-    }
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    internal static async Task WaitUntilAsync(Func<bool> condition, string failure, int timeoutSeconds = 15)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException(failure);
-            }
-
-            await Task.Delay(20);
-        }
     }
 
     private bool CanConnect()

@@ -27,7 +27,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment)
     {
-        var port = RedisServer.FreePort();
+        var port = Loopback.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = AppContext.BaseDirectory,
@@ -50,7 +50,7 @@ public sealed class ServerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        await RedisServer.WaitUntilAsync(
+        await Loopback.WaitUntilAsync(
             () => process.HasExited || server.Output.Contains("Application started", StringComparison.Ordinal),
             "the server did not start", timeoutSeconds: 60);
         if (process.HasExited)
