@@ -53,6 +53,14 @@ public static class AsgilookApp
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
         services.AddExceptionHandler<ExceptionAnswers>();
         services.AddAsgilookHealthChecks();
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Asgilook";
+            document.Info.Description =
+                "An image-sharing API: upload any image, get it back as a JPEG by uuid, list what is stored, and fetch " +
+                "mipmap-style thumbnails rendered on the fly and kept in a response cache. Every error is an RFC 9457 problem.";
+            return Task.CompletedTask;
+        }));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddAspNetCoreInstrumentation()
             .AddMeter(AsgilookMetrics.MeterName)
@@ -73,6 +81,7 @@ public static class AsgilookApp
         app.UseMiddleware<ResponseCacheMiddleware>();
         app.MapCarter();
         app.MapAsgilookHealthChecks();
+        app.MapOpenApi().WithMetadata(ExcludeFromResponseCache.Instance);
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance);
         return app;
     }

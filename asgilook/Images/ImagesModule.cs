@@ -3,6 +3,7 @@ using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
+using System.ComponentModel;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -19,16 +20,44 @@ public sealed class ImagesModule : ICarterModule
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         var images = app.MapGroup("/images").WithTags("Images");
-        images.MapMethods("", [HttpMethods.Get, HttpMethods.Head], ListImages).WithName(nameof(ListImages));
-        images.MapPost("", UploadImage).WithName(nameof(UploadImage));
+        images.MapMethods("", [HttpMethods.Get, HttpMethods.Head], ListImages)
+            .WithName(nameof(ListImages))
+            .WithSummary("List the stored images, oldest upload first")
+            .WithDescription("Without parameters, every image. With limit (and after, the id of the previous page's last image), one page; " +
+                "a Link header with rel=\"next\" names the next page when there is one. Cache-Control: no-cache.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        images.MapPost("", UploadImage)
+            .WithName(nameof(UploadImage))
+            .WithSummary("Upload an image")
+            .WithDescription("The body is the image's bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF or SVG). It is stored as an upright " +
+                "8-bit sRGB JPEG without metadata. 413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
+                "503 with Retry-After when too much image work is waiting.")
+            .Accepts<byte[]>(isOptional: false, "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heif", "image/avif", "image/svg+xml", "application/octet-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         images.MapMethods("/{id:guid}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetImage)
             .WithName(nameof(GetImage))
+            .WithSummary("The stored JPEG")
+            .WithDescription("Streamed from disk, with a strong ETag, Last-Modified and Cache-Control: immutable. " +
+                "Answers If-None-Match and If-Modified-Since (304), Range (206, 416) and If-Range.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
+            .Produces(StatusCodes.Status206PartialContent, contentType: "image/jpeg")
+            .Produces(StatusCodes.Status304NotModified)
+            .Produces(StatusCodes.Status416RangeNotSatisfiable)
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .WithMetadata(ExcludeFromResponseCache.Instance);
-        images.MapDelete("/{id:guid}.jpeg", DeleteImage).WithName(nameof(DeleteImage));
+        images.MapDelete("/{id:guid}.jpeg", DeleteImage)
+            .WithName(nameof(DeleteImage))
+            .WithSummary("Delete an image")
+            .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(
-        string? limit, string? after, HttpResponse response, IImageStore store, IOptions<AsgilookOptions> options,
+        [Description("How many images to answer, 1 to 1000; all when absent.")] string? limit,
+        [Description("The id of the last image of the previous page.")] string? after, HttpResponse response, IImageStore store, IOptions<AsgilookOptions> options,
         CancellationToken cancellationToken)
     {
         int? pageSize = null;

@@ -15,7 +15,15 @@ public sealed class ThumbnailsModule : ICarterModule
     {
         app.MapMethods("/thumbnails/{id:guid}/{width:int}x{height:int}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetThumbnail)
             .WithTags("Thumbnails")
-            .WithName(nameof(GetThumbnail));
+            .WithName(nameof(GetThumbnail))
+            .WithSummary("A thumbnail, exactly width × height")
+            .WithDescription("Only the sizes an image lists in its 'thumbnails' are served (404 otherwise): each about half the previous, " +
+                "down to MinThumbSize. Rendered on the fly with shrink-on-load, cached, and sent with a strong ETag, Last-Modified, " +
+                "Cache-Control: immutable and Server-Timing. 503 with Retry-After when too much image work is waiting.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
+            .Produces(StatusCodes.Status304NotModified)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
     internal static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(

@@ -1,0 +1,51 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Asgilook.Tests;
+
+/// <summary>The OpenAPI document describes every route, its status codes and the image's schema.</summary>
+public sealed class OpenApiTests
+{
+    [Theory]
+    [InlineData("/images", "get", "200 400")]
+    [InlineData("/images", "head", "200 400")]
+    [InlineData("/images", "post", "201 400 413 415 503")]
+    [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416")]
+    [InlineData("/images/{id}.jpeg", "delete", "204 404")]
+    [InlineData("/thumbnails/{id}/{width}x{height}.jpeg", "get", "200 304 404 503")]
+    public async Task EveryRouteAndStatusIsDescribed(string path, string method, string statuses)
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var document = await app.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var operation = document.GetProperty("paths").GetProperty(path).GetProperty(method);
+        Assert.Equal(statuses.Split(' '), operation.GetProperty("responses").EnumerateObject().Select(response => response.Name).Order());
+        Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()));
+    }
+
+    [Fact]
+    public async Task ImageSchemaAndUploadBodyAreDescribed()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var document = await app.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var image = document.GetProperty("components").GetProperty("schemas").GetProperty("ImageResource");
+        Assert.Equal(["id", "image", "modified", "size", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var upload = document.GetProperty("paths").GetProperty("/images").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(upload.TryGetProperty("image/jpeg", out _));
+        Assert.True(upload.TryGetProperty("image/png", out _));
+        Assert.Equal("Asgilook", document.GetProperty("info").GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task DocumentIsNeverCached()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        using var response = await app.Client.GetAsync("/openapi/v1.json");
+
+        Assert.Null(response.CacheOutcome());
+    }
+}
