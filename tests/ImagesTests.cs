@@ -155,6 +155,22 @@ public abstract class ImagesTests(ICacheBackend cache)
         Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("text/plain")]
+    [InlineData("image/png")]
+    [InlineData(null)]
+    public async Task UploadIsTakenWhateverItsContentType(string? contentType)
+    {
+        await using var app = await TestApp.StartAsync(cache);
+        var body = new ByteArrayContent(TestImages.RandomEllipses());
+        body.Headers.ContentType = contentType is null ? null : new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+
+        using var response = await app.Client.PostAsync("/images", body);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
     [Fact]
     public async Task EmptyUploadIsRejected()
     {

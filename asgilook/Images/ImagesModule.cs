@@ -8,6 +8,7 @@ using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Microsoft.OpenApi;
 
 namespace Asgilook.Images;
 
@@ -16,6 +17,14 @@ public sealed class ImagesModule : ICarterModule
 {
     /// <summary>The largest page <c>GET /images?limit=N</c> answers.</summary>
     public const int MaxPageSize = 1000;
+
+    private static readonly OpenApiRequestBody UploadBodyDocumentation = new()
+    {
+        Required = true,
+        Description = "The image's bytes. Any Content-Type is taken: the format is recognised from the bytes.",
+        Content = new[] { "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heif", "image/avif", "image/svg+xml", "application/octet-stream" }
+            .ToDictionary(type => type, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } }),
+    };
 
     public void AddRoutes(IEndpointRouteBuilder app)
     {
@@ -32,7 +41,13 @@ public sealed class ImagesModule : ICarterModule
             .WithDescription("The body is the image's bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF or SVG). It is stored as an upright " +
                 "8-bit sRGB JPEG without metadata. 413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
                 "503 with Retry-After when too much image work is waiting.")
-            .Accepts<byte[]>(isOptional: false, "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heif", "image/avif", "image/svg+xml", "application/octet-stream")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                // Documentation only: routing must not refuse other Content-Types (curl sends form-urlencoded
+                // by default), since the format is recognised from the bytes themselves.
+                operation.RequestBody = UploadBodyDocumentation;
+                return Task.CompletedTask;
+            })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
