@@ -1,0 +1,28 @@
+namespace Asgilook.Client;
+
+/// <summary>An image as the API describes it.</summary>
+public sealed record AsgilookImage(Guid Id, string Image, string Modified, int[] Size, string[] Thumbnails)
+{
+    public int Width => Size[0];
+
+    public int Height => Size[1];
+
+    /// <summary>The thumbnail sizes the image offers, largest first.</summary>
+    public IEnumerable<(int Width, int Height, string Uri)> ThumbnailSizes =>
+        Thumbnails.Select(uri =>
+        {
+            var size = Path.GetFileNameWithoutExtension(uri).Split('x');
+            return (int.Parse(size[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(size[1], System.Globalization.CultureInfo.InvariantCulture), uri);
+        });
+}
+
+/// <summary>An RFC 9457 problem the API answered with.</summary>
+public sealed class AsgilookProblemException(int status, string? title, string? detail)
+    : Exception($"{status} {title}: {detail}")
+{
+    public int Status { get; } = status;
+
+    public string? Title { get; } = title;
+
+    public string? Detail { get; } = detail;
+}

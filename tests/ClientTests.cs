@@ -1,0 +1,69 @@
+using Asgilook.Client;
+
+namespace Asgilook.Tests;
+
+/// <summary>The example client (examples/Asgilook.Client) against the real app.</summary>
+public sealed class ClientTests
+{
+    [Fact]
+    public async Task UploadListFetchThumbnailAndDelete()
+    {
+        await using var app = await TestApp.StartAsync();
+        var client = new AsgilookClient(app.Client);
+
+        var image = await client.UploadAsync(TestImages.RandomEllipses());
+        var listed = await client.ListAsync();
+        var original = await client.GetImageAsync(image.Id);
+        var small = await client.GetThumbnailAsync(image, 100);
+        var large = await client.GetThumbnailAsync(image, 300);
+        var huge = await client.GetThumbnailAsync(image, 5000);
+
+        Assert.Equal(TestApp.PredictableIds[0], image.Id);
+        Assert.Equal((640, 360), (image.Width, image.Height));
+        Assert.Equal([image.Id], listed.Select(item => item.Id));
+        Assert.Equal((640, 360), TestImages.SizeOf(original!));
+        Assert.Equal((160, 90), TestImages.SizeOf(small));
+        Assert.Equal((320, 180), TestImages.SizeOf(large));
+        Assert.Equal((320, 180), TestImages.SizeOf(huge));
+
+        Assert.True(await client.DeleteAsync(image.Id));
+        Assert.False(await client.DeleteAsync(image.Id));
+        Assert.Null(await client.GetImageAsync(image.Id));
+        Assert.Empty(await client.ListAsync());
+    }
+
+    [Fact]
+    public async Task PagedListingFollowsTheNextLinks()
+    {
+        await using var app = await TestApp.StartAsync();
+        var client = new AsgilookClient(app.Client);
+        var png = TestImages.RandomEllipses(200, 100);
+        var uploaded = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            uploaded.Add((await client.UploadAsync(png)).Id);
+        }
+
+        var paged = new List<Guid>();
+        await foreach (var image in client.ListPagedAsync(pageSize: 2))
+        {
+            paged.Add(image.Id);
+        }
+
+        Assert.Equal(uploaded, paged);
+    }
+
+    [Fact]
+    public async Task ProblemsBecomeExceptionsThatSayWhy()
+    {
+        await using var app = await TestApp.StartAsync();
+        var client = new AsgilookClient(app.Client);
+
+        var refused = await Assert.ThrowsAsync<AsgilookProblemException>(() => client.UploadAsync("not an image"u8.ToArray()));
+        var tiny = await client.UploadAsync(TestImages.RandomEllipses(100, 100));
+
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("text", refused.Detail);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.GetThumbnailAsync(tiny, 50));
+    }
+}
