@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test with coverage, installing what the tests need when it is missing
-# (redis-server, through apt-get). Prints the tests' tally and the line coverage of asgilook/.
+# Runs every test with coverage, installing what the tests need when it is missing (redis-server,
+# and Chromium for the gallery's browser test, through apt-get). Prints the tests' tally and the line
+# coverage of asgilook/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-    echo "test.sh: redis-server is missing; installing it with apt-get" >&2
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 results=TestResults

@@ -1,4 +1,5 @@
 using Asgilook.Caching;
+using Asgilook.Events;
 using Asgilook.Images;
 using Asgilook.Imaging;
 using Asgilook.Operations;
@@ -48,6 +49,7 @@ public static class AsgilookApp
 
         services.TryAddSingleton(CreateCacheStore);
         services.TryAddSingleton<ResponseCache>();
+        services.TryAddSingleton<ImageEvents>();
         services.AddHostedService<CacheLifetime>();
 
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
@@ -67,7 +69,9 @@ public static class AsgilookApp
             .AddPrometheusExporter());
         services.AddCarter(configurator: carter => carter
             .WithModule<ImagesModule>()
-            .WithModule<ThumbnailsModule>());
+            .WithModule<ThumbnailsModule>()
+            .WithModule<EventsModule>()
+            .WithModule<GalleryModule>());
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using Asgilook.Caching;
+using Asgilook.Events;
 using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Storage;
@@ -113,7 +114,7 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<Created<ImageResource>, ProblemHttpResult>> UploadImage(
-        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics,
+        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events,
         CancellationToken cancellationToken)
     {
         var limits = options.Value;
@@ -150,7 +151,9 @@ public sealed class ImagesModule : ICarterModule
             };
         }
 
-        return TypedResults.Created(image.Uri, ImageResource.From(image, limits.MinThumbSize));
+        var resource = ImageResource.From(image, limits.MinThumbSize);
+        events.Uploaded(resource);
+        return TypedResults.Created(image.Uri, resource);
     }
 
     internal static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetImage(
@@ -171,7 +174,7 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
-        Guid id, IImageStore store, ResponseCache cache, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+        Guid id, IImageStore store, ResponseCache cache, ImageEvents events, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
         var deleted = await store.DeleteAsync(id, cancellationToken);
         if (deleted is null)
@@ -183,6 +186,7 @@ public sealed class ImagesModule : ICarterModule
         var thumbnails = ThumbnailSeries.Sizes(deleted.Width, deleted.Height, options.Value.MinThumbSize)
             .Select(size => ThumbnailSeries.Uri(id, size.Width, size.Height));
         await cache.InvalidateAsync([ImageResource.ListUri, deleted.Uri, .. thumbnails]);
+        events.Deleted(id);
         return TypedResults.NoContent();
     }
 

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Asgilook.Tests;
+
+/// <summary><c>GET /events</c> streams uploads and deletes as Server-Sent Events; <c>/</c> serves the gallery.</summary>
+public sealed class EventsTests
+{
+    [Fact]
+    public async Task UploadsAndDeletesAreStreamedToListeners()
+    {
+        await using var app = await TestApp.StartAsync();
+        using var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", stream.ContentType());
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        var events = app.Services.GetRequiredService<Events.ImageEvents>();
+        await Loopback.WaitUntilAsync(() => events.Listeners == 1, "the listener was not registered");
+
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        using (await app.Client.DeleteAsync(posted.GetProperty("image").GetString())) { }
+
+        var (type, data) = await NextEventAsync(reader);
+        Assert.Equal("image", type);
+        Assert.Equal(posted.GetProperty("id").GetString(), data.GetProperty("id").GetString());
+        Assert.Equal(posted.GetProperty("thumbnails").GetArrayLength(), data.GetProperty("thumbnails").GetArrayLength());
+        var (deletedType, deleted) = await NextEventAsync(reader);
+        Assert.Equal(("deleted", posted.GetProperty("id").GetString()), (deletedType, deleted.GetProperty("id").GetString()));
+        Assert.Null(stream.CacheOutcome());
+    }
+
+    [Fact]
+    public async Task GalleryPageIsServedAtTheRoot()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        using var page = await app.Client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.ContentType());
+        var html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("new EventSource('/events')", html);
+        Assert.Contains("srcset", html);
+    }
+
+    private static async Task<(string Type, JsonElement Data)> NextEventAsync(StreamReader reader)
+    {
+        string? type = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                type = line["event: ".Length..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && type is not null)
+            {
+                return (type, JsonSerializer.Deserialize<JsonElement>(line["data: ".Length..]));
+            }
+        }
+
+        throw new EndOfStreamException("The event stream ended.");
+    }
+}
