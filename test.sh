@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test with coverage, installing what the tests need when it is missing (redis-server,
-# and Chromium for the gallery's browser test, through apt-get). Prints the tests' tally and the line
+# Chromium for the gallery's browser test, curl and HTTPie for the example sessions, through apt-get). Prints the tests' tally and the line
 # coverage of asgilook/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,6 +10,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v http >/dev/null 2>&1 || missing+=(httpie)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq
