@@ -75,6 +75,7 @@ public static class AsgilookApp
         return builder;
     }
 
+    // snippet: pipeline
     public static WebApplication UseAsgilook(this WebApplication app)
     {
         app.UseMiddleware<RequestLog>();
@@ -89,6 +90,7 @@ public static class AsgilookApp
         app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance);
         return app;
     }
+    // end snippet
 
     private static bool HasListenAddress(IConfiguration configuration) =>
         !string.IsNullOrEmpty(configuration["urls"])

@@ -30,7 +30,7 @@ public sealed class ExampleScriptsTests
         Assert.Contains("HTTP/1.1 204 No Content", output);
     }
 
-    private static async Task<string> RunAgainstServerAsync(string script)
+    internal static async Task<string> RunAgainstServerAsync(string script)
     {
         var storage = Directory.CreateTempSubdirectory("asgilook-examples-").FullName;
         try
@@ -41,7 +41,7 @@ public sealed class ExampleScriptsTests
                 ["ASGI_LOOK_REDIS_HOST"] = null,
             });
             var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "examples", script));
+            start.ArgumentList.Add(Path.Combine(Repository.Root, "examples", script));
             start.ArgumentList.Add(string.Empty);
             start.ArgumentList.Add($"http://127.0.0.1:{server.Port}");
             using var process = Process.Start(start)!;
@@ -55,18 +55,5 @@ public sealed class ExampleScriptsTests
         {
             Directory.Delete(storage, recursive: true);
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Asgilook.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The tests do not run inside the repository.");
     }
 }

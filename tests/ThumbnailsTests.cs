@@ -64,6 +64,7 @@ public abstract class ThumbnailsTests(ICacheBackend cache)
         await response.AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
+    // snippet: caching-test
     [Fact]
     public async Task ThumbnailCaching()
     {
@@ -82,6 +83,7 @@ public abstract class ThumbnailsTests(ICacheBackend cache)
             Assert.Equal(first, jpeg);
         }
     }
+    // end snippet
 
     [Fact]
     public async Task NotFoundIsNeverCached()

@@ -4,6 +4,7 @@ namespace Asgilook.Caching;
 /// Opens the cache store when the host starts and closes it when the host stops: the ASGI lifespan
 /// events of the tutorial. Hosted services start before the server takes its first request.
 /// </summary>
+// snippet: lifetime
 internal sealed class CacheLifetime(ICacheStore store, ILogger<CacheLifetime> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -14,3 +15,4 @@ internal sealed class CacheLifetime(ICacheStore store, ILogger<CacheLifetime> lo
 
     public Task StopAsync(CancellationToken cancellationToken) => store.StopAsync(cancellationToken);
 }
+// end snippet

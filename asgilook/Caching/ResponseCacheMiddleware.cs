@@ -41,6 +41,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
+        // snippet: lookup
         var clock = Stopwatch.StartNew();
         var lookup = await cache.LookupAsync(request.Path);
         var outcome = lookup.Hit is not null ? "hit" : lookup.Available ? "miss" : "unavailable";
@@ -60,6 +61,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         }
 
         await ProduceAndStore(context, lookup);
+        // end snippet
     }
 
     private static bool IsCacheable(HttpContext context) =>

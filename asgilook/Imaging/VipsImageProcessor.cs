@@ -70,6 +70,7 @@ public sealed class VipsImageProcessor : IImageProcessor
         }
     }
 
+    // snippet: thumbnail
     public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
     {
         // ThumbnailBuffer decodes with shrink-on-load; Force gives exactly width × height
@@ -82,6 +83,7 @@ public sealed class VipsImageProcessor : IImageProcessor
         var encoded = pixels.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
         return new RenderedThumbnail(encoded, resize, clock.Elapsed - resize);
     }
+    // end snippet
 
     private static bool NeedsRandomAccess(Image image) =>
         image.Contains("orientation") && image.Get("orientation") is int orientation && orientation is not (0 or 1);

@@ -53,6 +53,7 @@ public sealed class ImageStore(
     public Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken) =>
         catalog.ListAsync(after, limit, cancellationToken);
 
+    // snippet: save
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken)
     {
         var conversion = Stopwatch.StartNew();
@@ -76,6 +77,7 @@ public sealed class ImageStore(
 
         return image;
     }
+    // end snippet
 
     public async Task<StoredImage?> DeleteAsync(Guid id, CancellationToken cancellationToken)
     {

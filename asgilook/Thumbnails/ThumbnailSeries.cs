@@ -7,6 +7,7 @@ namespace Asgilook.Thumbnails;
 /// </summary>
 public static class ThumbnailSeries
 {
+    // snippet: mipmap
     public static IEnumerable<(int Width, int Height)> Sizes(int width, int height, int minSize)
     {
         for (var factor = 2; width / factor >= minSize && height / factor >= minSize; factor *= 2)
@@ -14,6 +15,7 @@ public static class ThumbnailSeries
             yield return (width / factor, height / factor);
         }
     }
+    // end snippet
 
     public static bool Contains(int width, int height, int minSize, (int Width, int Height) size) =>
         Sizes(width, height, minSize).Contains(size);

@@ -36,6 +36,7 @@ public sealed class ThumbnailsModule : ICarterModule
             return Problems.ImageNotFound(id);
         }
 
+        // snippet: guard
         // Like the tutorial, accept only the exact URIs listed in the image's thumbnails.
         var listed = ThumbnailSeries.Contains(image.Width, image.Height, options.Value.MinThumbSize, (width, height));
         if (!listed || request.Path.Value != ThumbnailSeries.Uri(id, width, height))
@@ -45,6 +46,7 @@ public sealed class ThumbnailsModule : ICarterModule
                 title: "Thumbnail size not offered",
                 detail: $"Image {id} offers no {width}x{height} thumbnail; its 'thumbnails' list names the sizes it offers.");
         }
+        // end snippet
 
         // The ETag is known before rendering, so a revalidation costs no libvips work at all.
         var etag = ThumbnailSeries.ETag(image, width, height, processor.Version);
