@@ -61,6 +61,7 @@ public static class AsgilookApp
             document.Info.Description =
                 "An image-sharing API: upload any image, get it back as a JPEG by uuid, list what is stored, and fetch " +
                 "mipmap-style thumbnails rendered on the fly and kept in a response cache. Every error is an RFC 9457 problem.";
+            OperationsDocumentation.AddTo(document);
             return Task.CompletedTask;
         }));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Asgilook.Tests;
@@ -5,7 +6,8 @@ namespace Asgilook.Tests;
 /// <summary>
 /// docs/ stays true to the code: every snippet marked <c>&lt;!-- snippet: path[#name] --&gt;</c> is the
 /// source (a whole file, or the lines between <c>// snippet: name</c> and <c>// end snippet</c>), and every
-/// session marked <c>&lt;!-- session: examples/curl.sh --&gt;</c> shows lines that script really prints.
+/// session marked <c>&lt;!-- session: examples/curl.sh --&gt;</c> shows lines that script really prints, and every
+/// command in a block marked <c>&lt;!-- run --&gt;</c> prints what the doc shows.
 /// </summary>
 public sealed partial class DocsTests
 {
@@ -56,6 +58,50 @@ public sealed partial class DocsTests
         }
     }
 
+    public static TheoryData<string, string> Commands()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md"))
+        {
+            foreach (Match match in RunBlock().Matches(File.ReadAllText(doc)))
+            {
+                data.Add(Path.GetFileName(doc), match.Groups["session"].Value);
+            }
+        }
+
+        return data;
+    }
+
+    /// <summary>Each "$ command" of a block marked run is run against a live server; what follows it is what it prints ("..." for anything).</summary>
+    [Theory]
+    [MemberData(nameof(Commands))]
+    public async Task CommandPrintsWhatTheDocShows(string doc, string session)
+    {
+        var storage = Directory.CreateTempSubdirectory("asgilook-docs-").FullName;
+        try
+        {
+            await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = null });
+            foreach (var step in session.Split("$ ", StringSplitOptions.RemoveEmptyEntries))
+            {
+                var lines = step.TrimEnd('\n').Split('\n');
+                var command = lines[0].Replace("localhost:8000", $"127.0.0.1:{server.Port}", StringComparison.Ordinal);
+                var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
+                start.ArgumentList.Add("-c");
+                start.ArgumentList.Add(command);
+                using var process = Process.Start(start)!;
+                var printed = Normalise(await process.StandardOutput.ReadToEndAsync());
+                await process.WaitForExitAsync();
+
+                var expected = "^" + string.Join("\n", lines[1..].Select(line => Regex.Escape(Normalise(line)).Replace(@"\.\.\.", ".*", StringComparison.Ordinal))) + "$";
+                Assert.True(Regex.IsMatch(printed.TrimEnd('\n'), expected, RegexOptions.Singleline), $"{doc}: `{lines[0]}` printed\n{printed}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
+
     private static string Dedent(IEnumerable<string> lines)
     {
         var list = lines.Select(line => line.TrimEnd()).ToList();
@@ -73,6 +119,9 @@ public sealed partial class DocsTests
 
     [GeneratedRegex(@"<!-- snippet: (?<source>[^ ]+) -->\s*```[a-z]*\n(?<code>.*?)```", RegexOptions.Singleline)]
     private static partial Regex SnippetBlock();
+
+    [GeneratedRegex(@"<!-- run -->\s*```console\n(?<session>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex RunBlock();
 
     [GeneratedRegex(@"<!-- session: examples/curl.sh -->\s*```console\n(?<output>.*?)```", RegexOptions.Singleline)]
     private static partial Regex SessionBlock();

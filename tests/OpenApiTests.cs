@@ -13,6 +13,10 @@ public sealed class OpenApiTests
     [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416")]
     [InlineData("/images/{id}.jpeg", "delete", "204 404")]
     [InlineData("/thumbnails/{id}/{width}x{height}.jpeg", "get", "200 304 404 503")]
+    [InlineData("/events", "get", "200")]
+    [InlineData("/health", "get", "200")]
+    [InlineData("/health/ready", "get", "200 503")]
+    [InlineData("/metrics", "get", "200")]
     public async Task EveryRouteAndStatusIsDescribed(string path, string method, string statuses)
     {
         await using var app = await TestApp.StartAsync();

@@ -25,17 +25,25 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment)
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment) =>
+        StartAsync(environment, AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]);
+
+    /// <summary>Starts <c>dotnet</c> with these arguments (then <c>--urls</c>) in that folder.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, string folder, string[] arguments)
     {
         var port = Loopback.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = folder,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Asgilook.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         foreach (var (name, value) in environment)

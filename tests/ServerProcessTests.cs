@@ -68,4 +68,27 @@ public sealed class ServerProcessTests(RedisCacheBackend redis) : IClassFixture<
             Directory.Delete(storage, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task ReadmeFirstCommandRunsTheService()
+    {
+        var storage = Directory.CreateTempSubdirectory("asgilook-readme-").FullName;
+        try
+        {
+            // The README's `dotnet run --project asgilook`, on the build the tests already made.
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+            await using var server = await ServerProcess.StartAsync(
+                new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = null },
+                Repository.Root,
+                ["run", "--project", "asgilook", "--no-build", "-c", configuration, "--"]);
+
+            using var posted = await server.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+            Assert.Equal(HttpStatusCode.Created, posted.StatusCode);
+            Assert.Contains("Response cache: in-process memory", server.Output);
+        }
+        finally
+        {
+            Directory.Delete(storage, recursive: true);
+        }
+    }
 }

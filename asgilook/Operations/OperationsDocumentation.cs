@@ -1,0 +1,31 @@
+using Microsoft.OpenApi;
+
+namespace Asgilook.Operations;
+
+/// <summary>
+/// The operations endpoints in the OpenAPI document. They are not route handlers (health checks and
+/// the Prometheus exporter map request delegates), so the document generator does not see them itself.
+/// </summary>
+internal static class OperationsDocumentation
+{
+    public static void AddTo(OpenApiDocument document)
+    {
+        document.Paths ??= [];
+        Add(document, "/health", "Liveness: the process answers", ("200", "Healthy, as JSON"));
+        Add(document, "/health/ready", "Readiness: storage writable, cache reachable",
+            ("200", "Healthy, or Degraded when the cache does not answer (requests are then served uncached), as JSON"),
+            ("503", "Unhealthy: the storage folder is not writable"));
+        Add(document, "/metrics", "Metrics in Prometheus text (OpenTelemetry)", ("200", "The metrics"));
+    }
+
+    private static void Add(OpenApiDocument document, string path, string summary, params (string Status, string Description)[] responses)
+    {
+        var operation = new OpenApiOperation { Summary = summary, Responses = [] };
+        foreach (var (status, description) in responses)
+        {
+            operation.Responses[status] = new OpenApiResponse { Description = description };
+        }
+
+        document.Paths![path] = new OpenApiPathItem { Operations = new() { [HttpMethod.Get] = operation } };
+    }
+}
