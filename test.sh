@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test with coverage, installing what the tests need when it is missing (redis-server,
-# Chromium for the gallery's browser test, curl and HTTPie for the example sessions, through apt-get). Prints the tests' tally and the line
+# PostgreSQL, Chromium for the gallery's browser test, curl and HTTPie for the example sessions,
+# through apt-get). Prints the tests' tally and the line
 # coverage of asgilook/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,6 +12,7 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v http >/dev/null 2>&1 || missing+=(httpie)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2

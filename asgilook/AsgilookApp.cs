@@ -42,8 +42,10 @@ public static class AsgilookApp
         services.TryAddSingleton(CreateImageWorkQueue);
         services.TryAddSingleton<AsgilookMetrics>();
         services.TryAddSingleton(provider => new ImageFiles(provider.GetRequiredService<IOptions<AsgilookOptions>>().Value.StoragePath));
-        services.TryAddSingleton<IImageCatalog>(provider => new SqliteImageCatalog(
-            Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
+        services.TryAddSingleton<IImageCatalog>(provider =>
+            provider.GetRequiredService<IOptions<AsgilookOptions>>().Value.Database is { Length: > 0 } database
+                ? new PostgresImageCatalog(database)
+                : new SqliteImageCatalog(Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
         services.TryAddSingleton<IImageStore, ImageStore>();
         services.AddHostedService<StoreInitializer>();
 

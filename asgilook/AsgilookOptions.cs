@@ -23,6 +23,12 @@ public sealed class AsgilookOptions
     /// </summary>
     public string? RedisHost { get; set; }
 
+    /// <summary>
+    /// A PostgreSQL connection string for the image metadata, shared by every instance. Unset: SQLite in the
+    /// storage folder. The image files stay in <see cref="StoragePath"/>, which instances must share.
+    /// </summary>
+    public string? Database { get; set; }
+
     /// <summary>The smallest width or height a listed thumbnail may have.</summary>
     [Range(1, 100_000)]
     public int MinThumbSize { get; set; } = 64;

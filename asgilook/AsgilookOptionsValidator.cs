@@ -21,6 +21,18 @@ internal sealed class AsgilookOptionsValidator : IValidateOptions<AsgilookOption
             failures.Add($"Asgilook:RedisHost (ASGI_LOOK_REDIS_HOST) '{options.RedisHost}' is not usable: {error}");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.Database))
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(options.Database);
+            }
+            catch (ArgumentException e)
+            {
+                failures.Add($"Asgilook:Database (ASGI_LOOK_DATABASE) is not a PostgreSQL connection string: {e.Message}");
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

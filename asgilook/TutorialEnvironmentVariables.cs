@@ -14,6 +14,7 @@ public static class TutorialEnvironmentVariables
     {
         ["ASGI_LOOK_STORAGE_PATH"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.StoragePath)}",
         ["ASGI_LOOK_REDIS_HOST"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.RedisHost)}",
+        ["ASGI_LOOK_DATABASE"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.Database)}",
     };
 
     public static IConfigurationBuilder AddTutorialEnvironmentVariables(this IConfigurationBuilder configuration)

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// A real PostgreSQL, initialised in a temporary folder and started on a free loopback port for a test
+/// class (as the postgres user when the tests run as root, since PostgreSQL refuses to run as root).
+/// Fails with a clear message when PostgreSQL is not installed.
+/// </summary>
+public sealed class PostgresServer : IAsyncLifetime
+{
+    private string? _folder;
+    private Process? _server;
+    private int _databases;
+
+    public int Port { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        var bin = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").Select(version => Path.Combine(version, "bin")).Where(Directory.Exists).Order().LastOrDefault()
+            : null;
+        if (bin is null)
+        {
+            throw new InvalidOperationException(
+                "PostgreSQL is not installed, and the PostgreSQL store tests need a real one. Run ./test.sh, which installs it (apt-get install postgresql).");
+        }
+
+        _folder = Directory.CreateTempSubdirectory("asgilook-postgres-").FullName;
+        Port = Loopback.FreePort();
+        var asRoot = Environment.UserName == "root";
+        if (asRoot)
+        {
+            await RunAsync("chown", "postgres:postgres", _folder);
+        }
+
+        await RunAsync(asRoot, Path.Combine(bin, "initdb"), "-D", Path.Combine(_folder, "data"), "-U", "postgres", "-A", "trust", "--no-sync");
+        _server = Start(asRoot, Path.Combine(bin, "postgres"),
+            "-D", Path.Combine(_folder, "data"), "-p", Port.ToString(), "-k", _folder,
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+        await Loopback.WaitUntilAsync(CanConnect, $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
+        await Task.Delay(200);
+    }
+
+    /// <summary>A connection string to a new, empty database of this server.</summary>
+    public async Task<string> NewDatabaseAsync()
+    {
+        var name = $"asgilook_{Interlocked.Increment(ref _databases)}";
+        await using var admin = new Npgsql.NpgsqlConnection(ConnectionString("postgres"));
+        await admin.OpenAsync();
+        await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name};", admin);
+        await create.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is { HasExited: false })
+        {
+            _server.Kill(entireProcessTree: true);
+            await _server.WaitForExitAsync();
+        }
+
+        _server?.Dispose();
+        if (_folder is not null)
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private string ConnectionString(string database) =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=5";
+
+    private bool CanConnect()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect("127.0.0.1", Port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static Task RunAsync(string program, params string[] arguments) => RunAsync(false, program, arguments);
+
+    private static async Task RunAsync(bool asPostgres, string program, params string[] arguments)
+    {
+        using var process = Start(asPostgres, program, arguments);
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} failed: {await errors}");
+        }
+    }
+
+    private static Process Start(bool asPostgres, string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(asPostgres ? "runuser" : program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (asPostgres)
+        {
+            foreach (var argument in new[] { "-u", "postgres", "--", program })
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
+    }
+}
