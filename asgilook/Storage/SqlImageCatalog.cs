@@ -1,0 +1,127 @@
+using System.Data.Common;
+
+namespace Asgilook.Storage;
+
+/// <summary>
+/// The catalog's queries, shared by the SQL databases it runs on (ADO.NET, <c>@name</c> parameters,
+/// row-value comparisons). Upload order is (uploaded_at, seq). Subclasses say how to connect, how to
+/// create the schema, and how their database stores an id.
+/// </summary>
+public abstract class SqlImageCatalog : IImageCatalog
+{
+    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256";
+
+    public abstract Task MigrateAsync(CancellationToken cancellationToken);
+
+    public async Task AddAsync(StoredImage image, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256);",
+            ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
+            ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, $"SELECT {Columns} FROM images WHERE id = @id;", ("id", IdValue(id)));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var where = string.Empty;
+        if (after is { } cursor)
+        {
+            await using var exists = Command(connection, "SELECT 1 FROM images WHERE id = @id;", ("id", IdValue(cursor)));
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                return null;
+            }
+
+            where = "WHERE (uploaded_at, seq) > (SELECT uploaded_at, seq FROM images WHERE id = @after)";
+        }
+
+        // One row more than asked tells whether another page follows.
+        await using var command = Command(
+            connection, $"SELECT {Columns} FROM images {where} ORDER BY uploaded_at, seq LIMIT @limit;",
+            ("limit", limit is { } pageSize ? pageSize + 1L : NoLimit));
+        if (after is { } id)
+        {
+            AddParameter(command, "after", IdValue(id));
+        }
+
+        var images = new List<StoredImage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            images.Add(Read(reader));
+        }
+
+        var hasMore = limit is { } size && images.Count > size;
+        return new ImagePage(hasMore ? images[..limit!.Value] : images, hasMore);
+    }
+
+    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "DELETE FROM images WHERE id = @id;", ("id", IdValue(id)));
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT id FROM images;");
+        var ids = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(ReadId(reader, 0));
+        }
+
+        return ids;
+    }
+
+    /// <summary>The value <c>LIMIT</c> takes for "no limit".</summary>
+    protected abstract object NoLimit { get; }
+
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>An id as this database stores it.</summary>
+    protected abstract object IdValue(Guid id);
+
+    protected abstract Guid ReadId(DbDataReader row, int column);
+
+    protected static DbCommand Command(DbConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            AddParameter(command, name, value);
+        }
+
+        return command;
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
+    }
+
+    private StoredImage Read(DbDataReader row) => new(
+        ReadId(row, 0),
+        row.GetInt32(1),
+        row.GetInt32(2),
+        DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(3)),
+        row.GetInt64(4),
+        row.GetString(5));
+}
