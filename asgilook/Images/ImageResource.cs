@@ -14,6 +14,5 @@ public sealed record ImageResource(string Id, string Image, string Modified, int
         image.Uri,
         image.Modified.ToString("R"),
         [image.Width, image.Height],
-        [.. ThumbnailSeries.Sizes(image.Width, image.Height, minThumbSize)
-            .Select(size => ThumbnailSeries.Uri(image.Id, size.Width, size.Height))]);
+        [.. ThumbnailSeries.Uris(image, minThumbSize)]);
 }

@@ -183,9 +183,7 @@ public sealed class ImagesModule : ICarterModule
         }
 
         // The cache is shared by every instance on the same Redis, so this reaches them all.
-        var thumbnails = ThumbnailSeries.Sizes(deleted.Width, deleted.Height, options.Value.MinThumbSize)
-            .Select(size => ThumbnailSeries.Uri(id, size.Width, size.Height));
-        await cache.InvalidateAsync([ImageResource.ListUri, deleted.Uri, .. thumbnails]);
+        await cache.InvalidateAsync([ImageResource.ListUri, deleted.Uri, .. ThumbnailSeries.Uris(deleted, options.Value.MinThumbSize)]);
         events.Deleted(id);
         return TypedResults.NoContent();
     }

@@ -22,6 +22,10 @@ public static class ThumbnailSeries
 
     public static string Uri(Guid imageId, int width, int height) => $"/thumbnails/{imageId}/{width}x{height}.jpeg";
 
+    /// <summary>The URIs of an image's thumbnails, largest first: what it lists, and all a delete must invalidate.</summary>
+    public static IEnumerable<string> Uris(Storage.StoredImage image, int minSize) =>
+        Sizes(image.Width, image.Height, minSize).Select(size => Uri(image.Id, size.Width, size.Height));
+
     /// <summary>
     /// A strong ETag from what determines the thumbnail's bytes: the stored image's hash, the size and
     /// the engine. The same on every instance and after every restart, and known before rendering.
