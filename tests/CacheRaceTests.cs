@@ -14,31 +14,25 @@ public abstract class CacheRaceTests(ICacheBackend cache)
     [Fact]
     public async Task ListComputedBeforeAnUploadIsNotCachedAfterIt()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-race-").FullName;
-        try
-        {
-            var gate = new ListGate();
-            await using var app = await TestApp.StartAsync(
-                cache,
-                storagePath: storage,
-                services: services => services.AddSingleton<IImageCatalog>(
-                    new GatedCatalog(new SqliteImageCatalog(Path.Combine(storage, SqliteImageCatalog.FileName)), gate)));
+        using var temporary = new TemporaryFolder("asgilook-race-");
+        var storage = temporary.Path;
+        var gate = new ListGate();
+        await using var app = await TestApp.StartAsync(
+            cache,
+            storagePath: storage,
+            services: services => services.AddSingleton<IImageCatalog>(
+                new GatedCatalog(new SqliteImageCatalog(Path.Combine(storage, SqliteImageCatalog.FileName)), gate)));
 
-            gate.Close();
-            var slowList = app.Client.GetStringAsync("/images");
-            await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            await app.Client.PostImageAsync(TestImages.RandomEllipses());
-            gate.Open();
-            Assert.Equal("[]", await slowList);
+        gate.Close();
+        var slowList = app.Client.GetStringAsync("/images");
+        await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        gate.Open();
+        Assert.Equal("[]", await slowList);
 
-            using var list = await app.Client.GetAsync("/images");
-            Assert.Equal("Miss", list.CacheOutcome());
-            Assert.Equal(1, (await list.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength());
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+        using var list = await app.Client.GetAsync("/images");
+        Assert.Equal("Miss", list.CacheOutcome());
+        Assert.Equal(1, (await list.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength());
     }
 
     private sealed class ListGate

@@ -45,40 +45,34 @@ public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<Re
     public async Task TwoServerProcessesOnOneStorageFolderSeeEachOthersUploadsAndDeletes()
     {
         await redis.ResetAsync();
-        var storage = Directory.CreateTempSubdirectory("asgilook-shared-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-shared-");
+        var storage = temporary.Path;
+        var environment = new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = redis.RedisHost };
+        await using var a = await ServerProcess.StartAsync(environment);
+        await using var b = await ServerProcess.StartAsync(environment);
+        Assert.Equal("[]", await b.Client.GetStringAsync("/images"));
+
+        using var posted = await a.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+        var image = await posted.Content.ReadFromJsonAsync<JsonElement>();
+        var uri = image.GetProperty("image").GetString()!;
+        var thumbnail = image.GetProperty("thumbnails")[0].GetString()!;
+
+        var seenByB = await b.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Equal(image.GetProperty("id").GetString(), Assert.Single(seenByB.EnumerateArray()).GetProperty("id").GetString());
+        Assert.Equal((640, 360), TestImages.SizeOf(await b.Client.GetByteArrayAsync(uri)));
+        Assert.Equal((320, 180), TestImages.SizeOf(await a.Client.GetByteArrayAsync(thumbnail)));
+
+        using (var deleted = await b.Client.DeleteAsync(uri))
         {
-            var environment = new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = redis.RedisHost };
-            await using var a = await ServerProcess.StartAsync(environment);
-            await using var b = await ServerProcess.StartAsync(environment);
-            Assert.Equal("[]", await b.Client.GetStringAsync("/images"));
-
-            using var posted = await a.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
-            var image = await posted.Content.ReadFromJsonAsync<JsonElement>();
-            var uri = image.GetProperty("image").GetString()!;
-            var thumbnail = image.GetProperty("thumbnails")[0].GetString()!;
-
-            var seenByB = await b.Client.GetFromJsonAsync<JsonElement>("/images");
-            Assert.Equal(image.GetProperty("id").GetString(), Assert.Single(seenByB.EnumerateArray()).GetProperty("id").GetString());
-            Assert.Equal((640, 360), TestImages.SizeOf(await b.Client.GetByteArrayAsync(uri)));
-            Assert.Equal((320, 180), TestImages.SizeOf(await a.Client.GetByteArrayAsync(thumbnail)));
-
-            using (var deleted = await b.Client.DeleteAsync(uri))
-            {
-                Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-            }
-
-            foreach (var gone in new[] { uri, thumbnail })
-            {
-                using var response = await a.Client.GetAsync(gone);
-                Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-            }
-
-            Assert.Equal("[]", await a.Client.GetStringAsync("/images"));
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
-        finally
+
+        foreach (var gone in new[] { uri, thumbnail })
         {
-            Directory.Delete(storage, recursive: true);
+            using var response = await a.Client.GetAsync(gone);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
+
+        Assert.Equal("[]", await a.Client.GetStringAsync("/images"));
     }
 }

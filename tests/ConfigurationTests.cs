@@ -84,23 +84,15 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task StorageFolderIsCreatedAtStartup()
     {
-        var root = Directory.CreateTempSubdirectory("asgilook-config-").FullName;
-        var nested = Path.Combine(root, "a", "b");
-        try
-        {
-            await using (var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:StoragePath"] = nested }))
-            {
-                Assert.True(Directory.Exists(nested));
-                await app.Client.PostImageAsync(TestImages.RandomEllipses());
-                var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
-                Assert.Single(Directory.GetFiles(nested, "*.jpeg"));
-                Assert.Equal(1, listed.GetArrayLength());
-            }
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        using var root = new TemporaryFolder("asgilook-config-");
+        var nested = Path.Combine(root.Path, "a", "b");
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:StoragePath"] = nested });
+
+        Assert.True(Directory.Exists(nested));
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Single(Directory.GetFiles(nested, "*.jpeg"));
+        Assert.Equal(1, listed.GetArrayLength());
     }
 
     [Fact]

@@ -12,66 +12,60 @@ public sealed class CrashTests(ITestOutputHelper output)
     [Fact]
     public async Task KilledMidBurstEveryListedImageIsCompleteAndEveryConfirmedUploadListed()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-crash-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-crash-");
+        var storage = temporary.Path;
+        var environment = new Dictionary<string, string?>
         {
-            var environment = new Dictionary<string, string?>
-            {
-                ["ASGI_LOOK_STORAGE_PATH"] = storage,
-                ["ASGI_LOOK_REDIS_HOST"] = null,
-                // Nothing else shares this folder, so leftovers may go at once on restart.
-                ["Asgilook__LeftoverGracePeriod"] = "00:00:00",
-            };
-            var uploads = Enumerable.Range(0, 4).Select(i => TestImages.RandomEllipses(1600 + i, 900)).ToArray();
-            var confirmed = new ConcurrentBag<string>();
+            ["ASGI_LOOK_STORAGE_PATH"] = storage,
+            ["ASGI_LOOK_REDIS_HOST"] = null,
+            // Nothing else shares this folder, so leftovers may go at once on restart.
+            ["Asgilook__LeftoverGracePeriod"] = "00:00:00",
+        };
+        var uploads = Enumerable.Range(0, 4).Select(i => TestImages.RandomEllipses(1600 + i, 900)).ToArray();
+        var confirmed = new ConcurrentBag<string>();
 
-            await using (var server = await ServerProcess.StartAsync(environment))
+        await using (var server = await ServerProcess.StartAsync(environment))
+        {
+            using var stop = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
             {
-                using var stop = new CancellationTokenSource();
-                var workers = Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+                for (var n = 0; !stop.IsCancellationRequested && n < 200; n++)
                 {
-                    for (var n = 0; !stop.IsCancellationRequested && n < 200; n++)
+                    try
                     {
-                        try
+                        using var response = await server.Client.PostAsync("/images", new ByteArrayContent(uploads[(worker + n) % uploads.Length]), stop.Token);
+                        if (response.StatusCode == HttpStatusCode.Created)
                         {
-                            using var response = await server.Client.PostAsync("/images", new ByteArrayContent(uploads[(worker + n) % uploads.Length]), stop.Token);
-                            if (response.StatusCode == HttpStatusCode.Created)
-                            {
-                                confirmed.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
-                            }
-                        }
-                        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
-                        {
-                            return; // the server is gone
+                            confirmed.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
                         }
                     }
-                })).ToArray();
+                    catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+                    {
+                        return; // the server is gone
+                    }
+                }
+            })).ToArray();
 
-                await Loopback.WaitUntilAsync(() => confirmed.Count >= 12, "uploads did not get going", timeoutSeconds: 60);
-                await server.KillAsync();
-                await stop.CancelAsync();
-                await Task.WhenAll(workers);
-            }
-
-            await using var restarted = await ServerProcess.StartAsync(environment);
-            var listed = (await restarted.Client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray().ToArray();
-            output.WriteLine($"{confirmed.Count} uploads confirmed before the kill, {listed.Length} listed after the restart");
-
-            var listedIds = listed.Select(image => image.GetProperty("id").GetString()!).ToHashSet();
-            Assert.Empty(confirmed.Except(listedIds));
-            foreach (var image in listed)
-            {
-                var jpeg = await restarted.Client.GetByteArrayAsync(image.GetProperty("image").GetString());
-                var size = image.GetProperty("size");
-                Assert.Equal((size[0].GetInt32(), size[1].GetInt32()), TestImages.SizeOf(jpeg));
-            }
-
-            Assert.Equal(listed.Length, Directory.GetFiles(storage, "*.jpeg").Length);
-            Assert.Empty(Directory.GetFiles(Path.Combine(storage, Storage.ImageFiles.IncomingFolder)));
+            await Loopback.WaitUntilAsync(() => confirmed.Count >= 12, "uploads did not get going", timeoutSeconds: 60);
+            await server.KillAsync();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
         }
-        finally
+
+        await using var restarted = await ServerProcess.StartAsync(environment);
+        var listed = (await restarted.Client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray().ToArray();
+        output.WriteLine($"{confirmed.Count} uploads confirmed before the kill, {listed.Length} listed after the restart");
+
+        var listedIds = listed.Select(image => image.GetProperty("id").GetString()!).ToHashSet();
+        Assert.Empty(confirmed.Except(listedIds));
+        foreach (var image in listed)
         {
-            Directory.Delete(storage, recursive: true);
+            var jpeg = await restarted.Client.GetByteArrayAsync(image.GetProperty("image").GetString());
+            var size = image.GetProperty("size");
+            Assert.Equal((size[0].GetInt32(), size[1].GetInt32()), TestImages.SizeOf(jpeg));
         }
+
+        Assert.Equal(listed.Length, Directory.GetFiles(storage, "*.jpeg").Length);
+        Assert.Empty(Directory.GetFiles(Path.Combine(storage, Storage.ImageFiles.IncomingFolder)));
     }
 }

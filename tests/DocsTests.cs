@@ -77,28 +77,22 @@ public sealed partial class DocsTests
     [MemberData(nameof(Commands))]
     public async Task CommandPrintsWhatTheDocShows(string doc, string session)
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-docs-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-docs-");
+        var storage = temporary.Path;
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = null });
+        foreach (var step in session.Split("$ ", StringSplitOptions.RemoveEmptyEntries))
         {
-            await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = null });
-            foreach (var step in session.Split("$ ", StringSplitOptions.RemoveEmptyEntries))
-            {
-                var lines = step.TrimEnd('\n').Split('\n');
-                var command = lines[0].Replace("localhost:8000", $"127.0.0.1:{server.Port}", StringComparison.Ordinal);
-                var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
-                start.ArgumentList.Add("-c");
-                start.ArgumentList.Add(command);
-                using var process = Process.Start(start)!;
-                var printed = Normalise(await process.StandardOutput.ReadToEndAsync());
-                await process.WaitForExitAsync();
+            var lines = step.TrimEnd('\n').Split('\n');
+            var command = lines[0].Replace("localhost:8000", $"127.0.0.1:{server.Port}", StringComparison.Ordinal);
+            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(command);
+            using var process = Process.Start(start)!;
+            var printed = Normalise(await process.StandardOutput.ReadToEndAsync());
+            await process.WaitForExitAsync();
 
-                var expected = "^" + string.Join("\n", lines[1..].Select(line => Regex.Escape(Normalise(line)).Replace(@"\.\.\.", ".*", StringComparison.Ordinal))) + "$";
-                Assert.True(Regex.IsMatch(printed.TrimEnd('\n'), expected, RegexOptions.Singleline), $"{doc}: `{lines[0]}` printed\n{printed}");
-            }
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
+            var expected = "^" + string.Join("\n", lines[1..].Select(line => Regex.Escape(Normalise(line)).Replace(@"\.\.\.", ".*", StringComparison.Ordinal))) + "$";
+            Assert.True(Regex.IsMatch(printed.TrimEnd('\n'), expected, RegexOptions.Singleline), $"{doc}: `{lines[0]}` printed\n{printed}");
         }
     }
 

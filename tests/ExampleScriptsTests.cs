@@ -32,28 +32,22 @@ public sealed class ExampleScriptsTests
 
     internal static async Task<string> RunAgainstServerAsync(string script)
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-examples-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-examples-");
+        var storage = temporary.Path;
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
         {
-            await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["ASGI_LOOK_STORAGE_PATH"] = storage,
-                ["ASGI_LOOK_REDIS_HOST"] = null,
-            });
-            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(Repository.Root, "examples", script));
-            start.ArgumentList.Add(string.Empty);
-            start.ArgumentList.Add($"http://127.0.0.1:{server.Port}");
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            Assert.True(process.ExitCode == 0, $"{script} failed ({process.ExitCode}): {await errors}\n{await output}");
-            return await output;
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+            ["ASGI_LOOK_STORAGE_PATH"] = storage,
+            ["ASGI_LOOK_REDIS_HOST"] = null,
+        });
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(Repository.Root, "examples", script));
+        start.ArgumentList.Add(string.Empty);
+        start.ArgumentList.Add($"http://127.0.0.1:{server.Port}");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(process.ExitCode == 0, $"{script} failed ({process.ExitCode}): {await errors}\n{await output}");
+        return await output;
     }
 }

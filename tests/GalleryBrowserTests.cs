@@ -16,44 +16,38 @@ public sealed class GalleryBrowserTests
     public async Task UploadThroughThePageAppearsLiveAndEachViewportFetchesItsThumbnail()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
-        var storage = Directory.CreateTempSubdirectory("asgilook-gallery-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-gallery-");
+        var storage = temporary.Path;
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
         {
-            await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
-            {
-                ["ASGI_LOOK_STORAGE_PATH"] = storage,
-                ["ASGI_LOOK_REDIS_HOST"] = null,
-            });
-            using var playwright = await Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(Launch());
-            var (wide, wideImages) = await OpenAsync(browser, server, width: 1400);
-            var (narrow, narrowImages) = await OpenAsync(browser, server, width: 320);
+            ["ASGI_LOOK_STORAGE_PATH"] = storage,
+            ["ASGI_LOOK_REDIS_HOST"] = null,
+        });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
+        var (wide, wideImages) = await OpenAsync(browser, server, width: 1400);
+        var (narrow, narrowImages) = await OpenAsync(browser, server, width: 320);
 
-            await narrow.SetInputFilesAsync("#files", new FilePayload
-            {
-                Name = "photo.png",
-                MimeType = "image/png",
-                Buffer = TestImages.RandomEllipses(1280, 720),
-            });
-
-            foreach (var page in new[] { narrow, wide })
-            {
-                await page.WaitForFunctionAsync(
-                    "() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }",
-                    null, new PageWaitForFunctionOptions { Timeout = 20_000 });
-            }
-
-            Assert.Equal("Uploaded photo.png.", await narrow.TextContentAsync("#status"));
-            var narrowWidth = FetchedWidth(narrowImages);
-            var wideWidth = FetchedWidth(wideImages);
-            Assert.InRange(narrowWidth, 160, 320);
-            Assert.True(wideWidth > narrowWidth, $"the 1400 px page fetched {wideWidth} px, the 320 px one {narrowWidth} px");
-            Assert.All(narrowImages.Concat(wideImages), image => Assert.Equal((200, "image/jpeg"), (image.Status, image.ContentType)));
-        }
-        finally
+        await narrow.SetInputFilesAsync("#files", new FilePayload
         {
-            Directory.Delete(storage, recursive: true);
+            Name = "photo.png",
+            MimeType = "image/png",
+            Buffer = TestImages.RandomEllipses(1280, 720),
+        });
+
+        foreach (var page in new[] { narrow, wide })
+        {
+            await page.WaitForFunctionAsync(
+                "() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }",
+                null, new PageWaitForFunctionOptions { Timeout = 20_000 });
         }
+
+        Assert.Equal("Uploaded photo.png.", await narrow.TextContentAsync("#status"));
+        var narrowWidth = FetchedWidth(narrowImages);
+        var wideWidth = FetchedWidth(wideImages);
+        Assert.InRange(narrowWidth, 160, 320);
+        Assert.True(wideWidth > narrowWidth, $"the 1400 px page fetched {wideWidth} px, the 320 px one {narrowWidth} px");
+        Assert.All(narrowImages.Concat(wideImages), image => Assert.Equal((200, "image/jpeg"), (image.Status, image.ContentType)));
     }
 
     public static BrowserTypeLaunchOptions Launch() => new()

@@ -63,30 +63,24 @@ public abstract class HttpCachingTests(ICacheBackend cache)
     [Fact]
     public async Task RevalidatingAnUncachedThumbnailRendersNothing()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-revalidate-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-revalidate-");
+        var storage = temporary.Path;
+        string etag;
+        await using (var first = await TestApp.StartAsync(cache, storagePath: storage))
         {
-            string etag;
-            await using (var first = await TestApp.StartAsync(cache, storagePath: storage))
-            {
-                await first.Client.PostImageAsync(TestImages.RandomEllipses());
-                using var response = await first.Client.GetAsync(Thumbnail);
-                etag = response.Headers.ETag!.ToString();
-            }
-
-            // A restart with an empty cache: the thumbnail is not cached anywhere now.
-            await using var app = await TestApp.StartAsync(cache, storagePath: storage);
-            using var revalidated = await SendAsync(app, Thumbnail, request => request.Headers.TryAddWithoutValidation("If-None-Match", etag));
-
-            Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
-            Assert.Equal("Miss", revalidated.CacheOutcome());
-            Assert.DoesNotContain("resize", string.Join(',', revalidated.Headers.GetValues("Server-Timing")));
-            Assert.Equal(etag, revalidated.Headers.ETag?.ToString());
+            await first.Client.PostImageAsync(TestImages.RandomEllipses());
+            using var response = await first.Client.GetAsync(Thumbnail);
+            etag = response.Headers.ETag!.ToString();
         }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+
+        // A restart with an empty cache: the thumbnail is not cached anywhere now.
+        await using var app = await TestApp.StartAsync(cache, storagePath: storage);
+        using var revalidated = await SendAsync(app, Thumbnail, request => request.Headers.TryAddWithoutValidation("If-None-Match", etag));
+
+        Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+        Assert.Equal("Miss", revalidated.CacheOutcome());
+        Assert.DoesNotContain("resize", string.Join(',', revalidated.Headers.GetValues("Server-Timing")));
+        Assert.Equal(etag, revalidated.Headers.ETag?.ToString());
     }
 
     [Fact]
@@ -154,23 +148,17 @@ public abstract class HttpCachingTests(ICacheBackend cache)
     [Fact]
     public async Task ValidatorsAreStableAcrossRestarts()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-etag-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-etag-");
+        var storage = temporary.Path;
+        (EntityTagHeaderValue?, EntityTagHeaderValue?, DateTimeOffset?) first;
+        await using (var app = await TestApp.StartAsync(cache, storagePath: storage))
         {
-            (EntityTagHeaderValue?, EntityTagHeaderValue?, DateTimeOffset?) first;
-            await using (var app = await TestApp.StartAsync(cache, storagePath: storage))
-            {
-                await app.Client.PostImageAsync(TestImages.RandomEllipses());
-                first = await ValidatorsAsync(app);
-            }
+            await app.Client.PostImageAsync(TestImages.RandomEllipses());
+            first = await ValidatorsAsync(app);
+        }
 
-            await using var restarted = await TestApp.StartAsync(cache, storagePath: storage);
-            Assert.Equal(first, await ValidatorsAsync(restarted));
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+        await using var restarted = await TestApp.StartAsync(cache, storagePath: storage);
+        Assert.Equal(first, await ValidatorsAsync(restarted));
     }
 
     private static async Task<(EntityTagHeaderValue?, EntityTagHeaderValue?, DateTimeOffset?)> ValidatorsAsync(TestApp app)

@@ -13,6 +13,21 @@ public static class Loopback
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Whether something accepts TCP connections on that loopback port.</summary>
+    public static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="failure"/> after the timeout.</summary>
     public static async Task WaitUntilAsync(Func<bool> condition, string failure, int timeoutSeconds = 15)
     {

@@ -15,32 +15,26 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
     {
         var database = await postgres.NewDatabaseAsync();
         var settings = new Dictionary<string, string?> { ["Asgilook:Database"] = database };
-        var storage = Directory.CreateTempSubdirectory("asgilook-pg-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-pg-");
+        var storage = temporary.Path;
+        await using (var first = await TestApp.StartAsync(settings: settings, storagePath: storage))
         {
-            await using (var first = await TestApp.StartAsync(settings: settings, storagePath: storage))
+            Assert.IsType<PostgresImageCatalog>(first.Services.GetRequiredService<IImageCatalog>());
+            for (var i = 0; i < 3; i++)
             {
-                Assert.IsType<PostgresImageCatalog>(first.Services.GetRequiredService<IImageCatalog>());
-                for (var i = 0; i < 3; i++)
-                {
-                    await first.Client.PostImageAsync(TestImages.RandomEllipses());
-                }
-
-                Assert.False(File.Exists(Path.Combine(storage, SqliteImageCatalog.FileName)));
+                await first.Client.PostImageAsync(TestImages.RandomEllipses());
             }
 
-            await using var second = await TestApp.StartAsync(settings: settings, storagePath: storage);
-            var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
-            Assert.Equal(TestApp.PredictableIds.Select(id => id.ToString()), listed.EnumerateArray().Select(image => image.GetProperty("id").GetString()));
+            Assert.False(File.Exists(Path.Combine(storage, SqliteImageCatalog.FileName)));
+        }
 
-            using var deleted = await second.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg");
-            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
-            Assert.Equal(2, (await second.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+        await using var second = await TestApp.StartAsync(settings: settings, storagePath: storage);
+        var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Equal(TestApp.PredictableIds.Select(id => id.ToString()), listed.EnumerateArray().Select(image => image.GetProperty("id").GetString()));
+
+        using var deleted = await second.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(2, (await second.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
     }
 
     [Fact]

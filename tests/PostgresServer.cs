@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace Asgilook.Tests;
 
@@ -39,7 +38,7 @@ public sealed class PostgresServer : IAsyncLifetime
         _server = Start(asRoot, Path.Combine(bin, "postgres"),
             "-D", Path.Combine(_folder, "data"), "-p", Port.ToString(), "-k", _folder,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
-        await Loopback.WaitUntilAsync(CanConnect, $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
+        await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
         await Task.Delay(200);
     }
 
@@ -72,19 +71,6 @@ public sealed class PostgresServer : IAsyncLifetime
     private string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=5";
 
-    private bool CanConnect()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect("127.0.0.1", Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 
     private static Task RunAsync(string program, params string[] arguments) => RunAsync(false, program, arguments);
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Asgilook.Tests;
@@ -58,7 +56,7 @@ public sealed class RedisServer : IAsyncLifetime
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await Loopback.WaitUntilAsync(() => CanConnect(), $"redis-server did not accept connections on port {Port}");
+        await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"redis-server did not accept connections on port {Port}");
     }
 
     /// <summary>Stops redis-server at once, as a crash or an outage would.</summary>
@@ -104,19 +102,6 @@ public sealed class RedisServer : IAsyncLifetime
         Assert.Equal(0, kill.ExitCode);
     }
 
-    private bool CanConnect()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect(IPAddress.Loopback, Port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 
     private static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)

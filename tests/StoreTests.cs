@@ -14,34 +14,28 @@ public sealed class StoreTests
     [Fact]
     public async Task ImagesSurviveARestart()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-restart-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-restart-");
+        var storage = temporary.Path;
+        string before;
+        await using (var first = await TestApp.StartAsync(storagePath: storage))
         {
-            string before;
-            await using (var first = await TestApp.StartAsync(storagePath: storage))
+            for (var i = 0; i < 3; i++)
             {
-                for (var i = 0; i < 3; i++)
-                {
-                    await first.Client.PostImageAsync(TestImages.RandomEllipses());
-                }
-
-                before = await first.Client.GetStringAsync("/images?limit=10");
+                await first.Client.PostImageAsync(TestImages.RandomEllipses());
             }
 
-            await using var second = await TestApp.StartAsync(storagePath: storage);
-            var after = await second.Client.GetStringAsync("/images?limit=10");
-            Assert.Equal(before, after);
+            before = await first.Client.GetStringAsync("/images?limit=10");
+        }
 
-            var ids = JsonSerializer.Deserialize<JsonElement>(after).EnumerateArray().Select(image => image.GetProperty("id").GetString()).ToArray();
-            Assert.Equal(TestApp.PredictableIds.Select(id => id.ToString()), ids);
-            var jpeg = await second.Client.GetByteArrayAsync($"/images/{ids[0]}.jpeg");
-            Assert.Equal((640, 360), TestImages.SizeOf(jpeg));
-            Assert.Equal((320, 180), TestImages.SizeOf(await second.Client.GetByteArrayAsync($"/thumbnails/{ids[0]}/320x180.jpeg")));
-        }
-        finally
-        {
-            Directory.Delete(storage, recursive: true);
-        }
+        await using var second = await TestApp.StartAsync(storagePath: storage);
+        var after = await second.Client.GetStringAsync("/images?limit=10");
+        Assert.Equal(before, after);
+
+        var ids = JsonSerializer.Deserialize<JsonElement>(after).EnumerateArray().Select(image => image.GetProperty("id").GetString()).ToArray();
+        Assert.Equal(TestApp.PredictableIds.Select(id => id.ToString()), ids);
+        var jpeg = await second.Client.GetByteArrayAsync($"/images/{ids[0]}.jpeg");
+        Assert.Equal((640, 360), TestImages.SizeOf(jpeg));
+        Assert.Equal((320, 180), TestImages.SizeOf(await second.Client.GetByteArrayAsync($"/thumbnails/{ids[0]}/320x180.jpeg")));
     }
 
     [Fact]
@@ -78,44 +72,38 @@ public sealed class StoreTests
     [Fact]
     public async Task StartupRemovesWhatACrashLeavesBehind()
     {
-        var storage = Directory.CreateTempSubdirectory("asgilook-repair-").FullName;
-        try
+        using var temporary = new TemporaryFolder("asgilook-repair-");
+        var storage = temporary.Path;
+        await using (var first = await TestApp.StartAsync(storagePath: storage))
         {
-            await using (var first = await TestApp.StartAsync(storagePath: storage))
+            for (var i = 0; i < 2; i++)
             {
-                for (var i = 0; i < 2; i++)
-                {
-                    await first.Client.PostImageAsync(TestImages.RandomEllipses());
-                }
+                await first.Client.PostImageAsync(TestImages.RandomEllipses());
             }
-
-            var longAgo = DateTime.UtcNow.AddHours(-1);
-            var unfinished = Path.Combine(storage, ImageFiles.IncomingFolder, $"{Guid.NewGuid()}.part");
-            var orphan = Path.Combine(storage, $"{Guid.NewGuid()}.jpeg");
-            var recentOrphan = Path.Combine(storage, $"{Guid.NewGuid()}.jpeg");
-            foreach (var path in new[] { unfinished, orphan, recentOrphan })
-            {
-                await File.WriteAllBytesAsync(path, [0xFF, 0xD8, 0xFF]);
-            }
-
-            File.SetLastWriteTimeUtc(unfinished, longAgo);
-            File.SetLastWriteTimeUtc(orphan, longAgo);
-            var fileGone = TestApp.PredictableIds[1];
-            File.Delete(Path.Combine(storage, $"{fileGone}.jpeg"));
-
-            await using var second = await TestApp.StartAsync(storagePath: storage);
-
-            Assert.False(File.Exists(unfinished));
-            Assert.False(File.Exists(orphan));
-            Assert.True(File.Exists(recentOrphan), "an upload another process may be finishing must be left alone");
-            var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
-            Assert.Equal(TestApp.PredictableIds[0].ToString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
-            Assert.Single(second.Logs.Warnings(nameof(ImageStore)), warning => warning.Contains("1 listed image(s) without a file", StringComparison.Ordinal));
         }
-        finally
+
+        var longAgo = DateTime.UtcNow.AddHours(-1);
+        var unfinished = Path.Combine(storage, ImageFiles.IncomingFolder, $"{Guid.NewGuid()}.part");
+        var orphan = Path.Combine(storage, $"{Guid.NewGuid()}.jpeg");
+        var recentOrphan = Path.Combine(storage, $"{Guid.NewGuid()}.jpeg");
+        foreach (var path in new[] { unfinished, orphan, recentOrphan })
         {
-            Directory.Delete(storage, recursive: true);
+            await File.WriteAllBytesAsync(path, [0xFF, 0xD8, 0xFF]);
         }
+
+        File.SetLastWriteTimeUtc(unfinished, longAgo);
+        File.SetLastWriteTimeUtc(orphan, longAgo);
+        var fileGone = TestApp.PredictableIds[1];
+        File.Delete(Path.Combine(storage, $"{fileGone}.jpeg"));
+
+        await using var second = await TestApp.StartAsync(storagePath: storage);
+
+        Assert.False(File.Exists(unfinished));
+        Assert.False(File.Exists(orphan));
+        Assert.True(File.Exists(recentOrphan), "an upload another process may be finishing must be left alone");
+        var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Equal(TestApp.PredictableIds[0].ToString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+        Assert.Single(second.Logs.Warnings(nameof(ImageStore)), warning => warning.Contains("1 listed image(s) without a file", StringComparison.Ordinal));
     }
 
     [Fact]
