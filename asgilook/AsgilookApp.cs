@@ -49,6 +49,7 @@ public static class AsgilookApp
         services.TryAddSingleton<IImageStore, ImageStore>();
         services.AddHostedService<StoreInitializer>();
 
+        services.TryAddSingleton(CreateRedisConnection);
         services.TryAddSingleton(CreateCacheStore);
         services.TryAddSingleton<ResponseCache>();
         services.TryAddSingleton<ImageEvents>();
@@ -109,6 +110,13 @@ public static class AsgilookApp
         return queue;
     }
 
+    private static RedisConnection CreateRedisConnection(IServiceProvider services)
+    {
+        // The validator already refused an unusable address, so parsing succeeds here.
+        RedisAddress.TryParse(services.GetRequiredService<IOptions<AsgilookOptions>>().Value.RedisHost ?? string.Empty, out var redis, out _);
+        return new RedisConnection(redis!, services.GetRequiredService<ILogger<RedisConnection>>());
+    }
+
     private static ICacheStore CreateCacheStore(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<AsgilookOptions>>().Value;
@@ -117,8 +125,6 @@ public static class AsgilookApp
             return new MemoryCacheStore(options.MemoryCacheMegabytes * 1024L * 1024L, services.GetRequiredService<TimeProvider>());
         }
 
-        // The validator already refused an unusable address, so parsing succeeds here.
-        RedisAddress.TryParse(options.RedisHost, out var redis, out _);
-        return new RedisCacheStore(redis!, services.GetRequiredService<ILogger<RedisCacheStore>>());
+        return new RedisCacheStore(services.GetRequiredService<RedisConnection>());
     }
 }

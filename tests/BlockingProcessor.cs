@@ -3,16 +3,28 @@ using Microsoft.Extensions.Options;
 
 namespace Asgilook.Tests;
 
-/// <summary>The real image engine, whose conversions can be held at a gate, as long CPU work would hold a worker.</summary>
+/// <summary>
+/// The real image engine, whose conversions (or thumbnails) can be held at a gate, as long CPU work
+/// would hold a worker; it counts the thumbnails it renders.
+/// </summary>
 public sealed class BlockingProcessor : IImageProcessor, IDisposable
 {
     private readonly VipsImageProcessor _inner = new(Options.Create(new AsgilookOptions()));
     private readonly ManualResetEventSlim _gate = new(initialState: true);
+    private readonly ManualResetEventSlim _thumbnailGate = new(initialState: true);
     private int _converting;
+    private int _thumbnails;
 
     public string Version => _inner.Version;
 
     public int Converting => Volatile.Read(ref _converting);
+
+    /// <summary>Thumbnails rendered or being rendered.</summary>
+    public int Thumbnails => Volatile.Read(ref _thumbnails);
+
+    public void HoldThumbnails() => _thumbnailGate.Reset();
+
+    public void ReleaseThumbnails() => _thumbnailGate.Set();
 
     public void Hold() => _gate.Reset();
 
@@ -32,7 +44,16 @@ public sealed class BlockingProcessor : IImageProcessor, IDisposable
         }
     }
 
-    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height) => _inner.Thumbnail(jpeg, width, height);
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
+    {
+        Interlocked.Increment(ref _thumbnails);
+        _thumbnailGate.Wait(TimeSpan.FromSeconds(30));
+        return _inner.Thumbnail(jpeg, width, height);
+    }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _thumbnailGate.Dispose();
+    }
 }

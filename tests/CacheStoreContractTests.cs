@@ -59,6 +59,50 @@ public abstract class CacheStoreContractTests
 
         Assert.Equal(50, (await store.GetAsync("asgilook:/c")).Generation);
     }
+
+    [Fact]
+    public async Task FillLockIsHeldByOneUntilReleased()
+    {
+        var store = await StoreAsync();
+
+        var first = await store.TryLockAsync("asgilook:/t", Hour);
+        var second = await store.TryLockAsync("asgilook:/t", Hour);
+        var otherKey = await store.TryLockAsync("asgilook:/u", Hour);
+
+        Assert.NotNull(first);
+        Assert.Null(second);
+        Assert.NotNull(otherKey);
+        await first.DisposeAsync();
+        var afterRelease = await store.TryLockAsync("asgilook:/t", Hour);
+        Assert.NotNull(afterRelease);
+    }
+
+    [Fact]
+    public async Task ConcurrentLockAttemptsHaveOneWinner()
+    {
+        var store = await StoreAsync();
+
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => Task.Run(() => store.TryLockAsync("asgilook:/race", Hour))));
+
+        Assert.Single(attempts, taken => taken is not null);
+    }
+
+    [Fact]
+    public async Task FillLockExpiresSoADeadHolderBlocksNoOne()
+    {
+        var store = await StoreAsync();
+        var abandoned = await store.TryLockAsync("asgilook:/v", TimeSpan.FromMilliseconds(200));
+        Assert.NotNull(abandoned);
+        Assert.Null(await store.TryLockAsync("asgilook:/v", Hour));
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        var next = await store.TryLockAsync("asgilook:/v", Hour);
+
+        Assert.NotNull(next);
+        // The late holder's release must not free the lock its successor now holds.
+        await abandoned.DisposeAsync();
+        Assert.Null(await store.TryLockAsync("asgilook:/v", Hour));
+    }
 }
 
 public sealed class MemoryCacheStoreContract : CacheStoreContractTests
@@ -69,14 +113,15 @@ public sealed class MemoryCacheStoreContract : CacheStoreContractTests
 
 public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStoreContractTests, IClassFixture<RedisCacheBackend>, IAsyncLifetime
 {
-    private readonly List<RedisCacheStore> _stores = [];
+    private readonly List<RedisConnection> _connections = [];
 
     protected override async Task<ICacheStore> StoreAsync()
     {
         Assert.True(RedisAddress.TryParse(redis.RedisHost, out var options, out _));
-        var store = new RedisCacheStore(options, NullLogger<RedisCacheStore>.Instance);
+        var connection = new RedisConnection(options, NullLogger<RedisConnection>.Instance);
+        var store = new RedisCacheStore(connection);
         await store.StartAsync(CancellationToken.None);
-        _stores.Add(store);
+        _connections.Add(connection);
         return store;
     }
 
@@ -96,10 +141,10 @@ public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStor
 
     public async Task DisposeAsync()
     {
-        foreach (var store in _stores)
+        foreach (var connection in _connections)
         {
-            await store.StopAsync(CancellationToken.None);
-            await store.DisposeAsync();
+            await connection.CloseAsync();
+            await connection.DisposeAsync();
         }
     }
 }

@@ -31,4 +31,12 @@ public interface ICacheStore
 
     /// <summary>Deletes the entry and bumps the key's generation.</summary>
     Task InvalidateAsync(string key);
+
+    /// <summary>
+    /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it:
+    /// the holder produces the entry while the others wait for it. The lock expires by itself after
+    /// <paramref name="expiry"/>, so a holder that dies blocks no one for longer than that.
+    /// </summary>
+    /// <returns>The lock, to dispose once the entry is stored; null when another request holds it.</returns>
+    Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry);
 }

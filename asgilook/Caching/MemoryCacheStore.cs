@@ -10,6 +10,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Generation> _generations = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FillLock> _locks = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
     private long _bytes;
     private DateTimeOffset _nextSweep = DateTimeOffset.MinValue;
@@ -96,6 +97,29 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         return Task.CompletedTask;
     }
 
+    public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
+    {
+        var now = clock.GetUtcNow();
+        var taken = new FillLock(this, key, now + expiry);
+        while (true)
+        {
+            if (_locks.TryAdd(key, taken))
+            {
+                return Task.FromResult<IAsyncDisposable?>(taken);
+            }
+
+            if (_locks.TryGetValue(key, out var held))
+            {
+                if (held.ExpiresAt > now)
+                {
+                    return Task.FromResult<IAsyncDisposable?>(null);
+                }
+
+                _locks.TryRemove(new KeyValuePair<string, FillLock>(key, held)); // expired: its holder lost it
+            }
+        }
+    }
+
     private long GenerationOf(string key) =>
         _generations.TryGetValue(key, out var generation) && generation.ForgetAt > clock.GetUtcNow() ? generation.Value : 0;
 
@@ -135,6 +159,18 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
     }
 
     private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt);
+
+    private sealed class FillLock(MemoryCacheStore store, string key, DateTimeOffset expiresAt) : IAsyncDisposable
+    {
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+        // Removes only this lock: after an expiry, the key may hold another's.
+        public ValueTask DisposeAsync()
+        {
+            store._locks.TryRemove(new KeyValuePair<string, FillLock>(key, this));
+            return ValueTask.CompletedTask;
+        }
+    }
 
     private sealed record Generation(long Value, DateTimeOffset ForgetAt);
 }

@@ -4,14 +4,12 @@ namespace Asgilook.Caching;
 
 /// <summary>
 /// The response cache in Redis, shared by every instance pointed at the same server. A key's
-/// generation lives beside it as <c>asgilook:generation:&lt;path&gt;</c>; the compare-and-set and
-/// the invalidation are Lua scripts, so they are atomic across instances.
+/// generation lives beside it as <c>asgilook:generation:&lt;path&gt;</c> and its fill lock as
+/// <c>asgilook:lock:&lt;path&gt;</c>; the compare-and-set, the invalidation and the lock's release are
+/// Lua scripts, so they are atomic across instances.
 /// </summary>
-public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
+public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 {
-    /// <summary>How long a cache operation may take before the request goes on uncached.</summary>
-    public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(1);
-
     /// <summary>How long a generation is remembered: far longer than any answer takes to compute.</summary>
     public static readonly TimeSpan GenerationLifetime = TimeSpan.FromHours(2);
 
@@ -28,49 +26,20 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
         return 1
         """;
 
-    private readonly ConfigurationOptions _options;
-    private readonly ILogger<RedisCacheStore> _logger;
-    private ConnectionMultiplexer? _redis;
+    private const string DeleteIfOwned = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
 
-    public RedisCacheStore(ConfigurationOptions options, ILogger<RedisCacheStore> logger)
-    {
-        _options = options.Clone();
-        // The cache only accelerates: keep serving (uncached) while Redis is away or slow, never wait
-        // long for it, and reconnect by itself when it is back.
-        _options.AbortOnConnectFail = false;
-        _options.BacklogPolicy = BacklogPolicy.FailFast;
-        _options.AsyncTimeout = (int)OperationTimeout.TotalMilliseconds;
-        _options.ConnectTimeout = 2 * (int)OperationTimeout.TotalMilliseconds;
-        _options.ReconnectRetryPolicy = new LinearRetry(500);
-        _options.ClientName ??= "asgilook";
-        _logger = logger;
-    }
-
-    public string Description =>
-        $"Redis at {string.Join(", ", _options.EndPoints)}, database {_options.DefaultDatabase ?? 0}";
+    public string Description => redis.Description;
 
     public static string GenerationKeyOf(string key) => ResponseCache.Prefix + "generation:" + key[ResponseCache.Prefix.Length..];
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        _redis ??= await ConnectionMultiplexer.ConnectAsync(_options);
-        try
-        {
-            await Database.PingAsync();
-        }
-        catch (RedisException e)
-        {
-            _logger.LogWarning(e, "Redis ({Redis}) does not answer yet; responses go uncached until it does", Description);
-        }
-    }
+    public static string LockKeyOf(string key) => ResponseCache.Prefix + "lock:" + key[ResponseCache.Prefix.Length..];
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_redis is not null)
-        {
-            await _redis.CloseAsync();
-        }
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => redis.OpenAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => redis.CloseAsync();
 
     public Task PingAsync() => Database.PingAsync();
 
@@ -87,14 +56,20 @@ public sealed class RedisCacheStore : ICacheStore, IAsyncDisposable
     public Task InvalidateAsync(string key) =>
         Database.ScriptEvaluateAsync(DeleteAndBump, [key, GenerationKeyOf(key)], [(long)GenerationLifetime.TotalMilliseconds]);
 
-    public async ValueTask DisposeAsync()
+    public async Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
     {
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
+        var lockKey = LockKeyOf(key);
+        var token = Guid.NewGuid().ToString("N");
+        return await Database.StringSetAsync(lockKey, token, expiry, When.NotExists)
+            ? new Lock(Database, lockKey, token)
+            : null;
     }
 
-    private IDatabase Database =>
-        (_redis ?? throw new InvalidOperationException("The Redis cache store was used before it started.")).GetDatabase();
+    private IDatabase Database => redis.Database;
+
+    private sealed class Lock(IDatabase database, string key, string token) : IAsyncDisposable
+    {
+        // Only the holder's own token is deleted: after an expiry, the key may be another holder's.
+        public async ValueTask DisposeAsync() => await database.ScriptEvaluateAsync(DeleteIfOwned, [key], [token]);
+    }
 }

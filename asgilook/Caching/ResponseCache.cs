@@ -84,6 +84,16 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
         await Guard(DropPendingInvalidationsAsync);
     }
 
+    /// <summary>
+    /// Takes the path's fill lock (see <see cref="FillOnce"/>). Null when another request holds it; when the
+    /// store fails, a lock that coordinates nothing, so the request goes on as it would uncached.
+    /// </summary>
+    public async Task<IAsyncDisposable?> TryLockAsync(PathString path)
+    {
+        var attempt = await Guard<LockAttempt?>(async () => new LockAttempt(await store.TryLockAsync(KeyFor(path), FillOnce.LockExpiry)));
+        return attempt is { } answered ? (answered.Lock is null ? null : new GuardedLock(this, answered.Lock)) : NoLock.Instance;
+    }
+
     private async Task<bool> DropPendingInvalidationsAsync()
     {
         if (_pendingInvalidations.IsEmpty)
@@ -121,5 +131,24 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
 
             return default;
         }
+    }
+
+    private sealed record LockAttempt(IAsyncDisposable? Lock);
+
+    /// <summary>A release that fails is logged like any store failure: the lock then expires by itself.</summary>
+    private sealed class GuardedLock(ResponseCache cache, IAsyncDisposable held) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await cache.Guard(async () =>
+        {
+            await held.DisposeAsync();
+            return true;
+        });
+    }
+
+    private sealed class NoLock : IAsyncDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -60,6 +60,12 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
+        if (lookup.Available && FillsOnce(context))
+        {
+            await ProduceOnceAndStore(context, lookup);
+            return;
+        }
+
         await ProduceAndStore(context, lookup);
         // end snippet
     }
@@ -68,6 +74,12 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
         && !context.Request.QueryString.HasValue
         && context.GetEndpoint()?.Metadata.GetMetadata<ExcludeFromResponseCache>() is null;
+
+    /// <summary>A conditional request is answered from validators without producing anything: it never waits.</summary>
+    private static bool FillsOnce(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<FillOnce>() is not null
+        && !context.Request.Headers.ContainsKey("If-None-Match")
+        && !context.Request.Headers.ContainsKey("If-Modified-Since");
 
     private static bool IsSuccess(int status) => status is >= 200 and < 300;
 
@@ -91,6 +103,70 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             await response.Body.WriteAsync(cached.Body, context.RequestAborted);
         }
     }
+
+    /// <summary>
+    /// Produces the answer if this request gets the fill lock; otherwise waits for the holder's entry,
+    /// polling with a growing pause, and serves it as a hit. When the holder gives up without storing
+    /// (an error, an answer too big to cache) the next waiter takes the lock; when the lock outlives
+    /// <see cref="FillOnce.LockExpiry"/>, the waiter produces the answer itself.
+    /// </summary>
+    private async Task ProduceOnceAndStore(HttpContext context, CacheLookup lookup)
+    {
+        var path = context.Request.Path;
+        var waited = Stopwatch.StartNew();
+        var pause = FirstPause;
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var fill = await cache.TryLockAsync(path);
+            var expired = fill is null && waited.Elapsed >= FillOnce.LockExpiry;
+            if (fill is not null || expired)
+            {
+                if (attempt > 0)
+                {
+                    // The holder before may have stored its entry just before letting go.
+                    if (await TryServeFilledAsync())
+                    {
+                        return;
+                    }
+
+                    Waited(expired ? "expired" : "took over");
+                }
+
+                await ProduceAndStore(context, lookup);
+                return;
+            }
+
+            await Task.Delay(pause, context.RequestAborted);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
+            if (await TryServeFilledAsync())
+            {
+                return;
+            }
+        }
+
+        async Task<bool> TryServeFilledAsync()
+        {
+            lookup = await cache.LookupAsync(path);
+            if (lookup.Hit is not { } filled)
+            {
+                return false;
+            }
+
+            Waited("filled");
+            await WriteHit(context, filled);
+            return true;
+        }
+
+        void Waited(string outcome)
+        {
+            metrics.FillWait(outcome);
+            context.Response.Headers.Append("Server-Timing",
+                $"fill;desc=\"{outcome}\";dur={waited.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+        }
+    }
+
+    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(100);
 
     private async Task ProduceAndStore(HttpContext context, CacheLookup lookup)
     {

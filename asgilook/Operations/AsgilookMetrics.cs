@@ -11,6 +11,7 @@ public sealed class AsgilookMetrics
     public const string MeterName = "Asgilook";
 
     private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _fillWaits;
     private readonly Counter<long> _thumbnailsRendered;
     private readonly Histogram<double> _thumbnailSeconds;
     private readonly Histogram<double> _conversionSeconds;
@@ -21,6 +22,8 @@ public sealed class AsgilookMetrics
     {
         var meter = meters.Create(MeterName);
         _cacheLookups = meter.CreateCounter<long>("asgilook.cache.lookups", "{lookup}", "Response-cache lookups, by outcome (hit, miss, unavailable).");
+        _fillWaits = meter.CreateCounter<long>("asgilook.cache.fill_waits", "{request}",
+            "Misses that waited for another request (in any instance) producing the same answer, by outcome: filled (served its entry), took over (it stored none), expired (it took too long).");
         _thumbnailsRendered = meter.CreateCounter<long>("asgilook.thumbnails.rendered", "{thumbnail}", "Thumbnails rendered (cache misses that reached libvips).");
         _thumbnailSeconds = meter.CreateHistogram<double>("asgilook.thumbnail.duration", "s", "Time to render one thumbnail: decode with shrink-on-load, resize, encode.");
         _conversionSeconds = meter.CreateHistogram<double>("asgilook.upload.conversion.duration", "s", "Time to convert one upload to the stored JPEG.");
@@ -37,6 +40,8 @@ public sealed class AsgilookMetrics
     }
 
     public void CacheLookup(string outcome) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void FillWait(string outcome) => _fillWaits.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void ThumbnailRendered(TimeSpan duration)
     {

@@ -14,6 +14,7 @@ public sealed class ThumbnailsModule : ICarterModule
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         app.MapMethods("/thumbnails/{id:guid}/{width:int}x{height:int}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetThumbnail)
+            .WithMetadata(FillOnce.Instance)
             .WithTags("Thumbnails")
             .WithName(nameof(GetThumbnail))
             .WithSummary("A thumbnail, exactly width × height")

@@ -1,0 +1,128 @@
+using System.Net;
+using Asgilook.Caching;
+using Asgilook.Imaging;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// Thumbnails rendered once across instances: two apps on one storage folder and one real Redis, each
+/// with its own engine (so that a second rendering anywhere would be counted), missing the same thumbnail.
+/// </summary>
+public sealed class FillOnceTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+{
+    [Fact]
+    public async Task MissesOnTwoInstancesRenderTheThumbnailOnce()
+    {
+        using var storage = new TemporaryFolder("asgilook-fill-");
+        using var engineA = new BlockingProcessor();
+        using var engineB = new BlockingProcessor();
+        await using var a = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineA));
+        await using var b = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineB), keepCache: true);
+        await a.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+        engineA.HoldThumbnails();
+        engineB.HoldThumbnails();
+
+        var requests = Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? a : b).Client.GetAsync(uri)).ToList();
+        await Loopback.WaitUntilAsync(() => engineA.Thumbnails + engineB.Thumbnails > 0, "no instance started rendering");
+        await Task.Delay(300); // every request has missed and found the lock taken by now
+        engineA.ReleaseThumbnails();
+        engineB.ReleaseThumbnails();
+        var responses = await Task.WhenAll(requests);
+
+        Assert.Equal(1, engineA.Thumbnails + engineB.Thumbnails);
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single() == "Hit"));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues("Server-Timing").Any(timing => timing.Contains("fill;desc=\"filled\""))));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task LockLeftByADeadInstanceDelaysTheRenderingOnlyUntilItExpires()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+        // What an instance killed while rendering leaves behind: its lock, never released.
+        var lockKey = RedisCacheStore.LockKeyOf(ResponseCache.KeyFor(uri));
+        await redis.Server.Database.StringSetAsync(lockKey, "killed-instance", TimeSpan.FromMilliseconds(800));
+
+        using var response = await app.Client.GetAsync(uri);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal((640, 360), TestImages.SizeOf(await response.Content.ReadAsByteArrayAsync()));
+        Assert.Contains(response.Headers.GetValues("Server-Timing"), timing => timing.Contains("fill;desc=\"took over\""));
+        Assert.False(await redis.Server.Database.KeyExistsAsync(lockKey)); // released after storing
+        using var again = await app.Client.GetAsync(uri);
+        Assert.Equal("Hit", again.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single());
+    }
+
+    [Fact]
+    public async Task ConditionalRequestsDoNotWaitForTheLock()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+        using var first = await app.Client.GetAsync(uri);
+        var etag = first.Headers.ETag!.Tag;
+        await redis.ResetAsync();
+        await redis.Server.Database.StringSetAsync(RedisCacheStore.LockKeyOf(ResponseCache.KeyFor(uri)), "busy", TimeSpan.FromMinutes(1));
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { { "If-None-Match", etag } } };
+        using var revalidated = await app.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.NotModified, revalidated.StatusCode);
+        Assert.DoesNotContain(revalidated.Headers.TryGetValues("Server-Timing", out var timings) ? timings : [], timing => timing.Contains("fill;"));
+    }
+
+    [Fact]
+    public async Task StoreThatFailsToLockLetsTheRequestRenderUncoordinated()
+    {
+        var store = new LockFailingStore(new MemoryCacheStore(1 << 20, TimeProvider.System));
+        await using var app = await TestApp.StartAsync(services: s => s.AddSingleton<ICacheStore>(store));
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+
+        using var response = await app.Client.GetAsync(uri);
+        using var again = await app.Client.GetAsync(uri);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, store.LockAttempts);
+        Assert.Equal("Hit", again.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single());
+        Assert.Contains(app.Logs.Warnings(nameof(ResponseCache)), message => message.Contains("failed", StringComparison.Ordinal));
+    }
+
+    /// <summary>A store whose entries work and whose locks fail, as Redis might between two calls.</summary>
+    private sealed class LockFailingStore(MemoryCacheStore inner) : ICacheStore
+    {
+        private int _lockAttempts;
+
+        public int LockAttempts => Volatile.Read(ref _lockAttempts);
+
+        public string Description => inner.Description;
+
+        public Task StartAsync(CancellationToken cancellationToken) => inner.StartAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
+
+        public Task PingAsync() => inner.PingAsync();
+
+        public Task<CacheRead> GetAsync(string key) => inner.GetAsync(key);
+
+        public Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation) => inner.SetAsync(key, value, timeToLive, generation);
+
+        public Task InvalidateAsync(string key) => inner.InvalidateAsync(key);
+
+        public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
+        {
+            Interlocked.Increment(ref _lockAttempts);
+            throw new TimeoutException("the lock timed out");
+        }
+    }
+}
