@@ -52,8 +52,10 @@ public static class AsgilookApp
         services.TryAddSingleton(CreateRedisConnection);
         services.TryAddSingleton(CreateCacheStore);
         services.TryAddSingleton<ResponseCache>();
-        services.TryAddSingleton<ImageEvents>();
         services.AddHostedService<CacheLifetime>();
+        services.TryAddSingleton(CreateEventBroadcast);
+        services.TryAddSingleton<ImageEvents>();
+        services.AddHostedService(provider => provider.GetRequiredService<ImageEvents>());
 
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
         services.AddExceptionHandler<ExceptionAnswers>();
@@ -116,6 +118,11 @@ public static class AsgilookApp
         RedisAddress.TryParse(services.GetRequiredService<IOptions<AsgilookOptions>>().Value.RedisHost ?? string.Empty, out var redis, out _);
         return new RedisConnection(redis!, services.GetRequiredService<ILogger<RedisConnection>>());
     }
+
+    private static IEventBroadcast CreateEventBroadcast(IServiceProvider services) =>
+        string.IsNullOrWhiteSpace(services.GetRequiredService<IOptions<AsgilookOptions>>().Value.RedisHost)
+            ? new NoBroadcast()
+            : new RedisEventBroadcast(services.GetRequiredService<RedisConnection>(), services.GetRequiredService<ILogger<RedisEventBroadcast>>());
 
     private static ICacheStore CreateCacheStore(IServiceProvider services)
     {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Asgilook.Tests;
 
 /// <summary><c>GET /events</c> streams uploads and deletes as Server-Sent Events; <c>/</c> serves the gallery.</summary>
-public sealed class EventsTests
+public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]
     public async Task UploadsAndDeletesAreStreamedToListeners()
@@ -27,6 +27,41 @@ public sealed class EventsTests
         var (deletedType, deleted) = await NextEventAsync(reader);
         Assert.Equal(("deleted", posted.GetProperty("id").GetString()), (deletedType, deleted.GetProperty("id").GetString()));
         Assert.Null(stream.CacheOutcome());
+    }
+
+    [Fact]
+    public async Task ListenersOfEveryInstanceSharingRedisHearOfUploadsAndDeletesOnAnyOtherOnce()
+    {
+        using var storage = new TemporaryFolder("asgilook-events-");
+        await using var a = await TestApp.StartAsync(redis, storagePath: storage.Path);
+        await using var b = await TestApp.StartAsync(redis, storagePath: storage.Path, keepCache: true);
+        using var onA = await a.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        using var onB = await b.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        using var readerA = new StreamReader(await onA.Content.ReadAsStreamAsync());
+        using var readerB = new StreamReader(await onB.Content.ReadAsStreamAsync());
+        await Loopback.WaitUntilAsync(
+            () => a.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1 && b.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1,
+            "the listeners were not registered");
+
+        var posted = await a.Client.PostImageAsync(TestImages.RandomEllipses());
+        using (await b.Client.DeleteAsync(posted.GetProperty("image").GetString())) { }
+        var second = await b.Client.PostImageAsync(TestImages.RandomEllipses());
+
+        var id = posted.GetProperty("id").GetString();
+        var secondId = second.GetProperty("id").GetString();
+        foreach (var reader in new[] { readerA, readerB })
+        {
+            var (type, data) = await NextEventAsync(reader);
+            Assert.Equal(("image", id), (type, data.GetProperty("id").GetString()));
+            Assert.Equal(posted.GetProperty("thumbnails").GetArrayLength(), data.GetProperty("thumbnails").GetArrayLength());
+            var (deletedType, deleted) = await NextEventAsync(reader);
+            Assert.Equal(("deleted", id), (deletedType, deleted.GetProperty("id").GetString()));
+            // Next is the second upload, not an echo of the first two.
+            var (nextType, next) = await NextEventAsync(reader);
+            Assert.Equal(("image", secondId), (nextType, next.GetProperty("id").GetString()));
+        }
+
+        Assert.Contains(a.Logs.Entries, entry => entry.Message.Contains("Image events: Redis at", StringComparison.Ordinal));
     }
 
     [Fact]

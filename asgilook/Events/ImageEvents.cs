@@ -11,10 +11,11 @@ public sealed record ImageEvent(string Type, object Data)
 }
 
 /// <summary>
-/// Uploads and deletes, told to everyone listening on <c>GET /events</c> in this process. Each listener
-/// has a bounded queue: one too slow to keep up loses its oldest events rather than holding memory.
+/// Uploads and deletes, told to everyone listening on <c>GET /events</c> in this process and, through
+/// the broadcast, in the other instances. Each listener has a bounded queue: one too slow to keep up
+/// loses its oldest events rather than holding memory.
 /// </summary>
-public sealed class ImageEvents
+public sealed class ImageEvents(IEventBroadcast broadcast, ILogger<ImageEvents> logger) : IHostedService
 {
     private const int QueuePerListener = 256;
     private readonly Lock _lock = new();
@@ -34,6 +35,14 @@ public sealed class ImageEvents
     public void Uploaded(ImageResource image) => Publish(new ImageEvent(ImageEvent.Uploaded, image));
 
     public void Deleted(Guid id) => Publish(new ImageEvent(ImageEvent.Deleted, new { id = id.ToString() }));
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await broadcast.StartAsync(Deliver, cancellationToken);
+        logger.LogInformation("Image events: {EventBroadcast}", broadcast.Description);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => broadcast.StopAsync();
 
     public async IAsyncEnumerable<ImageEvent> ListenAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -60,6 +69,12 @@ public sealed class ImageEvents
     }
 
     private void Publish(ImageEvent item)
+    {
+        Deliver(item);
+        broadcast.Send(item);
+    }
+
+    private void Deliver(ImageEvent item)
     {
         lock (_lock)
         {
