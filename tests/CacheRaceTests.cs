@@ -53,6 +53,10 @@ public abstract class CacheRaceTests(ICacheBackend cache)
     /// <summary>The real catalog, with list answers held at the gate after they were read.</summary>
     private sealed class GatedCatalog(IImageCatalog inner, ListGate gate) : IImageCatalog
     {
+        public string Description => inner.Description;
+
+        public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+
         public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
         public Task AddAsync(StoredImage image, CancellationToken cancellationToken) => inner.AddAsync(image, cancellationToken);

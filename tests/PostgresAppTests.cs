@@ -38,6 +38,84 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task WhilePostgresIsDownRequestsGetAClear503AndNothingHalfWrittenThenTheyRecover()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:Database"] = database });
+        var before = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var thumbnail = before.GetProperty("thumbnails")[0].GetString()!;
+
+        await postgres.StopAsync();
+        try
+        {
+            foreach (var request in new Func<Task<HttpResponseMessage>>[]
+            {
+                () => app.Client.GetAsync("/images?limit=10"),
+                () => app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses())),
+                () => app.Client.GetAsync(before.GetProperty("image").GetString()),
+                () => app.Client.GetAsync(thumbnail.Replace("320x180", "160x90", StringComparison.Ordinal)),
+                () => app.Client.DeleteAsync(before.GetProperty("image").GetString()),
+            })
+            {
+                using var response = await request();
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                Assert.Equal("Image catalog unavailable", problem.GetProperty("title").GetString());
+                Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
+            }
+
+            // The upload was converted and written, then refused by the catalog: its file is gone again.
+            Assert.Single(app.StoredFiles());
+            using var ready = await app.Client.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("does not answer", await ready.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        // The pool's broken connections are dropped as they fail; then everything answers again.
+        await EventuallyOkAsync(app, "/images");
+        Assert.Single((await app.Client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray());
+        var after = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        Assert.Equal(2, (await app.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+        Assert.Equal(2, app.StoredFiles().Length);
+        using var readyAgain = await app.Client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, readyAgain.StatusCode);
+        Assert.NotEqual(before.GetProperty("id").GetString(), after.GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task ConnectionTimeoutsDefaultToSecondsUnlessTheConnectionStringSetsThem()
+    {
+        var defaults = new Npgsql.NpgsqlConnectionStringBuilder(PostgresImageCatalog.WithTimeouts("Host=db;Username=asgilook"));
+        var given = new Npgsql.NpgsqlConnectionStringBuilder(PostgresImageCatalog.WithTimeouts("Host=db;Username=asgilook;Timeout=30;Command Timeout=60"));
+
+        Assert.Equal((5, 10), (defaults.Timeout, defaults.CommandTimeout));
+        Assert.Equal((30, 60), (given.Timeout, given.CommandTimeout));
+        await using var catalog = new PostgresImageCatalog("Host=db;Username=asgilook;Password=secret");
+        Assert.Equal("PostgreSQL at db:5432, database asgilook", catalog.Description);
+    }
+
+    private static async Task EventuallyOkAsync(TestApp app, string uri)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var response = await app.Client.GetAsync(uri);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(DateTime.UtcNow < deadline, "the app did not recover after PostgreSQL came back");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
     public async Task BadConnectionStringFailsAtStartupSayingWhich()
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(

@@ -10,6 +10,8 @@ namespace Asgilook.Tests;
 public sealed class PostgresServer : IAsyncLifetime
 {
     private string? _folder;
+    private string? _bin;
+    private bool _asRoot;
     private Process? _server;
     private int _databases;
 
@@ -17,10 +19,10 @@ public sealed class PostgresServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var bin = Directory.Exists("/usr/lib/postgresql")
+        _bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").Select(version => Path.Combine(version, "bin")).Where(Directory.Exists).Order().LastOrDefault()
             : null;
-        if (bin is null)
+        if (_bin is null)
         {
             throw new InvalidOperationException(
                 "PostgreSQL is not installed, and the PostgreSQL store tests need a real one. Run ./test.sh, which installs it (apt-get install postgresql).");
@@ -28,25 +30,63 @@ public sealed class PostgresServer : IAsyncLifetime
 
         _folder = Directory.CreateTempSubdirectory("asgilook-postgres-").FullName;
         Port = Loopback.FreePort();
-        var asRoot = Environment.UserName == "root";
-        if (asRoot)
+        _asRoot = Environment.UserName == "root";
+        if (_asRoot)
         {
             await RunAsync("chown", "postgres:postgres", _folder);
         }
 
-        await RunAsync(asRoot, Path.Combine(bin, "initdb"), "-D", Path.Combine(_folder, "data"), "-U", "postgres", "-A", "trust", "--no-sync");
-        _server = Start(asRoot, Path.Combine(bin, "postgres"),
-            "-D", Path.Combine(_folder, "data"), "-p", Port.ToString(), "-k", _folder,
+        await RunAsync(_asRoot, Path.Combine(_bin, "initdb"), "-D", Path.Combine(_folder, "data"), "-U", "postgres", "-A", "trust", "--no-sync");
+        await StartAsync();
+    }
+
+    /// <summary>Starts the server (again) on its port, and waits until it answers.</summary>
+    public async Task StartAsync()
+    {
+        _server?.Dispose();
+        _server = Start(_asRoot, Path.Combine(_bin!, "postgres"),
+            "-D", Path.Combine(_folder!, "data"), "-p", Port.ToString(), "-k", _folder!,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
         await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
-        await Task.Delay(200);
+        // Accepting connections comes before accepting logins (recovery after a stop runs in between).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await AnswersAsync())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"PostgreSQL on port {Port} did not answer queries");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Stops the server as an administrator would (fast shutdown: clients are disconnected).</summary>
+    public async Task StopAsync()
+    {
+        await RunAsync(_asRoot, Path.Combine(_bin!, "pg_ctl"), "-D", Path.Combine(_folder!, "data"), "stop", "-m", "fast", "-w");
+        await _server!.WaitForExitAsync();
+    }
+
+    private async Task<bool> AnswersAsync()
+    {
+        try
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(AdminConnectionString);
+            await connection.OpenAsync();
+            return true;
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A connection string to a new, empty database of this server.</summary>
     public async Task<string> NewDatabaseAsync()
     {
         var name = $"asgilook_{Interlocked.Increment(ref _databases)}";
-        await using var admin = new Npgsql.NpgsqlConnection(ConnectionString("postgres"));
+        await using var admin = new Npgsql.NpgsqlConnection(AdminConnectionString);
         await admin.OpenAsync();
         await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {name};", admin);
         await create.ExecuteNonQueryAsync();
@@ -67,6 +107,9 @@ public sealed class PostgresServer : IAsyncLifetime
             Directory.Delete(_folder, recursive: true);
         }
     }
+
+    /// <summary>Unpooled: a pooled connection would outlive a restart of the server and fail once.</summary>
+    private string AdminConnectionString => ConnectionString("postgres").Replace("Pooling=true", "Pooling=false", StringComparison.Ordinal);
 
     private string ConnectionString(string database) =>
         $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=true;Timeout=5";

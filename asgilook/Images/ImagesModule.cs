@@ -34,14 +34,16 @@ public sealed class ImagesModule : ICarterModule
             .WithName(nameof(ListImages))
             .WithSummary("List the stored images, oldest upload first")
             .WithDescription("Without parameters, every image. With limit (and after, the id of the previous page's last image), one page; " +
-                "a Link header with rel=\"next\" names the next page when there is one. Cache-Control: no-cache.")
-            .ProducesProblem(StatusCodes.Status400BadRequest);
+                "a Link header with rel=\"next\" names the next page when there is one. Cache-Control: no-cache. " +
+                "503 with Retry-After while the catalog database does not answer.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         images.MapPost("", UploadImage)
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")
             .WithDescription("The body is the image's bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF or SVG). It is stored as an upright " +
                 "8-bit sRGB JPEG without metadata. 413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
-                "503 with Retry-After when too much image work is waiting.")
+                "503 with Retry-After when too much image work is waiting or the catalog database does not answer.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
                 // Documentation only: routing must not refuse other Content-Types (curl sends form-urlencoded
@@ -63,12 +65,14 @@ public sealed class ImagesModule : ICarterModule
             .Produces(StatusCodes.Status304NotModified)
             .Produces(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithMetadata(ExcludeFromResponseCache.Instance);
         images.MapDelete("/{id:guid}.jpeg", DeleteImage)
             .WithName(nameof(DeleteImage))
             .WithSummary("Delete an image")
             .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list).")
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
     internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(

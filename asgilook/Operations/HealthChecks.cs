@@ -6,7 +6,10 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Asgilook.Operations;
 
-/// <summary><c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage writable, cache reachable or degraded).</summary>
+/// <summary>
+/// <c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage writable, catalog
+/// answering, cache reachable or degraded): a load balancer sends traffic only to ready instances.
+/// </summary>
 internal static class HealthChecks
 {
     public const string Ready = "ready";
@@ -14,6 +17,7 @@ internal static class HealthChecks
     public static IHealthChecksBuilder AddAsgilookHealthChecks(this IServiceCollection services) =>
         services.AddHealthChecks()
             .AddCheck<StorageWritable>("storage", tags: [Ready])
+            .AddCheck<CatalogAnswers>("catalog", tags: [Ready])
             .AddCheck<CacheReachable>("cache", tags: [Ready]);
 
     public static void MapAsgilookHealthChecks(this IEndpointRouteBuilder app)
@@ -48,6 +52,22 @@ internal static class HealthChecks
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 return HealthCheckResult.Unhealthy($"{files.Root} is not writable: {e.Message}");
+            }
+        }
+    }
+
+    private sealed class CatalogAnswers(IImageCatalog catalog) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await catalog.PingAsync(cancellationToken);
+                return HealthCheckResult.Healthy($"{catalog.Description} answers");
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                return HealthCheckResult.Unhealthy($"{catalog.Description} does not answer: {e.Message}");
             }
         }
     }

@@ -6,6 +6,9 @@ namespace Asgilook.Storage;
 /// </summary>
 public interface IImageCatalog
 {
+    /// <summary>Which database, for logs and the readiness check (never a password).</summary>
+    string Description { get; }
+
     /// <summary>Creates or migrates the schema; safe to run from several processes at once.</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -23,4 +26,7 @@ public interface IImageCatalog
     Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken);
 
     Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Checks that the database answers a query; throws when it does not.</summary>
+    Task PingAsync(CancellationToken cancellationToken);
 }

@@ -26,7 +26,37 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
         CREATE INDEX IF NOT EXISTS images_in_upload_order ON images (uploaded_at, seq);
         """;
 
-    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
+    private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(WithTimeouts(connectionString));
+
+    public override string Description
+    {
+        get
+        {
+            var settings = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"PostgreSQL at {settings.Host}:{settings.Port}, database {settings.Database ?? settings.Username}";
+        }
+    }
+
+    /// <summary>
+    /// Npgsql waits 15 s to connect and 30 s for a command by default; a request should learn sooner that
+    /// the database is away (it is then answered 503). Timeouts the connection string sets are kept.
+    /// </summary>
+    public static string WithTimeouts(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("Timeout"))
+        {
+            settings.Timeout = 5;
+        }
+
+        if (!given.ContainsKey("Command Timeout") && !given.ContainsKey("CommandTimeout"))
+        {
+            settings.CommandTimeout = 10;
+        }
+
+        return settings.ConnectionString;
+    }
 
     public override async Task MigrateAsync(CancellationToken cancellationToken)
     {

@@ -11,6 +11,8 @@ public abstract class SqlImageCatalog : IImageCatalog
 {
     private const string Columns = "id, width, height, uploaded_at, byte_length, sha256";
 
+    public abstract string Description { get; }
+
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
 
     public async Task AddAsync(StoredImage image, CancellationToken cancellationToken)
@@ -21,6 +23,13 @@ public abstract class SqlImageCatalog : IImageCatalog
             ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
             ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256));
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT 1;");
+        await command.ExecuteScalarAsync(cancellationToken);
     }
 
     public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)

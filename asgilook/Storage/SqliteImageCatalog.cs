@@ -11,6 +11,8 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
 {
     public const string FileName = "asgilook.db";
 
+    public override string Description => $"SQLite at {databasePath}";
+
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS images (
             seq         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -20,7 +20,7 @@ public sealed class ThumbnailsModule : ICarterModule
             .WithSummary("A thumbnail, exactly width × height")
             .WithDescription("Only the sizes an image lists in its 'thumbnails' are served (404 otherwise): each about half the previous, " +
                 "down to MinThumbSize. Rendered on the fly with shrink-on-load, cached, and sent with a strong ETag, Last-Modified, " +
-                "Cache-Control: immutable and Server-Timing. 503 with Retry-After when too much image work is waiting.")
+                "Cache-Control: immutable and Server-Timing. 503 with Retry-After when too much image work is waiting or the catalog database does not answer.")
             .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status404NotFound)
