@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test with coverage, installing what the tests need when it is missing (redis-server,
-# PostgreSQL, Chromium for the gallery's browser test, curl and HTTPie for the example sessions,
-# through apt-get). Prints the tests' tally and the line
-# coverage of asgilook/.
+# PostgreSQL, nginx for the multi-instance tests, Chromium for the gallery's browser test, curl and
+# HTTPie for the example sessions, through apt-get). Prints the tests' tally and the line coverage
+# of asgilook/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +14,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v http >/dev/null 2>&1 || missing+=(httpie)
+[ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq

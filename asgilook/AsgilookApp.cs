@@ -72,7 +72,9 @@ public static class AsgilookApp
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddAspNetCoreInstrumentation()
             .AddMeter(AsgilookMetrics.MeterName)
-            .AddPrometheusExporter());
+            // Every scrape reads the counters as they are: a cached scrape would show a count from before
+            // the requests that just finished (and a scrape costs microseconds).
+            .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddCarter(configurator: carter => carter
             .WithModule<ImagesModule>()
             .WithModule<ThumbnailsModule>()

@@ -65,6 +65,36 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
     }
 
     [Fact]
+    public async Task ForeignMessagesAreIgnoredAndAnUploadWhileRedisIsAwayIsStillStored()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        using var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
+
+        await redis.Server.Database.PublishAsync(Asgilook.Events.RedisEventBroadcast.Channel, "not an event");
+        await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 1, "the foreign message was not noticed");
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var (type, data) = await NextEventAsync(reader);
+        Assert.Equal(("image", posted.GetProperty("id").GetString()), (type, data.GetProperty("id").GetString()));
+
+        await redis.Server.StopAsync();
+        try
+        {
+            var whileAway = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+            var (typeWhileAway, dataWhileAway) = await NextEventAsync(reader);
+            Assert.Equal(("image", whileAway.GetProperty("id").GetString()), (typeWhileAway, dataWhileAway.GetProperty("id").GetString()));
+            await Loopback.WaitUntilAsync(
+                () => app.Logs.Warnings("RedisEventBroadcast").Any(message => message.Contains("Could not tell other instances", StringComparison.Ordinal)),
+                "the failed broadcast was not logged");
+        }
+        finally
+        {
+            await redis.Server.StartAsync();
+        }
+    }
+
+    [Fact]
     public async Task GalleryPageIsServedAtTheRoot()
     {
         await using var app = await TestApp.StartAsync();

@@ -29,10 +29,13 @@ public static class Loopback
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="failure"/> after the timeout.</summary>
-    public static async Task WaitUntilAsync(Func<bool> condition, string failure, int timeoutSeconds = 15)
+    public static Task WaitUntilAsync(Func<bool> condition, string failure, int timeoutSeconds = 15) =>
+        WaitUntilAsync(() => Task.FromResult(condition()), failure, timeoutSeconds);
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string failure, int timeoutSeconds = 15)
     {
         var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
             {

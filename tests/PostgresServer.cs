@@ -49,16 +49,7 @@ public sealed class PostgresServer : IAsyncLifetime
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
         await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
         // Accepting connections comes before accepting logins (recovery after a stop runs in between).
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!await AnswersAsync())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"PostgreSQL on port {Port} did not answer queries");
-            }
-
-            await Task.Delay(50);
-        }
+        await Loopback.WaitUntilAsync(AnswersAsync, $"PostgreSQL on port {Port} did not answer queries", timeoutSeconds: 30);
     }
 
     /// <summary>Stops the server as an administrator would (fast shutdown: clients are disconnected).</summary>

@@ -25,6 +25,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string Output => string.Join('\n', _output);
 
+    public bool IsRunning => !_process.HasExited;
+
     public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment) =>
         StartAsync(environment, AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]);
 

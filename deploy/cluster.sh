@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# A local Asgilook cluster on loopback: PostgreSQL (the catalog), Redis (shared cache, fill locks,
+# events), N instances on consecutive ports sharing one storage folder, and nginx in front.
+#
+#   deploy/cluster.sh                  2 instances; nginx on http://127.0.0.1:8000, instances on 8001, 8002
+#   deploy/cluster.sh --instances 3 --port 9000
+#
+# Runs until Ctrl-C (or SIGTERM), then stops everything and deletes what it made. Missing
+# PostgreSQL, Redis or nginx are installed from Debian's packages. Everything lives in one temporary
+# folder, printed at start: PostgreSQL's data (run as its own user when started as root), the
+# images, the logs, nginx's config, and cluster.env (ports and process ids, for scripts).
+# Settings: --instances N, --port P (nginx on P, instances on P+1...P+N), --keep (keep the folder),
+# POSTGRES_PORT and REDIS_PORT (free ports by default), ASGILOOK_DLL (a built Asgilook.dll; by
+# default the script builds Release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+instances=2
+port=8000
+keep=false
+while [ $# -gt 0 ]; do
+    case $1 in
+        --instances) instances=$2; shift 2 ;;
+        --port) port=$2; shift 2 ;;
+        --keep) keep=true; shift ;;
+        *) echo "usage: deploy/cluster.sh [--instances N] [--port P] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# PostgreSQL refuses to run as root: as root, it runs as the postgres user that Debian's package made.
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+missing=()
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "cluster: installing ${missing[*]} with apt-get" >&2
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    local candidate
+    while :; do
+        candidate=$((20000 + RANDOM % 30000))
+        in_use "$candidate" || { echo "$candidate"; return; }
+    done
+}
+for candidate in $(seq "$port" $((port + instances))); do
+    if in_use "$candidate"; then
+        echo "cluster: port $candidate is in use; choose another base with --port" >&2
+        exit 1
+    fi
+done
+postgres_port=${POSTGRES_PORT:-$(free_port)}
+redis_port=${REDIS_PORT:-$(free_port)}
+wait_until() { # what, command...
+    local what=$1; shift
+    for _ in $(seq 1 600); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "cluster: $what did not come up; logs in $work/logs" >&2
+    exit 1
+}
+
+if [ -z "${ASGILOOK_DLL:-}" ]; then
+    echo "cluster: building Release" >&2
+    dotnet build -c Release -v q -nologo asgilook/Asgilook.csproj >/dev/null
+    ASGILOOK_DLL=$root/asgilook/bin/Release/net10.0/Asgilook.dll
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/asgilook-cluster.XXXXXX")
+mkdir -p "$work/logs" "$work/images" "$work/nginx"
+pids=()
+stop() {
+    trap - EXIT INT TERM
+    echo "cluster: stopping" >&2
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    # runuser does not pass signals on to PostgreSQL: ask it to stop itself.
+    [ -f "$work/postgres/data/postmaster.pid" ] && as_postgres "$pg_bin/pg_ctl" -D "$work/postgres/data" stop -m fast >/dev/null 2>&1 || true
+    wait 2>/dev/null || true
+    if $keep; then echo "cluster: kept $work" >&2; else rm -rf "$work"; fi
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$work/postgres"
+if [ "$(id -u)" -eq 0 ]; then
+    chmod 711 "$work"
+    chown postgres:postgres "$work/postgres"
+fi
+as_postgres "$pg_bin/initdb" -D "$work/postgres/data" -U postgres -A trust >"$work/logs/initdb.log" 2>&1 \
+    || { cat "$work/logs/initdb.log" >&2; exit 1; }
+as_postgres "$pg_bin/postgres" -D "$work/postgres/data" -p "$postgres_port" -k "$work/postgres" \
+    -c listen_addresses=127.0.0.1 >"$work/logs/postgres.log" 2>&1 &
+pids+=($!)
+wait_until "PostgreSQL" as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$postgres_port" -U postgres
+as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres asgilook
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/logs/redis.log" 2>&1 &
+pids+=($!)
+wait_until "Redis" bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
+
+export ASGI_LOOK_STORAGE_PATH=$work/images
+export ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0
+export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=postgres;Database=asgilook"
+upstreams=
+instance_pids=
+for i in $(seq 1 "$instances"); do
+    instance_port=$((port + i))
+    dotnet "$ASGILOOK_DLL" --urls "http://127.0.0.1:$instance_port" >"$work/logs/instance-$i.log" 2>&1 &
+    pids+=($!)
+    instance_pids+="$! "
+    upstreams+="        server 127.0.0.1:$instance_port max_fails=1 fail_timeout=5s;"$'\n'
+done
+for i in $(seq 1 "$instances"); do
+    wait_until "instance $i" curl -sf "http://127.0.0.1:$((port + i))/health/ready"
+done
+
+cat >"$work/nginx.conf" <<NGINX
+daemon off;
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/logs/nginx-error.log warn;
+events {
+    worker_connections 1024;
+}
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/client_body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    upstream asgilook {
+$upstreams        keepalive 32;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        include $root/deploy/nginx/asgilook-server.conf;
+    }
+}
+NGINX
+"$nginx" -c "$work/nginx.conf" -p "$work/nginx" -e "$work/logs/nginx-error.log" &
+pids+=($!)
+wait_until "nginx" curl -sf "http://127.0.0.1:$port/health"
+
+cat >"$work/cluster.env" <<ENV
+URL=http://127.0.0.1:$port
+INSTANCE_PORTS="$(seq -s ' ' $((port + 1)) $((port + instances)))"
+INSTANCE_PIDS="${instance_pids% }"
+POSTGRES_PORT=$postgres_port
+REDIS_PORT=$redis_port
+STORAGE=$work/images
+ENV
+echo "cluster: $instances instance(s) on 127.0.0.1:$((port + 1))-$((port + instances)) behind nginx on http://127.0.0.1:$port"
+echo "cluster: PostgreSQL on $postgres_port, Redis on $redis_port, files and logs in $work"
+echo "cluster: ready (Ctrl-C stops it)"
+wait

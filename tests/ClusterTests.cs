@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// Several instances behind nginx, over a real PostgreSQL, a real Redis and one storage folder, as
+/// <c>deploy/</c> runs them: what one instance does, every other one (and nginx) answers consistently.
+/// </summary>
+public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redis) : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>
+{
+    [Fact]
+    public async Task UploadOnOneInstanceIsServedByTheOthersAndADeleteOnAnotherIsSeenEverywhere()
+    {
+        await using var cluster = await Cluster.StartAsync(3, postgres, redis);
+        var (a, b, c) = (cluster.Instances[0].Client, cluster.Instances[1].Client, cluster.Instances[2].Client);
+        var everyone = new[] { a, b, c, cluster.Balancer };
+
+        var posted = await a.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var id = posted.GetProperty("id").GetString();
+        var original = posted.GetProperty("image").GetString()!;
+        var thumbnail = posted.GetProperty("thumbnails")[1].GetString()!;
+        foreach (var client in everyone)
+        {
+            var listed = await client.GetFromJsonAsync<JsonElement>("/images");
+            Assert.Equal(id, Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+            Assert.Equal((1280, 720), TestImages.SizeOf(await client.GetByteArrayAsync(original)));
+            Assert.Equal((320, 180), TestImages.SizeOf(await client.GetByteArrayAsync(thumbnail)));
+        }
+
+        using (var deleted = await b.DeleteAsync(original))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        foreach (var client in everyone)
+        {
+            // The thumbnail and the list were cached (shared Redis): the delete on B dropped them for all.
+            Assert.Equal("[]", await client.GetStringAsync("/images"));
+            foreach (var gone in new[] { original, thumbnail })
+            {
+                using var response = await client.GetAsync(gone);
+                await response.AssertProblemAsync(HttpStatusCode.NotFound);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentMissesOnEveryInstanceRenderTheThumbnailOnce()
+    {
+        await using var cluster = await Cluster.StartAsync(3, postgres, redis);
+        var posted = await cluster.Instances[0].Client.PostImageAsync(TestImages.RandomEllipses(3000, 2000));
+        var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
+        var clients = cluster.Instances.Select(instance => instance.Client).Append(cluster.Balancer).ToArray();
+        Assert.Equal(0, await cluster.SumOfMetricAsync("asgilook_thumbnails_rendered_total"));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => clients[i % clients.Length].GetAsync(thumbnail)));
+
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.Equal(1, await cluster.SumOfMetricAsync("asgilook_thumbnails_rendered_total"));
+        // The other 23 were served the one rendering: waiting for it, or finding it already stored.
+        Assert.Equal(23, await cluster.SumOfMetricAsync("asgilook_cache_fill_waits_total", "outcome=\"filled\"")
+            + await cluster.SumOfMetricAsync("asgilook_cache_lookups_total", "outcome=\"hit\""));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task KillingAnInstanceDuringUploadsLeavesTheOthersServingAndNothingListedBroken()
+    {
+        await using var cluster = await Cluster.StartAsync(3, postgres, redis);
+        var victim = cluster.Instances[0];
+        var survivors = cluster.Instances.Skip(1).Select(instance => instance.Client).Append(cluster.Balancer).ToArray();
+        var confirmed = new ConcurrentBag<string>();
+        var png = TestImages.RandomEllipses(1920, 1080);
+        var killed = false;
+
+        // Four uploaders: one straight at the victim, three through nginx and the survivors.
+        var uploaders = Enumerable.Range(0, 4).Select(uploader => Task.Run(async () =>
+        {
+            var client = uploader == 0 ? victim.Client : survivors[uploader - 1];
+            for (var i = 0; i < 8; i++)
+            {
+                try
+                {
+                    using var response = await client.PostAsync("/images", new ByteArrayContent(png));
+                    if (response.StatusCode == HttpStatusCode.Created)
+                    {
+                        confirmed.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+                    }
+                    else if (client == cluster.Balancer && response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                    {
+                        // An upload nginx had passed to the victim when it died: nginx never repeats a POST, it says so.
+                        await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                    }
+                    else
+                    {
+                        Assert.Fail($"an upload through a live instance answered {(int)response.StatusCode}");
+                    }
+                }
+                catch (HttpRequestException) when (uploader == 0 && Volatile.Read(ref killed))
+                {
+                    return; // the connection to the killed instance broke, as it should
+                }
+            }
+        })).ToList();
+        await Loopback.WaitUntilAsync(() => confirmed.Count >= 4, "no uploads were confirmed", timeoutSeconds: 60);
+        Volatile.Write(ref killed, true);
+        await victim.KillAsync();
+        await Task.WhenAll(uploaders);
+
+        Assert.True(confirmed.Count >= 4 + 3 * 4, $"the survivors stopped taking uploads after the kill ({confirmed.Count} confirmed)");
+        foreach (var client in survivors)
+        {
+            var listed = (await client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray().Select(image => image.GetProperty("id").GetString()!).ToList();
+            Assert.Subset(listed.ToHashSet(), confirmed.ToHashSet());
+            foreach (var id in listed)
+            {
+                Assert.Equal((1920, 1080), TestImages.SizeOf(await client.GetByteArrayAsync($"/images/{id}.jpeg")));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task WhilePostgresIsStoppedEveryInstanceAndNginxAnswer503AndAllRecover()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis);
+        var clients = cluster.Instances.Select(instance => instance.Client).Append(cluster.Balancer).ToArray();
+        await clients[0].PostImageAsync(TestImages.RandomEllipses());
+
+        await postgres.StopAsync();
+        try
+        {
+            foreach (var client in clients)
+            {
+                using var list = await client.GetAsync("/images?limit=5");
+                var problem = await list.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                Assert.Equal("Image catalog unavailable", problem.GetProperty("title").GetString());
+                Assert.Equal("5", list.Headers.GetValues("Retry-After").Single());
+                using var upload = await client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+                await upload.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                using var ready = await client.GetAsync("/health/ready");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            }
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        foreach (var client in clients)
+        {
+            await Loopback.WaitUntilAsync(() => AnswersAsync(client, "/images?limit=5"), "an instance did not recover after PostgreSQL came back", timeoutSeconds: 30);
+            Assert.Single((await client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray());
+        }
+
+        Assert.Single(Directory.GetFiles(cluster.StoragePath, "*.jpeg"));
+    }
+
+    private static async Task<bool> AnswersAsync(HttpClient client, string uri)
+    {
+        using var response = await client.GetAsync(uri);
+        return response.StatusCode == HttpStatusCode.OK;
+    }
+}

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// What <c>deploy/</c> holds: the cluster script run for real, nginx's own refusals, and the Docker
+/// topology kept consistent with the script and with Asgilook's limits.
+/// </summary>
+public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBackend redis) : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>
+{
+    private static readonly string Deploy = Path.Combine(Repository.Root, "deploy");
+
+    [Fact]
+    public async Task ClusterScriptStartsInstancesBehindNginxAndCleansUpWhenStopped()
+    {
+        var port = ConsecutiveFreePorts(3);
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(Deploy, "cluster.sh"), "--instances", "2", "--port", port.ToString() })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["ASGILOOK_DLL"] = Path.Combine(AppContext.BaseDirectory, "Asgilook.dll");
+        using var script = Process.Start(start)!;
+        var errors = script.StandardError.ReadToEndAsync();
+        var output = new List<string>();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
+        {
+            while (await script.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+            {
+                output.Add(line);
+                if (line.Contains("ready", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+        }
+
+        var folder = WorkFolder().Match(string.Join('\n', output)).Groups[1].Value;
+        try
+        {
+            Assert.True(Directory.Exists(folder), $"the cluster did not start:\n{string.Join('\n', output)}\n{(script.HasExited ? await errors : string.Empty)}");
+            using var nginx = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var posted = await nginx.PostImageAsync(TestImages.RandomEllipses());
+            foreach (var instance in new[] { port + 1, port + 2 })
+            {
+                using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{instance}") };
+                var listed = await client.GetFromJsonAsync<JsonElement>("/images");
+                Assert.Equal(posted.GetProperty("id").GetString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+                var ready = await client.GetFromJsonAsync<JsonElement>("/health/ready");
+                Assert.StartsWith("PostgreSQL at 127.0.0.1", ready.GetProperty("checks").GetProperty("catalog").GetProperty("description").GetString());
+                Assert.StartsWith("Redis at 127.0.0.1", ready.GetProperty("checks").GetProperty("cache").GetProperty("description").GetString());
+            }
+
+            var environment = await File.ReadAllTextAsync(Path.Combine(folder, "cluster.env"));
+            Assert.Contains($"URL=http://127.0.0.1:{port}", environment);
+            Assert.Contains($"INSTANCE_PORTS=\"{port + 1} {port + 2}\"", environment);
+        }
+        finally
+        {
+            using (var stop = Process.Start("kill", ["-TERM", script.Id.ToString()]))
+            {
+                await stop.WaitForExitAsync();
+            }
+
+            await script.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        }
+
+        Assert.False(Directory.Exists(folder), "the cluster's folder was left behind");
+        Assert.All(new[] { port, port + 1, port + 2 }, used => Assert.False(Loopback.Accepts(used), $"port {used} still answers"));
+    }
+
+    [Fact]
+    public async Task NginxRefusesWhatItMustItselfWithProblems()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis);
+
+        using (var tooLarge = await cluster.Balancer.PostAsync("/images", new ByteArrayContent(new byte[40 * 1024 * 1024])))
+        {
+            var problem = await tooLarge.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+            Assert.Contains("32 MiB", problem.GetProperty("detail").GetString());
+        }
+
+        // Between Asgilook's limit and nginx's, Asgilook's own answer is the one the client sees.
+        using (var overLimit = await cluster.Balancer.PostAsync("/images", new ByteArrayContent(new byte[new AsgilookOptions().MaxUploadBytes + 1])))
+        {
+            var problem = await overLimit.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+            Assert.Equal("Upload too large", problem.GetProperty("title").GetString());
+        }
+
+        foreach (var instance in cluster.Instances)
+        {
+            await instance.KillAsync();
+        }
+
+        using var unavailable = await cluster.Balancer.GetAsync("/images");
+        await unavailable.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("5", unavailable.Headers.GetValues("Retry-After").Single());
+    }
+
+    [Fact]
+    public void DockerTopologyMatchesTheScriptAndAsgilooksLimits()
+    {
+        var compose = File.ReadAllText(Path.Combine(Deploy, "docker-compose.yml"));
+        var dockerNginx = File.ReadAllText(Path.Combine(Deploy, "nginx", "docker.conf"));
+        var script = File.ReadAllText(Path.Combine(Deploy, "cluster.sh"));
+        var shared = File.ReadAllText(Path.Combine(Deploy, "nginx", "asgilook-server.conf"));
+
+        // nginx balances across exactly the instances compose defines, on the port the image listens on.
+        var upstreams = Upstream().Matches(dockerNginx).Select(match => match.Groups[1].Value).ToList();
+        Assert.Equal(["asgilook-1", "asgilook-2"], upstreams);
+        Assert.All(upstreams, service => Assert.Matches($@"(?m)^  {service}: \*asgilook$", compose));
+        Assert.Contains("ENV ASPNETCORE_URLS=http://0.0.0.0:8000", File.ReadAllText(Path.Combine(Deploy, "Dockerfile")));
+
+        // Both configure nginx with the same shared file, and the instances with the same settings.
+        Assert.Contains("include /etc/nginx/asgilook-server.conf;", dockerNginx);
+        Assert.Contains("./nginx/asgilook-server.conf:/etc/nginx/asgilook-server.conf:ro", compose);
+        Assert.Contains("deploy/nginx/asgilook-server.conf", script);
+        foreach (var variable in new[] { "ASGI_LOOK_STORAGE_PATH", "ASGI_LOOK_REDIS_HOST", "ASGI_LOOK_DATABASE" })
+        {
+            Assert.Contains($"{variable}:", compose);
+            Assert.Contains($"export {variable}=", script);
+        }
+
+        // nginx's body cap sits just above Asgilook's own, so that Asgilook's problem is the usual answer.
+        var cap = long.Parse(BodyCap().Match(shared).Groups[1].Value) * 1024 * 1024;
+        var limit = new AsgilookOptions().MaxUploadBytes;
+        Assert.InRange(cap, limit + 1, limit + 2 * 1024 * 1024);
+    }
+
+    private static int ConsecutiveFreePorts(int count)
+    {
+        while (true)
+        {
+            var first = Random.Shared.Next(30000, 60000);
+            if (Enumerable.Range(first, count).All(port => !Loopback.Accepts(port)))
+            {
+                return first;
+            }
+        }
+    }
+
+    [GeneratedRegex(@"files and logs in (\S+)")]
+    private static partial Regex WorkFolder();
+
+    [GeneratedRegex(@"server (asgilook-\d+):8000")]
+    private static partial Regex Upstream();
+
+    [GeneratedRegex(@"client_max_body_size (\d+)m;")]
+    private static partial Regex BodyCap();
+}
