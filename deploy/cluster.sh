@@ -10,7 +10,7 @@
 # folder, printed at start: PostgreSQL's data (run as its own user when started as root), the
 # images, the logs, nginx's config, and cluster.env (ports and process ids, for scripts).
 # Settings: --instances N, --port P (nginx on P, instances on P+1...P+N), --keep (keep the folder),
-# POSTGRES_PORT and REDIS_PORT (free ports by default), ASGILOOK_DLL (a built Asgilook.dll; by
+# POSTGRES_PORT and REDIS_PORT (free ports by default), REDIS_MAXMEMORY (512mb), ASGILOOK_DLL (a built Asgilook.dll; by
 # default the script builds Release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,10 +102,19 @@ pids+=($!)
 wait_until "PostgreSQL" as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$postgres_port" -U postgres
 as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres asgilook
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/logs/redis.log" 2>&1 &
+# Bounded memory; when it is spent, the entries closest to expiry go first (cache entries live an
+# hour, the invalidation counts beside them two, so the counts outlive what they guard).
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy volatile-ttl >"$work/logs/redis.log" 2>&1 &
 pids+=($!)
 wait_until "Redis" bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
 
+# Several server-GC processes on one machine: each gets its share of the cores as GC heaps, and no
+# process pins its GC threads to cores the others use (pinned, two instances uploaded a third slower
+# than one here; see bench/RESULTS.md). A value the caller set wins. (.NET reads these in hex.)
+cores=$(nproc)
+export DOTNET_GCHeapCount=${DOTNET_GCHeapCount:-$(printf '%x' $(( cores / instances > 0 ? cores / instances : 1 )))}
+export DOTNET_GCNoAffinitize=${DOTNET_GCNoAffinitize:-1}
 export ASGI_LOOK_STORAGE_PATH=$work/images
 export ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0
 export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=postgres;Database=asgilook"

@@ -126,6 +126,10 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
             Assert.Contains($"export {variable}=", script);
         }
 
+        // Redis runs alike: bounded, evicting the entries closest to expiry first.
+        Assert.Contains("\"--maxmemory-policy\", \"volatile-ttl\"", compose);
+        Assert.Contains("--maxmemory-policy volatile-ttl", script);
+
         // nginx's body cap sits just above Asgilook's own, so that Asgilook's problem is the usual answer.
         var cap = long.Parse(BodyCap().Match(shared).Groups[1].Value) * 1024 * 1024;
         var limit = new AsgilookOptions().MaxUploadBytes;
