@@ -29,6 +29,13 @@ public sealed class AsgilookOptions
     /// </summary>
     public string? Database { get; set; }
 
+    /// <summary>
+    /// How long startup waits for the catalog database to answer (an instance may start before its
+    /// database does) before it gives up saying which database did not answer.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan DatabaseStartupWait { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The smallest width or height a listed thumbnail may have.</summary>
     [Range(1, 100_000)]
     public int MinThumbSize { get; set; } = 64;

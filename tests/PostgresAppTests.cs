@@ -116,6 +116,43 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task InstanceStartedBeforeItsDatabaseWaitsForIt()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        await postgres.StopAsync();
+        Task<TestApp> starting;
+        try
+        {
+            starting = TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:Database"] = database });
+            await Task.Delay(1500);
+            Assert.False(starting.IsCompleted);
+        }
+        finally
+        {
+            await postgres.StartAsync();
+        }
+
+        await using var app = await starting;
+        Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
+        Assert.Contains(app.Logs.Warnings("StoreInitializer"), message => message.Contains("does not answer yet", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DatabaseThatNeverAnswersFailsStartupSayingWhich()
+    {
+        var nowhere = $"Host=127.0.0.1;Port={Loopback.FreePort()};Username=asgilook;Database=images";
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:Database"] = nowhere,
+            ["Asgilook:DatabaseStartupWait"] = "00:00:01.5",
+        }));
+
+        Assert.Contains("The image catalog (PostgreSQL at 127.0.0.1:", failure.Message);
+        Assert.Contains("database images) did not answer within 1.5 s (Asgilook:DatabaseStartupWait)", failure.Message);
+    }
+
+    [Fact]
     public async Task BadConnectionStringFailsAtStartupSayingWhich()
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(

@@ -1,12 +1,41 @@
+using System.Data.Common;
+using Microsoft.Extensions.Options;
+
 namespace Asgilook.Storage;
 
-/// <summary>Prepares the store before the server takes traffic.</summary>
+/// <summary>
+/// Prepares the store before the server takes traffic. A catalog database that does not answer yet
+/// (an instance started before its database) is waited for, up to <see cref="AsgilookOptions.DatabaseStartupWait"/>.
+/// </summary>
 internal sealed class StoreInitializer(
-    IImageStore store, IImageCatalog catalog, ILogger<StoreInitializer> logger, Microsoft.Extensions.Options.IOptions<AsgilookOptions> options) : IHostedService
+    IImageStore store, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
 {
+    private static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.InitializeAsync(cancellationToken);
+        var giveUpAt = clock.GetUtcNow() + options.Value.DatabaseStartupWait;
+        while (true)
+        {
+            try
+            {
+                await store.InitializeAsync(cancellationToken);
+                break;
+            }
+            catch (DbException e) when (e.IsTransient)
+            {
+                if (clock.GetUtcNow() + Pause > giveUpAt)
+                {
+                    throw new InvalidOperationException(
+                        $"The image catalog ({catalog.Description}) did not answer within {options.Value.DatabaseStartupWait.TotalSeconds:0.#} s " +
+                        $"(Asgilook:DatabaseStartupWait): {e.Message}", e);
+                }
+
+                logger.LogWarning("The image catalog ({Catalog}) does not answer yet ({Reason}); trying again", catalog.Description, e.Message);
+                await Task.Delay(Pause, clock, cancellationToken);
+            }
+        }
+
         logger.LogInformation("Images are stored in {StoragePath}, listed in {Catalog}", Path.GetFullPath(options.Value.StoragePath), catalog.Description);
     }
 
