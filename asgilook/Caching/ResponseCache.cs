@@ -3,11 +3,6 @@ using MessagePack;
 
 namespace Asgilook.Caching;
 
-/// <summary>
-/// The response cache over its store: keys, time-to-live, encoding, and the rule that the cache only
-/// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
-/// invalidations it missed are replayed when it answers again, before anything is read from it.
-/// </summary>
 /// <summary>A lookup's outcome: the hit, or on a miss the generation a store must still match.</summary>
 /// <param name="Available">False when the cache store failed: nothing is served from it nor stored.</param>
 public readonly record struct CacheLookup(CachedResponse? Hit, long Generation, bool Available)
@@ -15,6 +10,11 @@ public readonly record struct CacheLookup(CachedResponse? Hit, long Generation, 
     public static readonly CacheLookup Unavailable = new(null, 0, Available: false);
 }
 
+/// <summary>
+/// The response cache over its store: keys, time-to-live, encoding, and the rule that the cache only
+/// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
+/// invalidations it missed are replayed when it answers again, before anything is read from it.
+/// </summary>
 public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger)
 {
     public const string Prefix = "asgilook:";

@@ -21,6 +21,10 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
     /// <summary>Bodies larger than this are served but not cached.</summary>
     public const int MaxCachedBodyBytes = 8 * 1024 * 1024;
 
+    /// <summary>How often a request waiting for another's fill looks for the entry: soon at first, then less often.</summary>
+    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(100);
+
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
@@ -164,9 +168,6 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
                 $"fill;desc=\"{outcome}\";dur={waited.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
         }
     }
-
-    private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
-    private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(100);
 
     private async Task ProduceAndStore(HttpContext context, CacheLookup lookup)
     {
