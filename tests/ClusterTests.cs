@@ -48,6 +48,32 @@ public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redi
     }
 
     [Fact]
+    public async Task EventsStreamedThroughNginxIncludeUploadsOnAnyInstanceAsTheyHappen()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis);
+        using var stream = await cluster.Balancer.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("text/event-stream", stream.ContentType());
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        Assert.Equal(": listening", await reader.ReadLineAsync());
+
+        // Whichever instance nginx chose for the stream, one of these uploads was made on the other.
+        var first = await cluster.Instances[0].Client.PostImageAsync(TestImages.RandomEllipses());
+        var second = await cluster.Instances[1].Client.PostImageAsync(TestImages.RandomEllipses());
+
+        var seen = new List<string?>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (seen.Count < 2 && await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                seen.Add(JsonSerializer.Deserialize<JsonElement>(line["data: ".Length..]).GetProperty("id").GetString());
+            }
+        }
+
+        Assert.Equal([first.GetProperty("id").GetString(), second.GetProperty("id").GetString()], seen);
+    }
+
+    [Fact]
     public async Task ConcurrentMissesOnEveryInstanceRenderTheThumbnailOnce()
     {
         await using var cluster = await Cluster.StartAsync(3, postgres, redis);
