@@ -126,6 +126,10 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
             Assert.Contains($"export {variable}=", script);
         }
 
+        // Instances sharing a machine's cores keep their GC threads unpinned in both.
+        Assert.Contains("DOTNET_GCNoAffinitize: \"1\"", compose);
+        Assert.Contains("export DOTNET_GCNoAffinitize=", script);
+
         // Redis runs alike: bounded, evicting the entries closest to expiry first.
         Assert.Contains("\"--maxmemory-policy\", \"volatile-ttl\"", compose);
         Assert.Contains("--maxmemory-policy volatile-ttl", script);
