@@ -90,10 +90,11 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
     public async Task ConnectionTimeoutsDefaultToSecondsUnlessTheConnectionStringSetsThem()
     {
         var defaults = new Npgsql.NpgsqlConnectionStringBuilder(PostgresImageCatalog.WithTimeouts("Host=db;Username=asgilook"));
-        var given = new Npgsql.NpgsqlConnectionStringBuilder(PostgresImageCatalog.WithTimeouts("Host=db;Username=asgilook;Timeout=30;Command Timeout=60"));
+        var given = new Npgsql.NpgsqlConnectionStringBuilder(
+            PostgresImageCatalog.WithTimeouts("Host=db;Username=asgilook;Timeout=30;Command Timeout=60;Cancellation Timeout=3000"));
 
-        Assert.Equal((5, 10), (defaults.Timeout, defaults.CommandTimeout));
-        Assert.Equal((30, 60), (given.Timeout, given.CommandTimeout));
+        Assert.Equal((3, 3, -1), (defaults.Timeout, defaults.CommandTimeout, defaults.CancellationTimeout));
+        Assert.Equal((30, 60, 3000), (given.Timeout, given.CommandTimeout, given.CancellationTimeout));
         await using var catalog = new PostgresImageCatalog("Host=db;Username=asgilook;Password=secret");
         Assert.Equal("PostgreSQL at db:5432, database asgilook", catalog.Description);
     }
