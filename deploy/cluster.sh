@@ -80,9 +80,19 @@ stop() {
     trap - EXIT INT TERM
     echo "cluster: stopping" >&2
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    # runuser does not pass signals on to PostgreSQL: ask it to stop itself.
-    [ -f "$work/postgres/data/postmaster.pid" ] && as_postgres "$pg_bin/pg_ctl" -D "$work/postgres/data" stop -m fast >/dev/null 2>&1 || true
+    # runuser does not pass signals on to PostgreSQL: ask it to stop itself, at once if it will not.
+    if [ -f "$work/postgres/data/postmaster.pid" ]; then
+        as_postgres "$pg_bin/pg_ctl" -D "$work/postgres/data" stop -m fast -t 15 >/dev/null 2>&1 \
+            || as_postgres "$pg_bin/pg_ctl" -D "$work/postgres/data" stop -m immediate >/dev/null 2>&1 || true
+    fi
+    # Whatever has not ended within 10 s is killed: stopping must never hang.
+    for _ in $(seq 1 100); do
+        running=false
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running=true; done
+        $running || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     if $keep; then echo "cluster: kept $work" >&2; else rm -rf "$work"; fi
 }
