@@ -99,22 +99,18 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
         Assert.Equal("PostgreSQL at db:5432, database asgilook", catalog.Description);
     }
 
-    private static async Task EventuallyOkAsync(TestApp app, string uri)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
+    /// <summary>Polls until the answer is 200; meanwhile every answer must be the catalog's 503.</summary>
+    private static Task EventuallyOkAsync(TestApp app, string uri) =>
+        Loopback.WaitUntilAsync(async () =>
         {
             using var response = await app.Client.GetAsync(uri);
-            if (response.StatusCode == HttpStatusCode.OK)
+            if (response.StatusCode != HttpStatusCode.OK)
             {
-                return;
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             }
 
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-            Assert.True(DateTime.UtcNow < deadline, "the app did not recover after PostgreSQL came back");
-            await Task.Delay(100);
-        }
-    }
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "the app did not recover after PostgreSQL came back", timeoutSeconds: 30);
 
     [Fact]
     public async Task InstanceStartedBeforeItsDatabaseWaitsForIt()

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Asgilook.Operations;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 
 namespace Asgilook.Caching;
 
@@ -82,8 +83,8 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
     /// <summary>A conditional request is answered from validators without producing anything: it never waits.</summary>
     private static bool FillsOnce(HttpContext context) =>
         context.GetEndpoint()?.Metadata.GetMetadata<FillOnce>() is not null
-        && !context.Request.Headers.ContainsKey("If-None-Match")
-        && !context.Request.Headers.ContainsKey("If-Modified-Since");
+        && !context.Request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
+        && !context.Request.Headers.ContainsKey(HeaderNames.IfModifiedSince);
 
     private static bool IsSuccess(int status) => status is >= 200 and < 300;
 

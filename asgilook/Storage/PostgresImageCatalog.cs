@@ -28,14 +28,7 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
 
     private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(WithTimeouts(connectionString));
 
-    public override string Description
-    {
-        get
-        {
-            var settings = new NpgsqlConnectionStringBuilder(connectionString);
-            return $"PostgreSQL at {settings.Host}:{settings.Port}, database {settings.Database ?? settings.Username}";
-        }
-    }
+    public override string Description { get; } = Describe(new NpgsqlConnectionStringBuilder(connectionString));
 
     /// <summary>
     /// Npgsql waits 15 s to connect and 30 s for a command by default, and after a timeout it also asks
@@ -86,6 +79,9 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();
+
+    private static string Describe(NpgsqlConnectionStringBuilder settings) =>
+        $"PostgreSQL at {settings.Host}:{settings.Port}, database {settings.Database ?? settings.Username}";
 
     /// <summary>LIMIT NULL is none, in PostgreSQL.</summary>
     protected override object NoLimit => DBNull.Value;
