@@ -45,10 +45,12 @@ nginx=$(command -v nginx || echo /usr/sbin/nginx)
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 
 in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Below Linux's ephemeral range (32768-60999), from which the system hands out the local ports of
+# outgoing connections: a port picked there may be taken by a client socket before its server binds it.
 free_port() {
     local candidate
     while :; do
-        candidate=$((20000 + RANDOM % 30000))
+        candidate=$((20000 + RANDOM % 12000))
         in_use "$candidate" || { echo "$candidate"; return; }
     done
 }
@@ -60,10 +62,12 @@ for candidate in $(seq "$port" $((port + instances))); do
 done
 postgres_port=${POSTGRES_PORT:-$(free_port)}
 redis_port=${REDIS_PORT:-$(free_port)}
-wait_until() { # what, command...
-    local what=$1; shift
+wait_until() { # what, its log, command...
+    local what=$1 log=$2; shift 2
     for _ in $(seq 1 600); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-    echo "cluster: $what did not come up; logs in $work/logs" >&2
+    # The folder goes when the script exits: show the log's end now.
+    echo "cluster: $what did not come up; the end of its log:" >&2
+    tail -n 20 "$log" >&2 || true
     exit 1
 }
 
@@ -109,7 +113,7 @@ as_postgres "$pg_bin/initdb" -D "$work/postgres/data" -U postgres -A trust >"$wo
 as_postgres "$pg_bin/postgres" -D "$work/postgres/data" -p "$postgres_port" -k "$work/postgres" \
     -c listen_addresses=127.0.0.1 >"$work/logs/postgres.log" 2>&1 &
 pids+=($!)
-wait_until "PostgreSQL" as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$postgres_port" -U postgres
+wait_until "PostgreSQL" "$work/logs/postgres.log" as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$postgres_port" -U postgres
 as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres asgilook
 
 # Bounded memory; when it is spent, the entries closest to expiry go first (cache entries live an
@@ -117,7 +121,7 @@ as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres asgi
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
     --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy volatile-ttl >"$work/logs/redis.log" 2>&1 &
 pids+=($!)
-wait_until "Redis" bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
+wait_until "Redis" "$work/logs/redis.log" bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
 
 # Several server-GC processes on one machine: each gets its share of the cores as GC heaps, and no
 # process pins its GC threads to cores the others use (pinned, two instances uploaded a third slower
@@ -138,7 +142,7 @@ for i in $(seq 1 "$instances"); do
     upstreams+="        server 127.0.0.1:$instance_port max_fails=1 fail_timeout=5s;"$'\n'
 done
 for i in $(seq 1 "$instances"); do
-    wait_until "instance $i" curl -sf "http://127.0.0.1:$((port + i))/health/ready"
+    wait_until "instance $i" "$work/logs/instance-$i.log" curl -sf "http://127.0.0.1:$((port + i))/health/ready"
 done
 
 cat >"$work/nginx.conf" <<NGINX
@@ -167,7 +171,7 @@ $upstreams        keepalive 32;
 NGINX
 "$nginx" -c "$work/nginx.conf" -p "$work/nginx" -e "$work/logs/nginx-error.log" &
 pids+=($!)
-wait_until "nginx" curl -sf "http://127.0.0.1:$port/health"
+wait_until "nginx" "$work/logs/nginx-error.log" curl -sf "http://127.0.0.1:$port/health"
 
 cat >"$work/cluster.env" <<ENV
 URL=http://127.0.0.1:$port

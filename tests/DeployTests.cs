@@ -144,7 +144,9 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
     {
         while (true)
         {
-            var first = Random.Shared.Next(30000, 60000);
+            // Below Linux's ephemeral range (32768-60999), where other tests' client sockets and
+            // Loopback.FreePort take their ports: one could take the cluster's between the check and the bind.
+            var first = Random.Shared.Next(20000, 32000);
             if (Enumerable.Range(first, count).All(port => !Loopback.Accepts(port)))
             {
                 return first;
