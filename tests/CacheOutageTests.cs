@@ -40,7 +40,7 @@ public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<Re
         }
 
         await Loopback.WaitUntilAsync(
-            () => OutcomesAsync(app, "/images", 2).GetAwaiter().GetResult().SequenceEqual(["Miss", "Hit"]),
+            async () => (await OutcomesAsync(app, "/images", 2)).SequenceEqual(["Miss", "Hit"]),
             "caching did not resume after Redis came back", timeoutSeconds: 30);
         Assert.Contains(app.Logs.Entries, entry => entry.Message.Contains("caching resumed", StringComparison.Ordinal));
     }

@@ -17,7 +17,7 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
     [Fact]
     public async Task ClusterScriptStartsInstancesBehindNginxAndCleansUpWhenStopped()
     {
-        var port = ConsecutiveFreePorts(3);
+        var port = Loopback.FreePorts(3);
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { Path.Combine(Deploy, "cluster.sh"), "--instances", "2", "--port", port.ToString() })
         {
@@ -25,6 +25,8 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         }
 
         start.Environment["ASGILOOK_DLL"] = Path.Combine(AppContext.BaseDirectory, "Asgilook.dll");
+        start.Environment["POSTGRES_PORT"] = Loopback.FreePort().ToString();
+        start.Environment["REDIS_PORT"] = Loopback.FreePort().ToString();
         using var script = Process.Start(start)!;
         var errors = script.StandardError.ReadToEndAsync();
         var output = new List<string>();
@@ -138,20 +140,6 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         var cap = long.Parse(BodyCap().Match(shared).Groups[1].Value) * 1024 * 1024;
         var limit = new AsgilookOptions().MaxUploadBytes;
         Assert.InRange(cap, limit + 1, limit + 2 * 1024 * 1024);
-    }
-
-    private static int ConsecutiveFreePorts(int count)
-    {
-        while (true)
-        {
-            // Below Linux's ephemeral range (32768-60999), where other tests' client sockets and
-            // Loopback.FreePort take their ports: one could take the cluster's between the check and the bind.
-            var first = Random.Shared.Next(20000, 32000);
-            if (Enumerable.Range(first, count).All(port => !Loopback.Accepts(port)))
-            {
-                return first;
-            }
-        }
     }
 
     [GeneratedRegex(@"files and logs in (\S+)")]

@@ -6,11 +6,46 @@ namespace Asgilook.Tests;
 /// <summary>For tests that run real servers on this machine: free ports, and bounded waiting.</summary>
 public static class Loopback
 {
-    public static int FreePort()
+    // Below Linux's ephemeral range (32768-60999): the system gives ports from that range to every
+    // outgoing connection and every bind to port 0, so a server stopped and started again on its port
+    // (Redis and PostgreSQL outage tests) could find it taken by another test's socket or server.
+    private const int FirstPort = 20000;
+    private const int LastPort = 32000;
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A loopback port nothing listens on, never handed out twice in this test run.</summary>
+    public static int FreePort() => FreePorts(1);
+
+    /// <summary>The first of <paramref name="count"/> consecutive free ports, none handed out before in this run.</summary>
+    public static int FreePorts(int count)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            while (true)
+            {
+                var first = Random.Shared.Next(FirstPort, LastPort - count);
+                var ports = Enumerable.Range(first, count).ToList();
+                if (ports.All(port => !HandedOut.Contains(port) && CanBind(port)))
+                {
+                    HandedOut.UnionWith(ports);
+                    return first;
+                }
+            }
+        }
+    }
+
+    private static bool CanBind(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether something accepts TCP connections on that loopback port.</summary>

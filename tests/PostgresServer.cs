@@ -13,6 +13,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private string? _bin;
     private bool _asRoot;
     private Process? _server;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
     private int _databases;
 
     public int Port { get; private set; }
@@ -47,7 +48,18 @@ public sealed class PostgresServer : IAsyncLifetime
         _server = Start(_asRoot, Path.Combine(_bin!, "postgres"),
             "-D", Path.Combine(_folder!, "data"), "-p", Port.ToString(), "-k", _folder!,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
-        await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
+        // Read as it comes: a full pipe would block PostgreSQL's next log line, and with it the server.
+        _server.ErrorDataReceived += (_, line) => { if (line.Data is not null) _log.Enqueue(line.Data); };
+        _server.OutputDataReceived += (_, line) => { if (line.Data is not null) _log.Enqueue(line.Data); };
+        _server.BeginErrorReadLine();
+        _server.BeginOutputReadLine();
+        await Loopback.WaitUntilAsync(() => _server.HasExited || Loopback.Accepts(Port), $"PostgreSQL did not accept connections on port {Port}", timeoutSeconds: 30);
+        if (_server.HasExited)
+        {
+            // Otherwise whatever else answers on the port would be taken for this PostgreSQL.
+            throw new InvalidOperationException($"PostgreSQL exited with code {_server.ExitCode} instead of listening on port {Port}:\n{string.Join('\n', _log)}");
+        }
+
         // Accepting connections comes before accepting logins (recovery after a stop runs in between).
         await Loopback.WaitUntilAsync(AnswersAsync, $"PostgreSQL on port {Port} did not answer queries", timeoutSeconds: 30);
     }

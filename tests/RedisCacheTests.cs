@@ -47,7 +47,7 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
         }
 
         await Loopback.WaitUntilAsync(
-            () => !redis.Server.ClientNamesAsync().GetAwaiter().GetResult().Contains("asgilook"),
+            async () => !(await redis.Server.ClientNamesAsync()).Contains("asgilook"),
             "the app's Redis connection stayed open after shutdown");
     }
 

@@ -56,7 +56,12 @@ public sealed class RedisServer : IAsyncLifetime
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await Loopback.WaitUntilAsync(() => Loopback.Accepts(Port), $"redis-server did not accept connections on port {Port}");
+        await Loopback.WaitUntilAsync(() => _process.HasExited || Loopback.Accepts(Port), $"redis-server did not accept connections on port {Port}");
+        if (_process.HasExited)
+        {
+            // Otherwise whatever else answers on the port would be taken for this Redis.
+            throw new InvalidOperationException($"redis-server exited with code {_process.ExitCode} instead of listening on port {Port}.");
+        }
     }
 
     /// <summary>Stops redis-server at once, as a crash or an outage would.</summary>
