@@ -43,7 +43,7 @@ public sealed class BadInputTests
 
         var problem = await response.AssertProblemAsync(status);
         Assert.Contains(detail, problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
-        Assert.Single(app.Logs.Warnings(nameof(Asgilook.Rejections)), warning => warning.Contains($"{(int)status}", StringComparison.Ordinal));
+        Assert.Single(app.Logs.Warnings(nameof(Asgilook.Http.Rejections)), warning => warning.Contains($"{(int)status}", StringComparison.Ordinal));
         await AssertNothingLostAndStillHealthy(app, listBefore, what);
     }
 
@@ -94,7 +94,7 @@ public sealed class BadInputTests
 
         using (await app.Client.PostAsync("/images", new StringContent($"{secret}\n{secret}"))) { }
 
-        Assert.NotEmpty(app.Logs.Warnings(nameof(Asgilook.Rejections)));
+        Assert.NotEmpty(app.Logs.Warnings(nameof(Asgilook.Http.Rejections)));
         Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains(secret, StringComparison.Ordinal));
     }
 

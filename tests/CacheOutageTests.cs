@@ -39,8 +39,9 @@ public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<Re
             await redis.Server.StartAsync();
         }
 
+        // Redis may come back between two requests of one poll, so the first answer from the cache is waited for.
         await Loopback.WaitUntilAsync(
-            async () => (await OutcomesAsync(app, "/images", 2)).SequenceEqual(["Miss", "Hit"]),
+            async () => (await OutcomesAsync(app, "/images", 1))[0] == "Hit",
             "caching did not resume after Redis came back", timeoutSeconds: 30);
         Assert.Contains(app.Logs.Entries, entry => entry.Message.Contains("caching resumed", StringComparison.Ordinal));
     }

@@ -1,4 +1,5 @@
 using Asgilook.Caching;
+using Asgilook.Redis;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Asgilook.Tests;
@@ -119,9 +120,9 @@ public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStor
     {
         Assert.True(RedisAddress.TryParse(redis.RedisHost, out var options, out _));
         var connection = new RedisConnection(options, NullLogger<RedisConnection>.Instance);
-        var store = new RedisCacheStore(connection);
-        await store.StartAsync(CancellationToken.None);
+        await connection.OpenAsync();
         _connections.Add(connection);
+        var store = new RedisCacheStore(connection);
         return store;
     }
 
@@ -132,9 +133,9 @@ public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStor
 
         await store.InvalidateAsync("asgilook:/thumbnails/x/1x1.jpeg");
 
-        Assert.Equal("asgilook:generation:/thumbnails/x/1x1.jpeg", RedisCacheStore.GenerationKeyOf("asgilook:/thumbnails/x/1x1.jpeg"));
+        Assert.Equal("asgilook:generation:/thumbnails/x/1x1.jpeg", RedisKeys.GenerationOf("asgilook:/thumbnails/x/1x1.jpeg"));
         var ttl = await redis.Server.Database.KeyTimeToLiveAsync("asgilook:generation:/thumbnails/x/1x1.jpeg");
-        Assert.InRange(ttl!.Value, RedisCacheStore.GenerationLifetime - TimeSpan.FromMinutes(1), RedisCacheStore.GenerationLifetime);
+        Assert.InRange(ttl!.Value, ICacheStore.GenerationLifetime - TimeSpan.FromMinutes(1), ICacheStore.GenerationLifetime);
     }
 
     public Task InitializeAsync() => redis.ResetAsync();

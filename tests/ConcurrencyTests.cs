@@ -23,25 +23,6 @@ public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<Re
     }
 
     [Fact]
-    public async Task TwentySimultaneousRequestsForOneUncachedThumbnailGetTheSameBytes()
-    {
-        await using var app = await TestApp.StartAsync(redis);
-        await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
-        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
-
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => app.Client.GetAsync(uri)));
-
-        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
-        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
-        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
-        Assert.Equal((640, 360), TestImages.SizeOf(bodies[0]));
-        foreach (var response in responses)
-        {
-            response.Dispose();
-        }
-    }
-
-    [Fact]
     public async Task TwoServerProcessesOnOneStorageFolderSeeEachOthersUploadsAndDeletes()
     {
         await redis.ResetAsync();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Asgilook.Tests;
@@ -72,7 +73,7 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
         using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
         await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
 
-        await redis.Server.Database.PublishAsync(Asgilook.Events.RedisEventBroadcast.Channel, "not an event");
+        await redis.Server.Database.PublishAsync(RedisKeys.Events, "not an event");
         await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 1, "the foreign message was not noticed");
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
         var (type, data) = await NextEventAsync(reader);

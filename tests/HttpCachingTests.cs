@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Asgilook.Caching;
+using Asgilook.Http;
 
 namespace Asgilook.Tests;
 

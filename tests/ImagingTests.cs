@@ -1,4 +1,5 @@
 using System.Net;
+using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Microsoft.Extensions.Options;
 using NetVips;

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -8,33 +7,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Asgilook.Tests;
 
-/// <summary>Single flight, health, metrics, Server-Timing and the request log.</summary>
+/// <summary>Health, metrics, Server-Timing and the request log.</summary>
 public sealed class OperationsTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];
-
-    [Fact]
-    public async Task ConcurrentMissesForOneThumbnailRenderItOnce()
-    {
-        await using var app = await TestApp.StartAsync(redis);
-        await app.Client.PostImageAsync(TestImages.RandomEllipses(2400, 1350));
-        using var rendered = new RenderCount(app);
-
-        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => app.Client.GetAsync($"/thumbnails/{FirstId}/1200x675.jpeg")));
-
-        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
-        Assert.Equal(1, rendered.Count);
-        Assert.Contains(responses, response => string.Join(',', response.Headers.GetValues("Server-Timing")).Contains("fill;desc=\"filled\"", StringComparison.Ordinal));
-        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
-        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
-        foreach (var response in responses)
-        {
-            response.Dispose();
-        }
-
-        using (await app.Client.GetAsync($"/thumbnails/{FirstId}/600x337.jpeg")) { }
-        Assert.Equal(2, rendered.Count);
-    }
 
     [Fact]
     public async Task HealthSaysLiveAndReady()
@@ -144,30 +120,5 @@ public sealed class OperationsTests(RedisCacheBackend redis) : IClassFixture<Red
             && entry.Level == LogLevel.Information
             && entry.Message.Contains($"GET /thumbnails/{FirstId}/320x180.jpeg 200", StringComparison.Ordinal)
             && entry.Message.Contains($"image {FirstId}, cache Miss", StringComparison.Ordinal));
-    }
-
-    /// <summary>Counts this app's thumbnail renderings (other test apps in the process have meters of their own).</summary>
-    private sealed class RenderCount : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _count;
-
-        public RenderCount(TestApp app)
-        {
-            var scope = app.Services.GetRequiredService<IMeterFactory>();
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Scope == scope && instrument.Name == "asgilook.thumbnails.rendered")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _count, value));
-            _listener.Start();
-        }
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Dispose() => _listener.Dispose();
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using Asgilook.Caching;
+using Asgilook.Redis;
 
 namespace Asgilook.Tests;
 

@@ -6,21 +6,16 @@ public readonly record struct CacheRead(byte[]? Value, long Generation);
 /// <summary>
 /// Where the response cache keeps its entries: Redis, or the process's own memory. Each key has a
 /// generation that every invalidation bumps, so that an answer computed before an invalidation is
-/// never stored after it (a miss stores only if the generation it read is still current).
+/// never stored after it (a miss stores only if the generation it read is still current), and a fill
+/// lock, so that one request (in any instance sharing the store) produces a missing entry.
 /// </summary>
 public interface ICacheStore
 {
-    /// <summary>What runs, for the startup log (no secrets).</summary>
+    /// <summary>How long a generation is remembered: far longer than any answer takes to compute.</summary>
+    static readonly TimeSpan GenerationLifetime = TimeSpan.FromHours(2);
+
+    /// <summary>What the entries are kept in, for the startup log and the readiness check (no secrets).</summary>
     string Description { get; }
-
-    /// <summary>Connects and checks the connection (the tutorial's <c>process_startup</c>).</summary>
-    Task StartAsync(CancellationToken cancellationToken);
-
-    /// <summary>Closes the connection (the tutorial's <c>process_shutdown</c>).</summary>
-    Task StopAsync(CancellationToken cancellationToken);
-
-    /// <summary>Checks that the store answers; throws when it does not.</summary>
-    Task PingAsync();
 
     /// <summary>The entry and its key's generation, read together.</summary>
     Task<CacheRead> GetAsync(string key);
@@ -33,9 +28,9 @@ public interface ICacheStore
     Task InvalidateAsync(string key);
 
     /// <summary>
-    /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it:
-    /// the holder produces the entry while the others wait for it. The lock expires by itself after
-    /// <paramref name="expiry"/>, so a holder that dies blocks no one for longer than that.
+    /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it.
+    /// The lock expires by itself after <paramref name="expiry"/>, so a holder that dies blocks no one
+    /// for longer than that.
     /// </summary>
     /// <returns>The lock, to dispose once the entry is stored; null when another request holds it.</returns>
     Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry);

@@ -19,14 +19,8 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
-    /// <summary>How many keys have a remembered generation (forgotten after <see cref="RedisCacheStore.GenerationLifetime"/>).</summary>
+    /// <summary>How many keys have a remembered generation (forgotten after <see cref="ICacheStore.GenerationLifetime"/>).</summary>
     public int RememberedGenerations => _generations.Count;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task PingAsync() => Task.CompletedTask;
 
     public Task<CacheRead> GetAsync(string key)
     {
@@ -86,7 +80,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
             }
 
             var now = clock.GetUtcNow();
-            _generations[key] = new Generation(GenerationOf(key) + 1, now + RedisCacheStore.GenerationLifetime);
+            _generations[key] = new Generation(GenerationOf(key) + 1, now + ICacheStore.GenerationLifetime);
             if (now >= _nextSweep)
             {
                 _nextSweep = now + TimeSpan.FromMinutes(1);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Asgilook.Redis;
 using MessagePack;
 
 namespace Asgilook.Caching;
@@ -8,6 +9,22 @@ namespace Asgilook.Caching;
 public readonly record struct CacheLookup(CachedResponse? Hit, long Generation, bool Available)
 {
     public static readonly CacheLookup Unavailable = new(null, 0, Available: false);
+
+    /// <summary>For metrics and Server-Timing: hit, miss or unavailable.</summary>
+    public string Outcome => Hit is not null ? "hit" : Available ? "miss" : "unavailable";
+}
+
+/// <summary>What an attempt at a key's fill lock found.</summary>
+public enum FillLockState
+{
+    /// <summary>This request holds the lock: it produces the entry; disposing the lock lets go.</summary>
+    Taken,
+
+    /// <summary>Another request (in this instance or another) holds it and is producing the entry.</summary>
+    HeldElsewhere,
+
+    /// <summary>The store failed: nothing coordinates this request, which goes on as it would uncached.</summary>
+    StoreFailed,
 }
 
 /// <summary>
@@ -15,9 +32,9 @@ public readonly record struct CacheLookup(CachedResponse? Hit, long Generation, 
 /// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
 /// invalidations it missed are replayed when it answers again, before anything is read from it.
 /// </summary>
-public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger)
+public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger) : IHostedService
 {
-    public const string Prefix = "asgilook:";
+    public const string Prefix = RedisKeys.Prefix;
     public static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(3600);
 
     private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new(StringComparer.Ordinal);
@@ -33,11 +50,22 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
         return Prefix + (normalized.Length == 0 ? "/" : normalized);
     }
 
-    /// <summary>The cached answer of the path, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
-    public async Task<CacheLookup> LookupAsync(PathString path)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var key = KeyFor(path);
-        var read = await Guard<CacheRead?>(async () => await DropPendingInvalidationsAsync() ? await store.GetAsync(key) : null);
+        Log.Store(logger, store.Description);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The cached answer of the key, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
+    public async Task<CacheLookup> LookupAsync(string key)
+    {
+        var read = await Guarded<CacheRead?>(async () =>
+        {
+            await DropPendingInvalidationsAsync();
+            return await store.GetAsync(key);
+        });
         if (read is not { } found)
         {
             return CacheLookup.Unavailable;
@@ -54,21 +82,24 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
         }
         catch (MessagePackSerializationException e)
         {
-            logger.LogWarning(e, "Cache entry {Key} is not a cached response; serving uncached", key);
+            Log.Unreadable(logger, e, key);
             return new CacheLookup(null, found.Generation, Available: true);
         }
     }
 
     /// <summary>
-    /// Stores the answer produced after <paramref name="lookup"/> missed, unless the path was
+    /// Stores the answer produced after <paramref name="lookup"/> missed, unless the key was
     /// invalidated meanwhile: then the answer may predate the change, and is not kept.
     /// </summary>
-    public async Task StoreAsync(PathString path, CachedResponse response, CacheLookup lookup)
+    public async Task StoreAsync(string key, CachedResponse response, CacheLookup lookup)
     {
         if (lookup.Available)
         {
-            await Guard(async () => await DropPendingInvalidationsAsync()
-                && await store.SetAsync(KeyFor(path), response.Serialize(), TimeToLive, lookup.Generation));
+            await Guarded(async () =>
+            {
+                await DropPendingInvalidationsAsync();
+                return await store.SetAsync(key, response.Serialize(), TimeToLive, lookup.Generation);
+            });
         }
     }
 
@@ -81,43 +112,48 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
             _pendingInvalidations[key] = 0;
         }
 
-        await Guard(DropPendingInvalidationsAsync);
-    }
-
-    /// <summary>
-    /// Takes the path's fill lock (see <see cref="FillOnce"/>). Null when another request holds it; when the
-    /// store fails, a lock that coordinates nothing, so the request goes on as it would uncached.
-    /// </summary>
-    public async Task<IAsyncDisposable?> TryLockAsync(PathString path)
-    {
-        var attempt = await Guard<LockAttempt?>(async () => new LockAttempt(await store.TryLockAsync(KeyFor(path), FillOnce.LockExpiry)));
-        return attempt is { } answered ? (answered.Lock is null ? null : new GuardedLock(this, answered.Lock)) : NoLock.Instance;
-    }
-
-    private async Task<bool> DropPendingInvalidationsAsync()
-    {
-        if (_pendingInvalidations.IsEmpty)
+        await Guarded(async () =>
         {
+            await DropPendingInvalidationsAsync();
             return true;
-        }
+        });
+    }
 
+    /// <summary>Tries to take the key's fill lock (see <see cref="FillOnce"/>).</summary>
+    public async Task<FillLock> TryLockAsync(string key)
+    {
+        var attempt = await Guarded(async () => new LockAttempt(await store.TryLockAsync(key, FillOnce.LockExpiry)));
+        return attempt switch
+        {
+            null => FillLock.StoreFailed,
+            { Held: null } => FillLock.HeldElsewhere,
+            { Held: var held } => new FillLock(FillLockState.Taken, () => Guarded(async () =>
+            {
+                // A release that fails is logged like any store failure: the lock then expires by itself.
+                await held.DisposeAsync();
+                return true;
+            })),
+        };
+    }
+
+    private async Task DropPendingInvalidationsAsync()
+    {
         foreach (var key in _pendingInvalidations.Keys)
         {
             await store.InvalidateAsync(key);
             _pendingInvalidations.TryRemove(key, out _);
         }
-
-        return true;
     }
 
-    private async Task<T?> Guard<T>(Func<Task<T>> operation)
+    /// <summary>Runs a store operation; on failure logs once (until it works again) and answers null.</summary>
+    private async Task<T?> Guarded<T>(Func<Task<T>> operation)
     {
         try
         {
             var result = await operation();
             if (Interlocked.Exchange(ref _failing, 0) == 1)
             {
-                logger.LogInformation("Response cache ({CacheStore}) is back; caching resumed", store.Description);
+                Log.Recovered(logger, store.Description);
             }
 
             return result;
@@ -126,29 +162,44 @@ public sealed class ResponseCache(ICacheStore store, ILogger<ResponseCache> logg
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
-                logger.LogWarning(e, "Response cache ({CacheStore}) failed; serving uncached until it recovers", store.Description);
+                Log.Failed(logger, e, store.Description);
             }
 
             return default;
         }
     }
 
-    private sealed record LockAttempt(IAsyncDisposable? Lock);
+    private sealed record LockAttempt(IAsyncDisposable? Held);
 
-    /// <summary>A release that fails is logged like any store failure: the lock then expires by itself.</summary>
-    private sealed class GuardedLock(ResponseCache cache, IAsyncDisposable held) : IAsyncDisposable
+    private static partial class Log
     {
-        public async ValueTask DisposeAsync() => await cache.Guard(async () =>
-        {
-            await held.DisposeAsync();
-            return true;
-        });
+        [LoggerMessage(LogLevel.Information, "Response cache: {CacheStore}")]
+        public static partial void Store(ILogger logger, string cacheStore);
+
+        [LoggerMessage(LogLevel.Warning, "Cache entry {Key} is not a cached response; serving uncached")]
+        public static partial void Unreadable(ILogger logger, Exception exception, string key);
+
+        [LoggerMessage(LogLevel.Warning, "Response cache ({CacheStore}) failed; serving uncached until it recovers")]
+        public static partial void Failed(ILogger logger, Exception exception, string cacheStore);
+
+        [LoggerMessage(LogLevel.Information, "Response cache ({CacheStore}) is back; caching resumed")]
+        public static partial void Recovered(ILogger logger, string cacheStore);
     }
+}
 
-    private sealed class NoLock : IAsyncDisposable
+/// <summary>The outcome of <see cref="ResponseCache.TryLockAsync"/>; only a <see cref="FillLockState.Taken"/> lock releases anything.</summary>
+public sealed class FillLock(FillLockState state, Func<Task>? release = null) : IAsyncDisposable
+{
+    public static readonly FillLock HeldElsewhere = new(FillLockState.HeldElsewhere);
+    public static readonly FillLock StoreFailed = new(FillLockState.StoreFailed);
+
+    public FillLockState State { get; } = state;
+
+    public async ValueTask DisposeAsync()
     {
-        public static readonly NoLock Instance = new();
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        if (release is not null)
+        {
+            await release();
+        }
     }
 }

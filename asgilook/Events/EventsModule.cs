@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
 using Asgilook.Caching;
 using Carter;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Asgilook.Events;
 
@@ -50,6 +50,16 @@ public sealed class EventsModule : ICarterModule
     private static void Write(SseItem<ImageEvent> item, IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output);
-        JsonSerializer.Serialize(writer, item.Data.Data, Json);
+        if (item.Data is ImageDeleted deleted)
+        {
+            JsonSerializer.Serialize(writer, new DeletedImage(deleted.Image.Id), Json);
+        }
+        else
+        {
+            JsonSerializer.Serialize(writer, item.Data.Image, Json);
+        }
     }
+
+    /// <summary>What a <c>deleted</c> event says: the id, and no more (the image is gone).</summary>
+    private sealed record DeletedImage(string Id);
 }

@@ -1,23 +1,16 @@
 using System.Threading.Channels;
-using Asgilook.Images;
 
 namespace Asgilook.Events;
 
-/// <summary>Something that happened to an image: an upload (the image) or a delete (its id).</summary>
-public sealed record ImageEvent(string Type, object Data)
-{
-    public const string Uploaded = "image";
-    public const string Deleted = "deleted";
-}
-
 /// <summary>
-/// Uploads and deletes, told to everyone listening on <c>GET /events</c> in this process and, through
-/// the broadcast, in the other instances. Each listener has a bounded queue: one too slow to keep up
-/// loses its oldest events rather than holding memory.
+/// Uploads and deletes: handed to this instance's <see cref="IImageEventHandler"/>s, told to everyone
+/// listening on <c>GET /events</c> in this process and, through the broadcast, in the other instances.
+/// Each listener has a bounded queue: one too slow to keep up loses its oldest events rather than holding memory.
 /// </summary>
-public sealed class ImageEvents(IEventBroadcast broadcast, ILogger<ImageEvents> logger) : IHostedService
+public sealed partial class ImageEvents(IEventBroadcast broadcast, IEnumerable<IImageEventHandler> handlers, ILogger<ImageEvents> logger) : IHostedService
 {
     private const int QueuePerListener = 256;
+    private readonly IImageEventHandler[] _handlers = [.. handlers];
     private readonly Lock _lock = new();
     private readonly List<Channel<ImageEvent>> _listeners = [];
 
@@ -32,14 +25,22 @@ public sealed class ImageEvents(IEventBroadcast broadcast, ILogger<ImageEvents> 
         }
     }
 
-    public void Uploaded(ImageResource image) => Publish(new ImageEvent(ImageEvent.Uploaded, image));
+    /// <summary>Tells everyone of an upload or delete made here; the handlers are done when it returns.</summary>
+    public async Task PublishAsync(ImageEvent item)
+    {
+        foreach (var handler in _handlers)
+        {
+            await handler.HandleAsync(item);
+        }
 
-    public void Deleted(Guid id) => Publish(new ImageEvent(ImageEvent.Deleted, new { id = id.ToString() }));
+        Deliver(item);
+        broadcast.Send(item);
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await broadcast.StartAsync(Deliver, cancellationToken);
-        logger.LogInformation("Image events: {EventBroadcast}", broadcast.Description);
+        Log.Started(logger, broadcast.Description);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => broadcast.StopAsync();
@@ -68,12 +69,6 @@ public sealed class ImageEvents(IEventBroadcast broadcast, ILogger<ImageEvents> 
         }
     }
 
-    private void Publish(ImageEvent item)
-    {
-        Deliver(item);
-        broadcast.Send(item);
-    }
-
     private void Deliver(ImageEvent item)
     {
         lock (_lock)
@@ -83,5 +78,11 @@ public sealed class ImageEvents(IEventBroadcast broadcast, ILogger<ImageEvents> 
                 listener.Writer.TryWrite(item);
             }
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Information, "Image events: {EventBroadcast}")]
+        public static partial void Started(ILogger logger, string eventBroadcast);
     }
 }

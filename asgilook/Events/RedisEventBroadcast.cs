@@ -1,50 +1,48 @@
 using System.Text.Json;
-using Asgilook.Caching;
+using Asgilook.Images;
+using Asgilook.Redis;
 using StackExchange.Redis;
 
 namespace Asgilook.Events;
 
 /// <summary>
-/// Events shared through Redis pub/sub on <c>asgilook:events</c>, so that a page listening to any
+/// Events shared through Redis pub/sub on <see cref="RedisKeys.Events"/>, so that a page listening to any
 /// instance sees uploads made on every other. Each message names the instance it came from, which
 /// skips its own (its listeners were told directly). Pub/sub delivers to whoever is subscribed at that
 /// moment: an event sent while Redis is away is lost, which costs a page a live update, never data.
 /// </summary>
-public sealed class RedisEventBroadcast(RedisConnection redis, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
+public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
 {
-    public static readonly RedisChannel Channel = RedisChannel.Literal(ResponseCache.Prefix + "events");
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private int _failing;
 
-    public string Description => $"{redis.Description}, channel {Channel}";
+    public string Description => $"{redis.Description}, channel {RedisKeys.Events}";
 
     public async Task StartAsync(Action<ImageEvent> receive, CancellationToken cancellationToken)
     {
-        await redis.OpenAsync(cancellationToken);
         try
         {
-            await redis.Subscriber.SubscribeAsync(Channel, (_, message) =>
+            await redis.Subscriber.SubscribeAsync(RedisKeys.Events, (_, message) =>
             {
                 if (Read(message) is { } received && received.Origin != _instance)
                 {
-                    receive(new ImageEvent(received.Type, received.Data));
+                    receive(received.Event);
                 }
             });
         }
         catch (RedisException e)
         {
             // The connection subscribes again by itself when Redis comes back.
-            logger.LogWarning(e, "Could not subscribe to {Channel} yet; other instances' events arrive once Redis answers", Channel);
+            Log.NotSubscribed(logger, e, RedisKeys.Events.ToString());
         }
     }
 
-    public Task StopAsync() => redis.Subscriber.UnsubscribeAsync(Channel);
+    public Task StopAsync() => redis.Subscriber.UnsubscribeAsync(RedisKeys.Events);
 
     public void Send(ImageEvent item)
     {
-        var message = JsonSerializer.SerializeToUtf8Bytes(new Message(_instance, item.Type, JsonSerializer.SerializeToElement(item.Data, Json)), Json);
+        var message = JsonSerializer.SerializeToUtf8Bytes(new Message(_instance, item.Type, item.Image), Json);
         _ = SendAsync(message);
     }
 
@@ -52,30 +50,53 @@ public sealed class RedisEventBroadcast(RedisConnection redis, ILogger<RedisEven
     {
         try
         {
-            await redis.Subscriber.PublishAsync(Channel, message);
+            await redis.Subscriber.PublishAsync(RedisKeys.Events, message);
             Interlocked.Exchange(ref _failing, 0);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
-                logger.LogWarning(e, "Could not tell other instances about an upload or delete; their pages miss it live");
+                Log.NotSent(logger, e);
             }
         }
     }
 
-    private Message? Read(RedisValue value)
+    private (string Origin, ImageEvent Event)? Read(RedisValue value)
     {
         try
         {
-            return JsonSerializer.Deserialize<Message>((byte[])value!, Json);
+            var message = JsonSerializer.Deserialize<Message>((byte[])value!, Json);
+            ImageEvent? item = message is not { Image: not null } ? null : message.Type switch
+            {
+                ImageUploaded.Name => new ImageUploaded(message.Image),
+                ImageDeleted.Name => new ImageDeleted(message.Image),
+                _ => null,
+            };
+            if (item is not null)
+            {
+                return (message!.Origin, item);
+            }
         }
-        catch (JsonException e)
+        catch (JsonException)
         {
-            logger.LogWarning(e, "Ignored a message on {Channel} that is not an Asgilook event", Channel);
-            return null;
         }
+
+        Log.Foreign(logger, RedisKeys.Events.ToString());
+        return null;
     }
 
-    private sealed record Message(string Origin, string Type, JsonElement Data);
+    private sealed record Message(string Origin, string Type, ImageResource Image);
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Warning, "Could not subscribe to {Channel} yet; other instances' events arrive once Redis answers")]
+        public static partial void NotSubscribed(ILogger logger, Exception exception, string channel);
+
+        [LoggerMessage(LogLevel.Warning, "Could not tell other instances about an upload or delete; their pages miss it live")]
+        public static partial void NotSent(ILogger logger, Exception exception);
+
+        [LoggerMessage(LogLevel.Warning, "Ignored a message on {Channel} that is not an Asgilook event")]
+        public static partial void Foreign(ILogger logger, string channel);
+    }
 }

@@ -1,10 +1,11 @@
+using System.ComponentModel;
 using Asgilook.Caching;
+using Asgilook.Configuration;
 using Asgilook.Events;
+using Asgilook.Http;
 using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Storage;
-using Asgilook.Thumbnails;
-using System.ComponentModel;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -77,7 +78,7 @@ public sealed class ImagesModule : ICarterModule
 
     internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(
         [Description("How many images to answer, 1 to 1000; all when absent.")] string? limit,
-        [Description("The id of the last image of the previous page.")] string? after, HttpResponse response, IImageStore store, IOptions<AsgilookOptions> options,
+        [Description("The id of the last image of the previous page.")] string? after, HttpResponse response, ImageStore store, IOptions<AsgilookOptions> options,
         CancellationToken cancellationToken)
     {
         int? pageSize = null;
@@ -85,7 +86,7 @@ public sealed class ImagesModule : ICarterModule
         {
             if (!int.TryParse(limit, out var size) || size is < 1 or > MaxPageSize)
             {
-                return BadQuery($"limit must be a whole number from 1 to {MaxPageSize}, not '{limit}'.");
+                return Problems.BadListQuery($"limit must be a whole number from 1 to {MaxPageSize}, not '{limit}'.");
             }
 
             pageSize = size;
@@ -96,7 +97,7 @@ public sealed class ImagesModule : ICarterModule
         {
             if (!Guid.TryParse(after, out var id))
             {
-                return BadQuery($"after must be the id (a uuid) of the last image of the previous page, not '{after}'.");
+                return Problems.BadListQuery($"after must be the id (a uuid) of the last image of the previous page, not '{after}'.");
             }
 
             cursor = id;
@@ -105,7 +106,7 @@ public sealed class ImagesModule : ICarterModule
         var page = await store.ListAsync(cursor, pageSize, cancellationToken);
         if (page is null)
         {
-            return BadQuery($"after names no stored image ({after}); it may have been deleted. List again from the start.");
+            return Problems.BadListQuery($"after names no stored image ({after}); it may have been deleted. List again from the start.");
         }
 
         response.Headers.CacheControl = ConditionalRequest.Revalidate;
@@ -118,7 +119,7 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<Created<ImageResource>, ProblemHttpResult>> UploadImage(
-        HttpContext context, IImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events,
+        HttpContext context, ImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events,
         CancellationToken cancellationToken)
     {
         var limits = options.Value;
@@ -126,18 +127,12 @@ public sealed class ImagesModule : ICarterModule
         metrics.UploadReceived(upload?.Length ?? context.Request.ContentLength ?? 0);
         if (upload is null)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status413PayloadTooLarge,
-                title: "Upload too large",
-                detail: $"The body is larger than the {limits.MaxUploadBytes:N0} bytes an upload may have.");
+            return Problems.UploadTooLarge(limits.MaxUploadBytes);
         }
 
         if (upload.Length == 0)
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Empty upload",
-                detail: "The request body is empty; send the image's bytes as the body (e.g. http POST :8000/images @photo.jpg).");
+            return Problems.EmptyUpload();
         }
 
         StoredImage image;
@@ -145,40 +140,35 @@ public sealed class ImagesModule : ICarterModule
         {
             image = await store.SaveAsync(ids.NewId(), upload, cancellationToken);
         }
-        catch (RejectedImageException e)
+        catch (RejectedImageException rejection)
         {
-            return e.Reason switch
-            {
-                Rejection.UnsupportedFormat => TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported image format", detail: e.Message),
-                Rejection.TooManyPixels => TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Image too large", detail: e.Message),
-                _ => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Not a readable image", detail: e.Message),
-            };
+            return Problems.RejectedUpload(rejection);
         }
 
         var resource = ImageResource.From(image, limits.MinThumbSize);
-        events.Uploaded(resource);
+        await events.PublishAsync(new ImageUploaded(resource));
         return TypedResults.Created(image.Uri, resource);
     }
 
-    internal static async Task<Results<PhysicalFileHttpResult, ProblemHttpResult>> GetImage(
-        Guid id, HttpResponse response, IImageStore store, CancellationToken cancellationToken)
+    internal static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImage(
+        Guid id, HttpResponse response, ImageStore store, CancellationToken cancellationToken)
     {
         var image = await store.GetAsync(id, cancellationToken);
-        if (image is null)
+        if (image is null || store.OpenOriginal(image) is not { } file)
         {
             return Problems.ImageNotFound(id);
         }
 
-        // Streamed from disk by the server's send-file path, never read whole into memory. The result
-        // answers If-None-Match, If-Modified-Since, Range and If-Range itself (304, 206, 416).
+        // Streamed from disk, never read whole into memory. The result answers If-None-Match,
+        // If-Modified-Since, Range and If-Range itself (304, 206, 416), and disposes the file.
         response.Headers.CacheControl = ConditionalRequest.Immutable;
-        return TypedResults.PhysicalFile(
-            store.PathOf(image), "image/jpeg", lastModified: image.Modified,
+        return TypedResults.File(
+            file, "image/jpeg", lastModified: image.Modified,
             entityTag: EntityTagHeaderValue.Parse(image.ETag), enableRangeProcessing: true);
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
-        Guid id, IImageStore store, ResponseCache cache, ImageEvents events, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+        Guid id, ImageStore store, ImageEvents events, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
         var deleted = await store.DeleteAsync(id, cancellationToken);
         if (deleted is null)
@@ -186,12 +176,7 @@ public sealed class ImagesModule : ICarterModule
             return Problems.ImageNotFound(id);
         }
 
-        // The cache is shared by every instance on the same Redis, so this reaches them all.
-        await cache.InvalidateAsync([ImageResource.ListUri, deleted.Uri, .. ThumbnailSeries.Uris(deleted, options.Value.MinThumbSize)]);
-        events.Deleted(id);
+        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, options.Value.MinThumbSize)));
         return TypedResults.NoContent();
     }
-
-    private static ProblemHttpResult BadQuery(string detail) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad list query", detail: detail);
 }

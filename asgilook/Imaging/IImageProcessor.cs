@@ -3,10 +3,14 @@ namespace Asgilook.Imaging;
 /// <summary>A JPEG converted from an upload, with its pixel size.</summary>
 public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height);
 
-/// <summary>A rendered thumbnail and where its time went.</summary>
+/// <summary>A rendered thumbnail and where its time went (shown in Server-Timing).</summary>
 /// <param name="Resize">Decoding (with shrink-on-load) and resizing.</param>
 /// <param name="Encode">Encoding the JPEG.</param>
-public sealed record RenderedThumbnail(byte[] Jpeg, TimeSpan Resize, TimeSpan Encode);
+public sealed record RenderedThumbnail(byte[] Jpeg, TimeSpan Resize, TimeSpan Encode)
+{
+    /// <summary>Waiting for an image worker, set by the store that queued the work.</summary>
+    public TimeSpan Queue { get; init; }
+}
 
 /// <summary>
 /// The image engine: everything Asgilook asks of pixels. Both methods are CPU-bound and

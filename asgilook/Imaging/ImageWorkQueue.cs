@@ -91,8 +91,5 @@ public sealed class ImageWorkQueue : IDisposable
     }
 }
 
-/// <summary>The image work queue is full: the client should retry shortly.</summary>
-public sealed class ServerBusyException() : Exception("The server is busy with other images; retry in a moment.")
-{
-    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
-}
+/// <summary>The image work queue is full: the client should retry shortly (answered 503 with Retry-After).</summary>
+public sealed class ServerBusyException() : Exception("The image work queue is full.");

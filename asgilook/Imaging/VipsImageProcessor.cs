@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Asgilook.Configuration;
 using Microsoft.Extensions.Options;
 using NetVips;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Asgilook.Caching;
+using Asgilook.Redis;
 using Asgilook.Storage;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -72,13 +73,18 @@ internal static class HealthChecks
         }
     }
 
-    private sealed class CacheReachable(ICacheStore cache) : IHealthCheck
+    private sealed class CacheReachable(ICacheStore cache, RedisConnection redis) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
+            if (!redis.Configured)
+            {
+                return HealthCheckResult.Healthy(cache.Description);
+            }
+
             try
             {
-                await cache.PingAsync();
+                await redis.PingAsync();
                 return HealthCheckResult.Healthy(cache.Description);
             }
             catch (Exception e) when (e is not OperationCanceledException)

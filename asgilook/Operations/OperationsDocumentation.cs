@@ -3,13 +3,18 @@ using Microsoft.OpenApi;
 namespace Asgilook.Operations;
 
 /// <summary>
-/// The operations endpoints in the OpenAPI document. They are not route handlers (health checks and
-/// the Prometheus exporter map request delegates), so the document generator does not see them itself.
+/// The OpenAPI document's title and description, and the operations endpoints: they are not route
+/// handlers (health checks and the Prometheus exporter map request delegates), so the document
+/// generator does not see them itself.
 /// </summary>
 internal static class OperationsDocumentation
 {
     public static void AddTo(OpenApiDocument document)
     {
+        document.Info.Title = "Asgilook";
+        document.Info.Description =
+            "An image-sharing API: upload any image, get it back as a JPEG by uuid, list what is stored, and fetch " +
+            "mipmap-style thumbnails rendered on the fly and kept in a response cache. Every error is an RFC 9457 problem.";
         document.Paths ??= [];
         Add(document, "/health", "Liveness: the process answers", ("200", "Healthy, as JSON"));
         Add(document, "/health/ready", "Readiness: storage writable, cache reachable",

@@ -41,6 +41,20 @@ public sealed class ImageFiles(string root)
 
     public void Delete(Guid id) => File.Delete(PathOf(id));
 
+    /// <summary>The file, open for reading; null when there is none.</summary>
+    public FileStream? OpenRead(Guid id)
+    {
+        try
+        {
+            // Once open, the file stays readable even if it is deleted meanwhile.
+            return new FileStream(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Writes and removes a small file where uploads are written; throws when that fails.</summary>
     public async Task ProbeWritableAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Asgilook.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
@@ -8,7 +9,7 @@ namespace Asgilook.Storage;
 /// (an instance started before its database) is waited for, up to <see cref="AsgilookOptions.DatabaseStartupWait"/>.
 /// </summary>
 internal sealed class StoreInitializer(
-    IImageStore store, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
+    ImageStore store, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
 {
     private static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
 

@@ -14,11 +14,6 @@ public sealed record StoredImage(Guid Id, int Width, int Height, DateTimeOffset 
     public string ETag => $"\"{Sha256[..32]}\"";
 }
 
-/// <summary>A thumbnail, with where its time went (for Server-Timing).</summary>
-/// <param name="Queue">Waiting for an image worker.</param>
-/// <param name="Shared">Whether this request waited for another request's rendering of the same thumbnail.</param>
-public sealed record Thumbnail(byte[] Jpeg, TimeSpan Queue, TimeSpan Resize, TimeSpan Encode, bool Shared);
-
 /// <summary>One page of the image list, in upload order.</summary>
 /// <param name="HasMore">Whether more images follow the last one of this page.</param>
 public sealed record ImagePage(IReadOnlyList<StoredImage> Images, bool HasMore);

@@ -1,5 +1,7 @@
+using System.Globalization;
 using Asgilook.Caching;
-using Asgilook.Imaging;
+using Asgilook.Configuration;
+using Asgilook.Http;
 using Asgilook.Storage;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -28,7 +30,7 @@ public sealed class ThumbnailsModule : ICarterModule
     }
 
     internal static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(
-        Guid id, int width, int height, HttpRequest request, HttpResponse response, IImageStore store, IImageProcessor processor,
+        Guid id, int width, int height, HttpRequest request, HttpResponse response, ImageStore store,
         IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
         var image = await store.GetAsync(id, cancellationToken);
@@ -42,33 +44,29 @@ public sealed class ThumbnailsModule : ICarterModule
         var listed = ThumbnailSeries.Contains(image.Width, image.Height, options.Value.MinThumbSize, (width, height));
         if (!listed || request.Path.Value != ThumbnailSeries.Uri(id, width, height))
         {
-            return TypedResults.Problem(
-                statusCode: StatusCodes.Status404NotFound,
-                title: "Thumbnail size not offered",
-                detail: $"Image {id} offers no {width}x{height} thumbnail; its 'thumbnails' list names the sizes it offers.");
+            return Problems.ThumbnailSizeNotOffered(id, width, height);
         }
         // end snippet
 
         // The ETag is known before rendering, so a revalidation costs no libvips work at all.
-        var etag = ThumbnailSeries.ETag(image, width, height, processor.Version);
+        var etag = store.ThumbnailETag(image, width, height);
         if (ConditionalRequest.IsNotModified(request, etag, image.Modified))
         {
             ConditionalRequest.SetValidators(response, etag, image.Modified, ConditionalRequest.Immutable);
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var thumbnail = await store.MakeThumbnailAsync(image, width, height, cancellationToken);
+        var thumbnail = await store.RenderThumbnailAsync(image, width, height);
         if (thumbnail is null)
         {
             return Problems.ImageNotFound(id);
         }
 
         response.Headers.CacheControl = ConditionalRequest.Immutable;
-        response.Headers.Append("Server-Timing", thumbnail.Shared
-            ? "render;desc=\"shared\""
-            : $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
+        response.Headers.Append("Server-Timing",
+            $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
         return TypedResults.Bytes(thumbnail.Jpeg, "image/jpeg", lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(etag));
     }
 
-    private static string Milliseconds(TimeSpan duration) => duration.TotalMilliseconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Milliseconds(TimeSpan duration) => duration.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);
 }

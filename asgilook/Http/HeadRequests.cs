@@ -1,7 +1,6 @@
-using Asgilook.Caching;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Asgilook.Operations;
+namespace Asgilook.Http;
 
 /// <summary>
 /// HEAD is served by the GET endpoints. This discards whatever body they write, so that every host

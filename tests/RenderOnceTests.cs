@@ -1,16 +1,55 @@
 using System.Net;
 using Asgilook.Caching;
 using Asgilook.Imaging;
+using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Asgilook.Tests;
 
 /// <summary>
-/// Thumbnails rendered once across instances: two apps on one storage folder and one real Redis, each
-/// with its own engine (so that a second rendering anywhere would be counted), missing the same thumbnail.
+/// A thumbnail that many requests miss at once is rendered once: in one instance (with the memory store,
+/// with Redis, and with a Redis that does not answer), and across two instances sharing a real Redis, each
+/// with its own engine (so that a second rendering anywhere would be counted).
 /// </summary>
-public sealed class FillOnceTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("redis")]
+    [InlineData("redis not answering")]
+    public async Task MissesInOneInstanceRenderTheThumbnailOnce(string cache)
+    {
+        using var engine = new BlockingProcessor();
+        var settings = cache == "redis not answering"
+            ? new Dictionary<string, string?> { ["Asgilook:RedisHost"] = $"redis://127.0.0.1:{Loopback.FreePort()}/0" }
+            : null;
+        await using var app = await TestApp.StartAsync(cache == "memory" ? null : redis, settings, services: s => s.AddSingleton<IImageProcessor>(engine));
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(2400, 1350));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/1200x675.jpeg";
+        engine.HoldThumbnails();
+
+        var requests = Enumerable.Range(0, 16).Select(_ => app.Client.GetAsync(uri)).ToList();
+        await Loopback.WaitUntilAsync(() => engine.Thumbnails > 0, "nothing started rendering");
+        await Task.Delay(300); // every request has missed and is waiting by now
+        engine.ReleaseThumbnails();
+        var responses = await Task.WhenAll(requests);
+
+        Assert.Equal(1, engine.Thumbnails);
+        Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
+        Assert.All(bodies, body => Assert.Equal(bodies[0], body));
+        Assert.Equal((1200, 675), TestImages.SizeOf(bodies[0]));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single() == "Hit"));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues("Server-Timing").Any(timing => timing.Contains("fill;desc=\"filled\""))));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+
+        using (await app.Client.GetAsync($"/thumbnails/{TestApp.PredictableIds[0]}/600x337.jpeg")) { }
+        Assert.Equal(2, engine.Thumbnails);
+    }
+
     [Fact]
     public async Task MissesOnTwoInstancesRenderTheThumbnailOnce()
     {
@@ -50,7 +89,7 @@ public sealed class FillOnceTests(RedisCacheBackend redis) : IClassFixture<Redis
         await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
         var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
         // What an instance killed while rendering leaves behind: its lock, never released.
-        var lockKey = RedisCacheStore.LockKeyOf(ResponseCache.KeyFor(uri));
+        var lockKey = RedisKeys.LockOf(ResponseCache.KeyFor(uri));
         await redis.Server.Database.StringSetAsync(lockKey, "killed-instance", TimeSpan.FromMilliseconds(800));
 
         using var response = await app.Client.GetAsync(uri);
@@ -72,7 +111,7 @@ public sealed class FillOnceTests(RedisCacheBackend redis) : IClassFixture<Redis
         using var first = await app.Client.GetAsync(uri);
         var etag = first.Headers.ETag!.Tag;
         await redis.ResetAsync();
-        await redis.Server.Database.StringSetAsync(RedisCacheStore.LockKeyOf(ResponseCache.KeyFor(uri)), "busy", TimeSpan.FromMinutes(1));
+        await redis.Server.Database.StringSetAsync(RedisKeys.LockOf(ResponseCache.KeyFor(uri)), "busy", TimeSpan.FromMinutes(1));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { { "If-None-Match", etag } } };
         using var revalidated = await app.Client.SendAsync(request);
@@ -106,12 +145,6 @@ public sealed class FillOnceTests(RedisCacheBackend redis) : IClassFixture<Redis
         public int LockAttempts => Volatile.Read(ref _lockAttempts);
 
         public string Description => inner.Description;
-
-        public Task StartAsync(CancellationToken cancellationToken) => inner.StartAsync(cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => inner.StopAsync(cancellationToken);
-
-        public Task PingAsync() => inner.PingAsync();
 
         public Task<CacheRead> GetAsync(string key) => inner.GetAsync(key);
 

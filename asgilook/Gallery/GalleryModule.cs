@@ -1,7 +1,7 @@
 using Asgilook.Caching;
 using Carter;
 
-namespace Asgilook.Events;
+namespace Asgilook.Gallery;
 
 /// <summary><c>GET /</c>: the gallery page of examples/gallery/, built into the app so the first command shows it.</summary>
 public sealed class GalleryModule : ICarterModule

@@ -1,11 +1,13 @@
-namespace Asgilook;
+using Asgilook.Operations;
+
+namespace Asgilook.Http;
 
 /// <summary>
 /// Runs as every problem+json answer is written: gives the router's bare 404 and 405 a detail a person
 /// can act on, counts each rejection, and logs it once, at warning level, with what was asked and why it was
 /// refused, never the request's body.
 /// </summary>
-internal static class Rejections
+internal static partial class Rejections
 {
     public static void Describe(ProblemDetailsContext context)
     {
@@ -21,12 +23,17 @@ internal static class Rejections
 
         if (status is >= 400 and < 500 or StatusCodes.Status503ServiceUnavailable)
         {
-            context.HttpContext.RequestServices.GetRequiredService<Operations.AsgilookMetrics>().Rejected(status);
-            context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
-                .CreateLogger(typeof(Rejections).FullName!)
-                .LogWarning(
-                    "Rejected {Method} {Path}: {Status} {Title}. {Detail}",
-                    request.Method, request.Path.Value, status, problem.Title, problem.Detail);
+            var services = context.HttpContext.RequestServices;
+            services.GetRequiredService<AsgilookMetrics>().Rejected(status);
+            Log.Rejected(
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Rejections).FullName!),
+                request.Method, request.Path.Value, status, problem.Title, problem.Detail);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Warning, "Rejected {Method} {Path}: {Status} {Title}. {Detail}")]
+        public static partial void Rejected(ILogger logger, string method, string? path, int status, string? title, string? detail);
     }
 }

@@ -1,4 +1,4 @@
-namespace Asgilook.Caching;
+namespace Asgilook.Http;
 
 /// <summary>
 /// Passes a response body through to the client while counting it and keeping a copy, up to a limit,

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using StackExchange.Redis;
 
-namespace Asgilook.Caching;
+namespace Asgilook.Redis;
 
 /// <summary>
 /// Reads the tutorial's <c>ASGI_LOOK_REDIS_HOST</c> form, <c>redis://[[user]:password@]host[:port][/db]</c>

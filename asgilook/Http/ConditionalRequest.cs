@@ -1,6 +1,6 @@
 using Microsoft.Net.Http.Headers;
 
-namespace Asgilook.Caching;
+namespace Asgilook.Http;
 
 /// <summary>HTTP validators and caching policy (RFC 9110 §13, RFC 9111), shared by the resources and the cache.</summary>
 public static class ConditionalRequest
@@ -27,13 +27,6 @@ public static class ConditionalRequest
 
         return lastModified is { } modified && headers.IfModifiedSince is { } since
             && TruncateToSeconds(modified) <= since;
-    }
-
-    /// <summary>Answers 304 with the validators and caching policy, and no body.</summary>
-    public static void WriteNotModified(HttpResponse response, string? etag, DateTimeOffset? lastModified, string? cacheControl)
-    {
-        response.StatusCode = StatusCodes.Status304NotModified;
-        SetValidators(response, etag, lastModified, cacheControl);
     }
 
     public static void SetValidators(HttpResponse response, string? etag, DateTimeOffset? lastModified, string? cacheControl)

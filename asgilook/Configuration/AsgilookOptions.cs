@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace Asgilook;
+namespace Asgilook.Configuration;
 
 /// <summary>
 /// The service's settings, bound from the <c>Asgilook</c> configuration section

@@ -45,12 +45,14 @@ public sealed class TestApp : IAsyncDisposable
 
     /// <param name="cache">The cache store; the in-process one when null. It is emptied first unless <paramref name="keepCache"/>.</param>
     /// <param name="storagePath">A storage folder to reuse (kept after the test); a fresh temporary one when null.</param>
+    /// <param name="endpoints">Extra endpoints, mapped after the app's own (behind its middleware).</param>
     public static async Task<TestApp> StartAsync(
         ICacheBackend? cache = null,
         IReadOnlyDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null,
         string? storagePath = null,
-        bool keepCache = false)
+        bool keepCache = false,
+        Action<WebApplication>? endpoints = null)
     {
         cache ??= new MemoryCacheBackend();
         if (!keepCache)
@@ -85,6 +87,7 @@ public sealed class TestApp : IAsyncDisposable
 
         var app = builder.Build();
         app.UseAsgilook();
+        endpoints?.Invoke(app);
         try
         {
             await app.StartAsync();

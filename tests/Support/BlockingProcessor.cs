@@ -1,3 +1,4 @@
+using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
-using Asgilook.Caching;
+using Asgilook.Redis;
 using Microsoft.Extensions.Options;
 
-namespace Asgilook;
+namespace Asgilook.Configuration;
 
 /// <summary>The checks data annotations cannot express, run at startup with the annotations.</summary>
 internal sealed class AsgilookOptionsValidator : IValidateOptions<AsgilookOptions>

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration.CommandLine;
 using Microsoft.Extensions.Configuration.Memory;
 
-namespace Asgilook;
+namespace Asgilook.Configuration;
 
 /// <summary>
 /// Keeps the Falcon tutorial's environment variables working as aliases of the

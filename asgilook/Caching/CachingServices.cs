@@ -1,0 +1,26 @@
+using Asgilook.Configuration;
+using Asgilook.Events;
+using Asgilook.Redis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Asgilook.Caching;
+
+public static class CachingServices
+{
+    /// <summary>
+    /// The response cache: in Redis when <c>Asgilook:RedisHost</c> is set, otherwise in this process's
+    /// memory within <c>MemoryCacheMegabytes</c>; the fill-once protocol; and the invalidation of what
+    /// uploads and deletes make stale.
+    /// </summary>
+    public static IServiceCollection AddResponseCache(this IServiceCollection services)
+    {
+        services.TryAddSingleton<ICacheStore>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
+            ? new RedisCacheStore(redis)
+            : new MemoryCacheStore(provider.Settings().MemoryCacheMegabytes * 1024L * 1024L, provider.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton<ResponseCache>();
+        services.AddHostedService(provider => provider.GetRequiredService<ResponseCache>());
+        services.TryAddSingleton<CacheFill>();
+        services.AddSingleton<IImageEventHandler, CacheInvalidation>();
+        return services;
+    }
+}

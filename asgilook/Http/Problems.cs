@@ -1,0 +1,53 @@
+using Asgilook.Imaging;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Asgilook.Http;
+
+/// <summary>
+/// Every RFC 9457 problem the service answers with, in one place: the resources return these as
+/// results, and <see cref="ExceptionAnswers"/> writes the ones that arrive as exceptions.
+/// </summary>
+internal static class Problems
+{
+    /// <summary>A problem that can also come as an exception, with the <c>Retry-After</c> it carries.</summary>
+    public sealed record Answer(int Status, string Title, string Detail, TimeSpan RetryAfter);
+
+    /// <summary>The image work queue is full (<see cref="ServerBusyException"/>).</summary>
+    public static readonly Answer ServerBusy = new(
+        StatusCodes.Status503ServiceUnavailable, "Server busy",
+        "The server is busy with other images; retry in a moment.", TimeSpan.FromSeconds(1));
+
+    /// <summary>The catalog database does not answer: a restart or a failover takes seconds.</summary>
+    public static readonly Answer CatalogUnavailable = new(
+        StatusCodes.Status503ServiceUnavailable, "Image catalog unavailable",
+        "The database that lists the images does not answer; nothing was changed. Try again shortly.", TimeSpan.FromSeconds(5));
+
+    public static ProblemHttpResult ImageNotFound(Guid id) =>
+        Problem(StatusCodes.Status404NotFound, "Image not found", $"No image with id {id} is stored.");
+
+    public static ProblemHttpResult ThumbnailSizeNotOffered(Guid id, int width, int height) =>
+        Problem(StatusCodes.Status404NotFound, "Thumbnail size not offered",
+            $"Image {id} offers no {width}x{height} thumbnail; its 'thumbnails' list names the sizes it offers.");
+
+    public static ProblemHttpResult BadListQuery(string detail) =>
+        Problem(StatusCodes.Status400BadRequest, "Bad list query", detail);
+
+    public static ProblemHttpResult EmptyUpload() =>
+        Problem(StatusCodes.Status400BadRequest, "Empty upload",
+            "The request body is empty; send the image's bytes as the body (e.g. http POST :8000/images @photo.jpg).");
+
+    public static ProblemHttpResult UploadTooLarge(long maxBytes) =>
+        Problem(StatusCodes.Status413PayloadTooLarge, "Upload too large",
+            $"The body is larger than the {maxBytes:N0} bytes an upload may have.");
+
+    /// <summary>An upload the image engine refused, with the engine's reason for the client.</summary>
+    public static ProblemHttpResult RejectedUpload(RejectedImageException rejection) => rejection.Reason switch
+    {
+        Rejection.UnsupportedFormat => Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", rejection.Message),
+        Rejection.TooManyPixels => Problem(StatusCodes.Status413PayloadTooLarge, "Image too large", rejection.Message),
+        _ => Problem(StatusCodes.Status400BadRequest, "Not a readable image", rejection.Message),
+    };
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+}

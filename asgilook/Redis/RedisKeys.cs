@@ -1,0 +1,21 @@
+using StackExchange.Redis;
+
+namespace Asgilook.Redis;
+
+/// <summary>
+/// Every key and channel Asgilook uses in Redis, under the tutorial's prefix <c>asgilook:</c>, so that
+/// several applications can share one Redis and an operator can tell what belongs to whom.
+/// </summary>
+public static class RedisKeys
+{
+    public const string Prefix = "asgilook:";
+
+    /// <summary>Uploads and deletes, told to the other instances.</summary>
+    public static readonly RedisChannel Events = RedisChannel.Literal(Prefix + "events");
+
+    /// <summary>How often <paramref name="cacheKey"/> (<c>asgilook:&lt;path&gt;</c>) was invalidated.</summary>
+    public static string GenerationOf(string cacheKey) => Prefix + "generation:" + cacheKey[Prefix.Length..];
+
+    /// <summary>The fill lock of <paramref name="cacheKey"/>: held by the one instance producing its entry.</summary>
+    public static string LockOf(string cacheKey) => Prefix + "lock:" + cacheKey[Prefix.Length..];
+}
