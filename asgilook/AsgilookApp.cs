@@ -1,3 +1,4 @@
+using Asgilook.Access;
 using Asgilook.Caching;
 using Asgilook.Configuration;
 using Asgilook.Events;
@@ -6,6 +7,7 @@ using Asgilook.Http;
 using Asgilook.Images;
 using Asgilook.Imaging;
 using Asgilook.Operations;
+using Asgilook.RateLimiting;
 using Asgilook.Redis;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
@@ -32,6 +34,8 @@ public static class AsgilookApp
             .AddRedis()
             .AddResponseCache()
             .AddImageEvents()
+            .AddAccess()
+            .AddRateLimits()
             .AddHttpProblems()
             .AddCarter(configurator: carter => carter
                 .WithModule<ImagesModule>()
@@ -44,11 +48,18 @@ public static class AsgilookApp
     // snippet: pipeline
     public static WebApplication UseAsgilook(this WebApplication app)
     {
+        if (app.Services.Settings().TrustedProxies.Length > 0)
+        {
+            // Only then: with no known proxies, the middleware would believe anyone's X-Forwarded-For.
+            app.UseForwardedHeaders();
+        }
+
         app.UseMiddleware<RequestLog>();
         app.UseMiddleware<HeadRequests>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
+        app.UseMiddleware<ManagementPort>();
         app.UseMiddleware<ResponseCacheMiddleware>();
         app.MapCarter();
         app.MapOperations();

@@ -17,6 +17,8 @@ command -v wrk >/dev/null || { echo "bench: run bench/run.sh first, it installs 
 dotnet build -c Release -v q -nologo asgilook/Asgilook.csproj >/dev/null
 export ASGILOOK_DLL=$root/asgilook/bin/Release/net10.0/Asgilook.dll
 export Logging__LogLevel__Default=Warning
+# wrk is one client: its per-client budgets would refuse most of a run (bench/run.sh measures what they cost).
+export Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
 
 cluster_pid=
 stop_cluster() {
@@ -27,7 +29,7 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 start_cluster() { # instances
-    local port=$((30000 + RANDOM % 20000)) output=$work/cluster.out
+    local port=$((20000 + RANDOM % 11000)) output=$work/cluster.out  # below the ephemeral range, with room for the management ports
     deploy/cluster.sh --instances "$1" --port "$port" >"$output" 2>&1 &
     cluster_pid=$!
     for _ in $(seq 1 600); do grep -q "ready" "$output" && break; sleep 0.2; done
@@ -36,9 +38,9 @@ start_cluster() { # instances
     source "$(sed -n 's/.*files and logs in \(.*\)$/\1/p' "$output")/cluster.env"
 }
 flush_redis() { redis-cli -p "$REDIS_PORT" flushall >/dev/null; }
-rendered_total() { # sum of asgilook_thumbnails_rendered_total over the instances
+rendered_total() { # sum of asgilook_thumbnails_rendered_total over the instances (on their management ports)
     local port total=0 n
-    for port in $INSTANCE_PORTS; do
+    for port in $MANAGEMENT_PORTS; do
         n=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^asgilook_thumbnails_rendered_total/ { print $2 }')
         total=$((total + ${n:-0}))
     done

@@ -26,10 +26,11 @@ need redis-server redis-server
 need curl curl
 need bc bc
 
+# Below Linux's ephemeral range (32768-60999), where wrk's own connections take their local ports.
 free_port() {
     local port
     while :; do
-        port=$((20000 + RANDOM % 30000))
+        port=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
     done
 }
@@ -59,9 +60,15 @@ pids+=($!)
 sleep 0.3
 
 server_pid=
-start_server() { # storage folder
+# wrk is one client: the per-client budgets (60 uploads, 600 renders a minute) would refuse most of a
+# run, so the throughput workloads turn them off; what the checks cost is measured on its own below.
+limits_off=(Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0)
+limits_unspendable=(Asgilook__RateLimits__UploadsPerMinute=100000000 Asgilook__RateLimits__RendersPerMinute=100000000)
+start_server() { # storage folder, then settings (NAME=value ...; the limits off when none are given)
+    local storage=$1; shift
+    [ $# -gt 0 ] || set -- "${limits_off[@]}"
     app_port=$(free_port)
-    ASGI_LOOK_STORAGE_PATH=$1 ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 Logging__LogLevel__Default=Warning \
+    env ASGI_LOOK_STORAGE_PATH="$storage" ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 Logging__LogLevel__Default=Warning "$@" \
         dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$work/server.log" 2>&1 &
     server_pid=$!
     pids+=("$server_pid")
@@ -143,6 +150,20 @@ run_wrk list-uncached "$base/images?limit=1000" -t2 -c16 -d"${seconds}s"
 run_wrk list-page-50 "$base/images?limit=50" -t2 -c16 -d"${seconds}s"
 stop_server
 
+echo "== the cost of the access checks: rate limits on (in Redis, budgets no run can spend) against off, alternating"
+for round in 1 2; do
+    for mode in off on; do
+        rm -rf "$work/storage-access"
+        if [ "$mode" = on ]; then start_server "$work/storage-access" "${limits_unspendable[@]}"; else start_server "$work/storage-access"; fi
+        BODY=$images/screen-1080p.png WARMUP=8 run_wrk "access-upload-$mode-$round" "$base/images" -s bench/wrk/upload.lua -t2 -c4 -d"${seconds}s" --timeout 30s
+        access_hit=$(curl -sf "$base/images?limit=1" | grep -o '/thumbnails/[^"]*' | head -n 1)
+        curl -sf "$base$access_hit" -o /dev/null; curl -sf "$base$access_hit" -o /dev/null
+        run_wrk "access-hit-$mode-$round" "$base$access_hit" -t2 -c16 -d"${seconds}s"
+        stop_server
+    done
+done
+rm -rf "$work/storage-access"
+
 echo "== limits: libvips alone, in-process on all $cores cores"
 vips=$(bench_tool vips "$images" "$seconds")
 echo "$vips" | sed 's/^/  /'
@@ -176,6 +197,11 @@ row "list of 1,000, cached" "${rate[list-cached]} req/s" "${p50[list-cached]} / 
 row "list of 1,000, uncached" "${rate[list-uncached]} req/s" "${p50[list-uncached]} / ${p99[list-uncached]}" "Kestrel from memory ${rate[bare-memory-list]} req/s" "${rate[list-uncached]}" "${rate[bare-memory-list]}" ""
 row "list, one page of 50" "${rate[list-page-50]} req/s" "${p50[list-page-50]} / ${p99[list-page-50]}" "Kestrel from memory ${rate[bare-memory-page]} req/s" "${rate[list-page-50]}" "${rate[bare-memory-page]}" ""
 printf '| peak RSS, 8 concurrent ~24 MP uploads | %s MB | | | %s%% of 400 MB | ≤ 400 MB |\n' "$peak_rss_mb" "$(ratio "$peak_rss_mb" 400)"
+mean() { echo "scale=2; ($1 + $2) / 2" | bc; }
+upload_off=$(mean "${rate[access-upload-off-1]}" "${rate[access-upload-off-2]}"); upload_on=$(mean "${rate[access-upload-on-1]}" "${rate[access-upload-on-2]}")
+hit_off=$(mean "${rate[access-hit-off-1]}" "${rate[access-hit-off-2]}"); hit_on=$(mean "${rate[access-hit-on-1]}" "${rate[access-hit-on-2]}")
+printf '| upload 1080p with rate limits on | %s req/s | | off: %s req/s | %s%% | ≥ 95 %% |\n' "$upload_on" "$upload_off" "$(ratio "$upload_on" "$upload_off")"
+printf '| thumbnail hit with rate limits on | %s req/s | | off: %s req/s | %s%% | ≥ 95 %% |\n' "$hit_on" "$hit_off" "$(ratio "$hit_on" "$hit_off")"
 } | tee "$work/last-run.md"
 echo
 echo "(also in bench/work/last-run.md; not-2xx answers during uploads: ${errors[upload-1080p]:-0} + ${errors[upload-12mp]:-0} + ${errors[upload-24mp-x8]:-0})"

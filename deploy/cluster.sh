@@ -9,9 +9,11 @@
 # PostgreSQL, Redis or nginx are installed from Debian's packages. Everything lives in one temporary
 # folder, printed at start: PostgreSQL's data (run as its own user when started as root), the
 # images, the logs, nginx's config, and cluster.env (ports and process ids, for scripts).
-# Settings: --instances N, --port P (nginx on P, instances on P+1...P+N), --keep (keep the folder),
-# POSTGRES_PORT and REDIS_PORT (free ports by default), REDIS_MAXMEMORY (512mb), ASGILOOK_DLL (a built Asgilook.dll; by
-# default the script builds Release).
+# Settings: --instances N, --port P (nginx on P, instances on P+1...P+N, their management ports on
+# P+101...P+100+N), --keep (keep the folder), POSTGRES_PORT and REDIS_PORT (free ports by default),
+# REDIS_MAXMEMORY (512mb), ASGILOOK_DLL (a built Asgilook.dll; by default the script builds Release),
+# ASGI_LOOK_ADMIN_KEYS (a random admin key by default, written to cluster.env), ASGI_LOOK_UPLOAD_KEYS
+# (unset: anyone may upload), and any other Asgilook__* setting, passed on to every instance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -54,7 +56,7 @@ free_port() {
         in_use "$candidate" || { echo "$candidate"; return; }
     done
 }
-for candidate in $(seq "$port" $((port + instances))); do
+for candidate in $(seq "$port" $((port + instances))) $(seq $((port + 101)) $((port + 100 + instances))); do
     if in_use "$candidate"; then
         echo "cluster: port $candidate is in use; choose another base with --port" >&2
         exit 1
@@ -132,11 +134,17 @@ export DOTNET_GCNoAffinitize=${DOTNET_GCNoAffinitize:-1}
 export ASGI_LOOK_STORAGE_PATH=$work/images
 export ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0
 export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=postgres;Database=asgilook"
+# Deleting any image takes an admin key: one is made unless given, and kept only in cluster.env.
+export ASGI_LOOK_ADMIN_KEYS=${ASGI_LOOK_ADMIN_KEYS:-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}
+# The instances see every client as nginx; they believe the X-Forwarded-For nginx sets, and no one else's.
+export Asgilook__TrustedProxies__0=127.0.0.1
 upstreams=
 instance_pids=
 for i in $(seq 1 "$instances"); do
     instance_port=$((port + i))
-    dotnet "$ASGILOOK_DLL" --urls "http://127.0.0.1:$instance_port" >"$work/logs/instance-$i.log" 2>&1 &
+    # Metrics and readiness details on a loopback port of their own, which nginx does not proxy.
+    Asgilook__ManagementUrls=http://127.0.0.1:$((port + 100 + i)) \
+        dotnet "$ASGILOOK_DLL" --urls "http://127.0.0.1:$instance_port" >"$work/logs/instance-$i.log" 2>&1 &
     pids+=($!)
     instance_pids+="$! "
     upstreams+="        server 127.0.0.1:$instance_port max_fails=1 fail_timeout=5s;"$'\n'
@@ -173,15 +181,19 @@ NGINX
 pids+=($!)
 wait_until "nginx" "$work/logs/nginx-error.log" curl -sf "http://127.0.0.1:$port/health"
 
-cat >"$work/cluster.env" <<ENV
+(umask 077; cat >"$work/cluster.env" <<ENV
 URL=http://127.0.0.1:$port
 INSTANCE_PORTS="$(seq -s ' ' $((port + 1)) $((port + instances)))"
+MANAGEMENT_PORTS="$(seq -s ' ' $((port + 101)) $((port + 100 + instances)))"
 INSTANCE_PIDS="${instance_pids% }"
 POSTGRES_PORT=$postgres_port
 REDIS_PORT=$redis_port
 STORAGE=$work/images
+ADMIN_KEY=${ASGI_LOOK_ADMIN_KEYS%%,*}
 ENV
+)
 echo "cluster: $instances instance(s) on 127.0.0.1:$((port + 1))-$((port + instances)) behind nginx on http://127.0.0.1:$port"
+echo "cluster: metrics and readiness on 127.0.0.1:$((port + 101))-$((port + 100 + instances)); the admin key is in $work/cluster.env"
 echo "cluster: PostgreSQL on $postgres_port, Redis on $redis_port, files and logs in $work"
 echo "cluster: ready (Ctrl-C stops it)"
 wait

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's session with HTTPie: upload an image, list, fetch a thumbnail twice (Miss, then Hit),
-# delete the image.
+# delete the image with the delete token its upload answered.
 #   examples/httpie.sh [IMAGE] [BASE_URL]      (defaults: an SVG this script draws, http://localhost:8000)
 set -euo pipefail
 base=${2:-http://localhost:8000}
@@ -15,9 +15,10 @@ http() { command http --ignore-stdin --check-status "$@"; }
 http -p hb POST "$base/images" "@$image" | tee /tmp/asgilook-httpie.$$
 id=$(grep -o '"id": *"[^"]*' /tmp/asgilook-httpie.$$ | sed 's/.*"//')
 thumbnail=$(grep -o '"/thumbnails/[^"]*' /tmp/asgilook-httpie.$$ | head -n 1 | tr -d '"')
+token=$(grep -o '"delete_token": *"[^"]*' /tmp/asgilook-httpie.$$ | sed 's/.*"//')
 rm -f /tmp/asgilook-httpie.$$
 
 http -h "$base/images"
 http -h "$base$thumbnail"
 http -h "$base$thumbnail"
-http -h DELETE "$base/images/$id.jpeg"
+http -h DELETE "$base/images/$id.jpeg" "Authorization:Bearer $token"

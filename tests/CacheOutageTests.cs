@@ -27,7 +27,7 @@ public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<Re
                 Assert.Equal(HttpStatusCode.OK, thumbnail.StatusCode);
             }
 
-            using (var deleted = await app.Client.DeleteAsync(second.GetProperty("image").GetString()))
+            using (var deleted = await app.Client.DeleteImageAsync(second))
             {
                 Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
             }
@@ -58,7 +58,7 @@ public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<Re
         await redis.Server.PauseAsync();
         try
         {
-            using var deleted = await app.Client.DeleteAsync(posted.GetProperty("image").GetString());
+            using var deleted = await app.Client.DeleteImageAsync(posted);
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
         finally

@@ -9,6 +9,12 @@ public abstract class CatalogContractTests
 
     protected abstract Task<IImageCatalog> NewCatalogAsync();
 
+    /// <summary>
+    /// A database as the first version wrote it (no ownership columns), holding one row with this id,
+    /// and catalogs on it that were migrated by several instances at once.
+    /// </summary>
+    protected abstract Task<IImageCatalog[]> MigratedOldDatabaseAsync(Guid oldRow, int instances);
+
     [Fact]
     public async Task AddedImagesAreReadBackAsStored()
     {
@@ -21,6 +27,44 @@ public abstract class CatalogContractTests
         Assert.Null(await catalog.GetAsync(Guid.NewGuid(), CancellationToken.None));
         Assert.Equal([image.Id], await catalog.AllIdsAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task OwnershipIsReadBackAsStored()
+    {
+        var catalog = await NewCatalogAsync();
+        var owned = Image(1) with { DeleteTokenHash = new string('d', 64), OwnerKeyId = new string('e', 64) };
+        var tokenOnly = Image(2) with { DeleteTokenHash = new string('f', 64) };
+
+        await catalog.AddAsync(owned, CancellationToken.None);
+        await catalog.AddAsync(tokenOnly, CancellationToken.None);
+
+        Assert.Equal(owned, await catalog.GetAsync(owned.Id, CancellationToken.None));
+        Assert.Equal(tokenOnly, await catalog.GetAsync(tokenOnly.Id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DatabaseOfTheFirstVersionIsMigratedOnceAndKeepsItsRows()
+    {
+        var old = Guid.NewGuid();
+        var catalogs = await MigratedOldDatabaseAsync(old, instances: 3);
+        var catalog = catalogs[0];
+
+        var kept = await catalog.GetAsync(old, CancellationToken.None);
+        Assert.NotNull(kept);
+        Assert.Equal((640, 360, (string?)null, (string?)null), (kept.Width, kept.Height, kept.DeleteTokenHash, kept.OwnerKeyId));
+        await catalog.MigrateAsync(CancellationToken.None);
+        var added = Image(3) with { DeleteTokenHash = new string('a', 64) };
+        await catalogs[^1].AddAsync(added, CancellationToken.None);
+        Assert.Equal([old, added.Id], (await catalog.ListAsync(null, null, CancellationToken.None))!.Images.Select(image => image.Id));
+        Assert.Equal(added, await catalog.GetAsync(added.Id, CancellationToken.None));
+    }
+
+    /// <summary>The first version's schema and one row of it, in SQL both databases read.</summary>
+    protected static string FirstVersion(string idType, string seqType, Guid row) =>
+        $"CREATE TABLE images (seq {seqType}, id {idType} NOT NULL UNIQUE, width INTEGER NOT NULL, height INTEGER NOT NULL, " +
+        "uploaded_at BIGINT NOT NULL, byte_length BIGINT NOT NULL, sha256 TEXT NOT NULL); " +
+        "INSERT INTO images (id, width, height, uploaded_at, byte_length, sha256) " +
+        $"VALUES ('{row}', 640, 360, {Start.ToUnixTimeMilliseconds()}, 1000, '{new string('c', 64)}');";
 
     [Fact]
     public async Task ListIsInUploadOrderAndPagesFollowTheCursor()
@@ -100,6 +144,22 @@ public sealed class SqliteCatalogContract : CatalogContractTests, IDisposable
         return catalog;
     }
 
+    protected override async Task<IImageCatalog[]> MigratedOldDatabaseAsync(Guid oldRow, int instances)
+    {
+        var path = Path.Combine(_folder, $"old-{Interlocked.Increment(ref _databases)}.db");
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = FirstVersion("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", oldRow);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var catalogs = Enumerable.Range(0, instances).Select(_ => new SqliteImageCatalog(path)).ToArray();
+        await Task.WhenAll(catalogs.Select(catalog => Task.Run(() => catalog.MigrateAsync(CancellationToken.None))));
+        return catalogs;
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
@@ -120,6 +180,22 @@ public sealed class PostgresCatalogContract(PostgresServer postgres) : CatalogCo
         // Several instances starting at once migrate the same database safely.
         await Task.WhenAll(catalogs.Select(catalog => catalog.MigrateAsync(CancellationToken.None)));
         return catalogs[0];
+    }
+
+    protected override async Task<IImageCatalog[]> MigratedOldDatabaseAsync(Guid oldRow, int instances)
+    {
+        var database = await postgres.NewDatabaseAsync();
+        await using (var connection = new Npgsql.NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(FirstVersion("UUID", "BIGSERIAL PRIMARY KEY", oldRow), connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var catalogs = Enumerable.Range(0, instances).Select(_ => new PostgresImageCatalog(database)).ToArray();
+        _catalogs.AddRange(catalogs);
+        await Task.WhenAll(catalogs.Select(catalog => catalog.MigrateAsync(CancellationToken.None)));
+        return catalogs;
     }
 
     public async ValueTask DisposeAsync()

@@ -26,10 +26,41 @@ public sealed class ClientTests
         Assert.Equal((320, 180), TestImages.SizeOf(large));
         Assert.Equal((320, 180), TestImages.SizeOf(huge));
 
-        Assert.True(await client.DeleteAsync(image.Id));
-        Assert.False(await client.DeleteAsync(image.Id));
+        Assert.NotNull(image.DeleteToken);
+        Assert.Null(Assert.Single(listed).DeleteToken);
+        var wrong = await Assert.ThrowsAsync<AsgilookProblemException>(() => client.DeleteAsync(image.Id, "not-its-token"));
+        Assert.Equal(403, wrong.Status);
+        Assert.True(await client.DeleteAsync(image.Id, image.DeleteToken!));
+        Assert.False(await client.DeleteAsync(image.Id, image.DeleteToken!));
         Assert.Null(await client.GetImageAsync(image.Id));
         Assert.Empty(await client.ListAsync());
+    }
+
+    [Fact]
+    public async Task UploadKeyIsSentAndARateLimitIsWaitedOutWhenAsked()
+    {
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadKeys:0"] = Secrets.UploadKey,
+            ["Asgilook:RateLimits:UploadsPerMinute"] = "60",
+        });
+        var patient = new AsgilookClient(app.Client, Secrets.UploadKey, waitWhenRateLimited: TimeSpan.FromSeconds(10));
+        var impatient = new AsgilookClient(app.Client, Secrets.UploadKey);
+        var waits = new List<TimeSpan>();
+        patient.RateLimited += waits.Add;
+        var png = TestImages.RandomEllipses(200, 100);
+
+        // A fresh budget of 60 a minute: 60 pass at once, the 61st must wait for a token (a second).
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => impatient.UploadAsync(png)));
+        var refused = await Assert.ThrowsAsync<AsgilookProblemException>(() => impatient.UploadAsync(png));
+        var waited = await patient.UploadAsync(png);
+
+        Assert.Equal(429, refused.Status);
+        Assert.NotEmpty(waits);
+        Assert.All(waits, wait => Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)));
+        Assert.True(await impatient.DeleteAsync(waited.Id, Secrets.UploadKey)); // its uploader's key deletes it
+        var anonymous = await Assert.ThrowsAsync<AsgilookProblemException>(() => new AsgilookClient(app.Client).UploadAsync(png));
+        Assert.Equal(401, anonymous.Status);
     }
 
     [Fact]

@@ -30,7 +30,7 @@ public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redi
             Assert.Equal((320, 180), TestImages.SizeOf(await client.GetByteArrayAsync(thumbnail)));
         }
 
-        using (var deleted = await b.DeleteAsync(original))
+        using (var deleted = await b.DeleteImageAsync(posted))
         {
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
@@ -150,6 +150,104 @@ public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redi
             {
                 Assert.Equal((1920, 1080), TestImages.SizeOf(await client.GetByteArrayAsync($"/images/{id}.jpeg")));
             }
+        }
+    }
+
+    [Fact]
+    public async Task ListingThroughNginxThenDeletingEverythingFailsAndEachCredentialDeletesOnlyWhatItOwns()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis, new Dictionary<string, string?>
+        {
+            ["ASGI_LOOK_UPLOAD_KEYS"] = $"{Secrets.UploadKey},{Secrets.OtherUploadKey}",
+        });
+        var nginx = cluster.Balancer;
+        var byKey = await nginx.PostImageAsync(TestImages.RandomEllipses(), Secrets.UploadKey);
+        var byOther = await nginx.PostImageAsync(TestImages.RandomEllipses(), Secrets.OtherUploadKey);
+        var third = await nginx.PostImageAsync(TestImages.RandomEllipses(), Secrets.OtherUploadKey);
+
+        var listed = await nginx.GetFromJsonAsync<JsonElement>("/images");
+        foreach (var image in listed.EnumerateArray().Select(image => image.GetProperty("image").GetString()!))
+        {
+            foreach (var instance in cluster.Instances.Select(instance => instance.Client).Append(nginx))
+            {
+                using var anonymous = await instance.DeleteAsync(image, credential: null);
+                Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+                using var forged = await instance.DeleteAsync(image, "forged-" + Guid.NewGuid());
+                Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+            }
+        }
+
+        Assert.Equal(3, (await nginx.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+        Assert.Equal(3, Directory.GetFiles(cluster.StoragePath, "*.jpeg").Length);
+        using (var notItsOwner = await nginx.DeleteAsync(byOther.GetProperty("image").GetString()!, Secrets.UploadKey))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, notItsOwner.StatusCode);
+        }
+
+        using (var owner = await cluster.Instances[0].Client.DeleteAsync(byKey.GetProperty("image").GetString()!, Secrets.UploadKey))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, owner.StatusCode);
+        }
+
+        using (var token = await cluster.Instances[1].Client.DeleteImageAsync(byOther))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, token.StatusCode);
+        }
+
+        using (var admin = await nginx.DeleteAsync(third.GetProperty("image").GetString()!, Secrets.AdminKey))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, admin.StatusCode);
+        }
+
+        Assert.Equal("[]", await nginx.GetStringAsync("/images"));
+    }
+
+    [Fact]
+    public async Task OneClientThroughNginxAcrossTwoInstancesHasOneBudgetAndLocalOnesWhileRedisIsAway()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis, new Dictionary<string, string?>
+        {
+            ["Asgilook__RateLimits__UploadsPerMinute"] = "6",
+        });
+        var png = TestImages.RandomEllipses(200, 100);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 9; i++)
+        {
+            using var response = await cluster.Balancer.PostAsync("/images", new ByteArrayContent(png));
+            statuses.Add(response.StatusCode);
+        }
+
+        // nginx spreads the nine over both instances; together they let exactly the budget through.
+        Assert.Equal(6, statuses.Count(status => status == HttpStatusCode.Created));
+        Assert.Equal(3, statuses.Count(status => status == HttpStatusCode.TooManyRequests));
+        Assert.True(await cluster.SumOfMetricAsync("http_server_request_duration_seconds_count", "http_response_status_code=\"429\"") == 3);
+        Assert.All(await Task.WhenAll(cluster.Instances.Select(instance => InstanceServedUploadsAsync(instance))), served => Assert.True(served > 0, "nginx sent every upload to one instance"));
+
+        await redis.Server.StopAsync();
+        try
+        {
+            // Each instance now counts on its own: a fresh local budget of six each, never none and never unlimited.
+            var whileAway = new List<HttpStatusCode>();
+            for (var i = 0; i < 16; i++)
+            {
+                using var response = await cluster.Balancer.PostAsync("/images", new ByteArrayContent(png));
+                whileAway.Add(response.StatusCode);
+            }
+
+            Assert.InRange(whileAway.Count(status => status == HttpStatusCode.Created), 6, 12);
+            Assert.Contains(HttpStatusCode.TooManyRequests, whileAway);
+        }
+        finally
+        {
+            await redis.Server.StartAsync();
+        }
+
+        static async Task<double> InstanceServedUploadsAsync(ServerProcess instance)
+        {
+            var text = await instance.Client.GetStringAsync("/metrics");
+            return text.Split('\n').Where(line => line.StartsWith("http_server_request_duration_seconds_count{", StringComparison.Ordinal) && line.Contains("http_request_method=\"POST\"", StringComparison.Ordinal))
+                .Sum(line => double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 

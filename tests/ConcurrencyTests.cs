@@ -43,7 +43,7 @@ public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<Re
         Assert.Equal((640, 360), TestImages.SizeOf(await b.Client.GetByteArrayAsync(uri)));
         Assert.Equal((320, 180), TestImages.SizeOf(await a.Client.GetByteArrayAsync(thumbnail)));
 
-        using (var deleted = await b.Client.DeleteAsync(uri))
+        using (var deleted = await b.Client.DeleteImageAsync(image))
         {
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }

@@ -64,12 +64,33 @@ public sealed class ConfigurationTests
     [InlineData("Asgilook:RedisHost", "http://localhost:6379", "redis://")]
     [InlineData("Asgilook:RedisHost", "redis://localhost:6379/zero", "database number")]
     [InlineData("Asgilook:RedisHost", "redis:///0", "no host")]
-    public async Task BadSettingFailsAtStartupSayingWhich(string key, string value, string message)
+    [InlineData("Asgilook:AdminKeys:0", "hunter2", "Asgilook:AdminKeys:0 is shorter than 16")]
+    [InlineData("Asgilook:UploadKeys:0", "hunter2", "Asgilook:UploadKeys:0 is shorter than 16")]
+    [InlineData("Asgilook:RedisHost", "redis://:hunter2@/0", "'redis://***@/0' is not usable")]
+    [InlineData("Asgilook:RedisHost", "password=hunter2", "'password=***' is not usable: it names no host")]
+    [InlineData("Asgilook:Database", "Host=db;Password=hunter2;Bogus=1", "Asgilook:Database (ASGI_LOOK_DATABASE) is not a PostgreSQL connection string")]
+    [InlineData("Asgilook:TrustedProxies:0", "10.0.0.0/33", "'10.0.0.0/33' is neither an IP address nor a CIDR range")]
+    [InlineData("Asgilook:RateLimits:UploadsPerMinute", "-1", "RateLimits")]
+    public async Task BadSettingFailsAtStartupSayingWhichWithoutShowingASecret(string key, string value, string message)
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(
             () => TestApp.StartAsync(settings: new Dictionary<string, string?> { [key] = value }));
 
         Assert.Contains(message, failure.Message);
+        Assert.DoesNotContain("hunter2", failure.Message);
+    }
+
+    [Fact]
+    public void KeyVariablesTakeCommaSeparatedLists()
+    {
+        using var admin = new ScopedVariable("ASGI_LOOK_ADMIN_KEYS", $"{Secrets.AdminKey}, {Secrets.UploadKey}");
+        using var upload = new ScopedVariable("ASGI_LOOK_UPLOAD_KEYS", Secrets.OtherUploadKey);
+
+        var options = Bind(new ConfigurationBuilder().AddTutorialEnvironmentVariables());
+
+        Assert.Equal([Secrets.AdminKey, Secrets.UploadKey], options.AdminKeys);
+        Assert.Equal([Secrets.OtherUploadKey], options.UploadKeys);
+        Assert.Empty(new AsgilookOptions().UploadKeys); // anyone may upload unless keys are given
     }
 
     [Fact]

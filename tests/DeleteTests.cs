@@ -25,7 +25,7 @@ public abstract class DeleteTests(ICacheBackend cache)
             Assert.Equal("Hit", cached.CacheOutcome());
         }
 
-        using var deleted = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg");
+        using var deleted = await app.Client.DeleteImageAsync(posted);
 
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Empty(app.StoredFiles());
@@ -41,17 +41,18 @@ public abstract class DeleteTests(ICacheBackend cache)
     public async Task DeletingAnUnknownImageIsNotFound()
     {
         await using var app = await TestApp.StartAsync(cache);
-        await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var token = posted.GetProperty("delete_token").GetString();
 
-        using var first = await app.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg");
+        using var first = await app.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg", token);
         await first.AssertProblemAsync(HttpStatusCode.NotFound);
 
-        using (var deleted = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg"))
+        using (var deleted = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg", token))
         {
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
 
-        using var again = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg");
+        using var again = await app.Client.DeleteAsync($"/images/{FirstId}.jpeg", token);
         await again.AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
@@ -60,12 +61,16 @@ public abstract class DeleteTests(ICacheBackend cache)
     {
         await using var app = await TestApp.StartAsync(cache);
         var png = TestImages.RandomEllipses();
+        var posted = new List<System.Text.Json.JsonElement>();
         for (var i = 0; i < 3; i++)
         {
-            await app.Client.PostImageAsync(png);
+            posted.Add(await app.Client.PostImageAsync(png));
         }
 
-        using (await app.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg")) { }
+        using (var deleted = await app.Client.DeleteImageAsync(posted[1]))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
 
         var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
         Assert.Equal(
@@ -85,7 +90,7 @@ public sealed class DeleteWithRedis(RedisCacheBackend redis) : DeleteTests(redis
         await using var a = await TestApp.StartAsync(redis);
         await using var b = await TestApp.StartAsync(redis, storagePath: a.StoragePath, keepCache: true);
         var thumbnail = $"/thumbnails/{TestApp.PredictableIds[0]}/160x90.jpeg";
-        await a.Client.PostImageAsync(TestImages.RandomEllipses());
+        var posted = await a.Client.PostImageAsync(TestImages.RandomEllipses());
         using (await a.Client.GetAsync(thumbnail)) { }
         using (await a.Client.GetAsync("/images")) { }
         using (var cached = await a.Client.GetAsync(thumbnail))
@@ -93,7 +98,7 @@ public sealed class DeleteWithRedis(RedisCacheBackend redis) : DeleteTests(redis
             Assert.Equal("Hit", cached.CacheOutcome());
         }
 
-        using (var deleted = await b.Client.DeleteAsync($"/images/{TestApp.PredictableIds[0]}.jpeg"))
+        using (var deleted = await b.Client.DeleteImageAsync(posted))
         {
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }

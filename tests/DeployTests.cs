@@ -54,14 +54,47 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
                 using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{instance}") };
                 var listed = await client.GetFromJsonAsync<JsonElement>("/images");
                 Assert.Equal(posted.GetProperty("id").GetString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
-                var ready = await client.GetFromJsonAsync<JsonElement>("/health/ready");
+                using var management = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{instance + 100}") };
+                var ready = await management.GetFromJsonAsync<JsonElement>("/health/ready");
                 Assert.StartsWith("PostgreSQL at 127.0.0.1", ready.GetProperty("checks").GetProperty("catalog").GetProperty("description").GetString());
                 Assert.StartsWith("Redis at 127.0.0.1", ready.GetProperty("checks").GetProperty("cache").GetProperty("description").GetString());
+                Assert.Contains("asgilook_image_work_capacity", await management.GetStringAsync("/metrics"));
+                using var publicMetrics = await client.GetAsync("/metrics");
+                Assert.Equal(HttpStatusCode.NotFound, publicMetrics.StatusCode);
+            }
+
+            using (var metricsThroughNginx = await nginx.GetAsync("/metrics"))
+            {
+                Assert.Equal(HttpStatusCode.NotFound, metricsThroughNginx.StatusCode);
             }
 
             var environment = await File.ReadAllTextAsync(Path.Combine(folder, "cluster.env"));
             Assert.Contains($"URL=http://127.0.0.1:{port}", environment);
             Assert.Contains($"INSTANCE_PORTS=\"{port + 1} {port + 2}\"", environment);
+            Assert.Contains($"MANAGEMENT_PORTS=\"{port + 101} {port + 102}\"", environment);
+            var adminKey = AdminKey().Match(environment).Groups[1].Value;
+            Assert.True(adminKey.Length >= 40, "cluster.env names no generated admin key");
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "cluster.env")));
+            }
+
+            Assert.DoesNotContain(adminKey, string.Join('\n', output));
+            using (var own = await nginx.DeleteImageAsync(posted))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, own.StatusCode); // its own token works through nginx
+            }
+
+            var second = await nginx.PostImageAsync(TestImages.RandomEllipses());
+            using (var anonymous = await nginx.DeleteAsync(second.GetProperty("image").GetString()!, credential: null))
+            {
+                await anonymous.AssertProblemAsync(HttpStatusCode.Unauthorized);
+            }
+
+            using (var admin = await nginx.DeleteAsync(second.GetProperty("image").GetString()!, adminKey))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, admin.StatusCode);
+            }
         }
         finally
         {
@@ -129,6 +162,19 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
             Assert.Contains($"export {variable}=", script);
         }
 
+        // Both generate the admin key rather than ship one, believe only nginx's X-Forwarded-For, and keep
+        // the management port off what nginx proxies (and, in compose, off the published ports).
+        Assert.Contains("ASGI_LOOK_ADMIN_KEYS=$$(cat /secrets/admin.key)", compose);
+        Assert.Contains("head -c 32 /dev/urandom", compose);
+        Assert.Contains("export ASGI_LOOK_ADMIN_KEYS=${ASGI_LOOK_ADMIN_KEYS:-$(head -c 32 /dev/urandom", script);
+        Assert.Contains("Asgilook__TrustedProxies__0: 172.28.0.10", compose);
+        Assert.Contains("ipv4_address: 172.28.0.10", compose);
+        Assert.Contains("export Asgilook__TrustedProxies__0=127.0.0.1", script);
+        Assert.Contains("Asgilook__ManagementUrls: http://0.0.0.0:9090", compose);
+        Assert.Contains("Asgilook__ManagementUrls=http://127.0.0.1:", script);
+        Assert.DoesNotContain("9090:", compose);
+        Assert.Contains("proxy_set_header X-Forwarded-For $remote_addr;", shared);
+
         // Instances sharing a machine's cores keep their GC threads unpinned in both.
         Assert.Contains("DOTNET_GCNoAffinitize: \"1\"", compose);
         Assert.Contains("export DOTNET_GCNoAffinitize=", script);
@@ -145,6 +191,9 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
 
     [GeneratedRegex(@"files and logs in (\S+)")]
     private static partial Regex WorkFolder();
+
+    [GeneratedRegex(@"ADMIN_KEY=(\S+)")]
+    private static partial Regex AdminKey();
 
     [GeneratedRegex(@"server (asgilook-\d+):8000")]
     private static partial Regex Upstream();

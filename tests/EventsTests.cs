@@ -19,7 +19,7 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
         await Loopback.WaitUntilAsync(() => events.Listeners == 1, "the listener was not registered");
 
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
-        using (await app.Client.DeleteAsync(posted.GetProperty("image").GetString())) { }
+        using (await app.Client.DeleteImageAsync(posted)) { }
 
         var (type, data) = await NextEventAsync(reader);
         Assert.Equal("image", type);
@@ -45,7 +45,7 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
             "the listeners were not registered");
 
         var posted = await a.Client.PostImageAsync(TestImages.RandomEllipses());
-        using (await b.Client.DeleteAsync(posted.GetProperty("image").GetString())) { }
+        using (await b.Client.DeleteImageAsync(posted)) { }
         var second = await b.Client.PostImageAsync(TestImages.RandomEllipses());
 
         var id = posted.GetProperty("id").GetString();

@@ -13,7 +13,7 @@ public sealed class ExampleScriptsTests
         foreach (var line in new[]
         {
             "== list: 200", "== original: 200 image/jpeg", "X-ASGILook-Cache Miss", "== again: X-ASGILook-Cache Hit",
-            ": 304", "== an unlisted size: 404", "== delete: 204", "== original after the delete: 404",
+            ": 304", "== an unlisted size: 404", "== delete without the token: 401", "== delete: 204", "== original after the delete: 404",
         })
         {
             Assert.Contains(line, output);

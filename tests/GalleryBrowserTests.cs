@@ -42,12 +42,50 @@ public sealed class GalleryBrowserTests
                 null, new PageWaitForFunctionOptions { Timeout = 20_000 });
         }
 
-        Assert.Equal("Uploaded photo.png.", await narrow.TextContentAsync("#status"));
+        Assert.Equal("Uploaded photo.png (1 of 1).", await narrow.TextContentAsync("#status"));
         var narrowWidth = FetchedWidth(narrowImages);
         var wideWidth = FetchedWidth(wideImages);
         Assert.InRange(narrowWidth, 160, 320);
         Assert.True(wideWidth > narrowWidth, $"the 1400 px page fetched {wideWidth} px, the 320 px one {narrowWidth} px");
         Assert.All(narrowImages.Concat(wideImages), image => Assert.Equal((200, "image/jpeg"), (image.Status, image.ContentType)));
+    }
+
+    [Fact]
+    public async Task ADropOfManyPhotosArrivesWholeThroughTheRateLimitAndOnlyThisBrowsersOwnGetADeleteButton()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
+        using var temporary = new TemporaryFolder("asgilook-gallery-");
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["ASGI_LOOK_STORAGE_PATH"] = temporary.Path,
+            ["Asgilook__RateLimits__UploadsPerMinute"] = "30", // a token every 2 s past the first 30
+        });
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
+        var (uploader, _) = await OpenAsync(browser, server, width: 1000);
+        var (stranger, _) = await OpenAsync(browser, server, width: 1000); // its own context: its own localStorage
+        var files = Enumerable.Range(0, 32).Select(i => new FilePayload { Name = $"photo-{i}.png", MimeType = "image/png", Buffer = TestImages.RandomEllipses(200, 120) });
+
+        await uploader.SetInputFilesAsync("#files", files);
+
+        await uploader.WaitForFunctionAsync("() => document.getElementById('status').textContent.startsWith('Waiting')", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        foreach (var page in new[] { uploader, stranger })
+        {
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('figure').length === 32", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        }
+
+        Assert.Equal(32, Directory.GetFiles(temporary.Path, "*.jpeg").Length);
+        Assert.Equal(32, await uploader.Locator("figure button").CountAsync());
+        Assert.Equal(0, await stranger.Locator("figure button").CountAsync());
+        await uploader.Locator("figure button").First.ClickAsync();
+        foreach (var page in new[] { uploader, stranger })
+        {
+            await page.WaitForFunctionAsync("() => document.querySelectorAll('figure').length === 31", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+        }
+
+        Assert.Equal(31, Directory.GetFiles(temporary.Path, "*.jpeg").Length);
+        await uploader.ReloadAsync();
+        await uploader.WaitForFunctionAsync("() => document.querySelectorAll('figure button').length === 31", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
     }
 
     public static BrowserTypeLaunchOptions Launch() => new()

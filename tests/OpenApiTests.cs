@@ -9,10 +9,10 @@ public sealed class OpenApiTests
     [Theory]
     [InlineData("/images", "get", "200 400 503")]
     [InlineData("/images", "head", "200 400 503")]
-    [InlineData("/images", "post", "201 400 413 415 503")]
+    [InlineData("/images", "post", "201 400 401 413 415 429 503")]
     [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416 503")]
-    [InlineData("/images/{id}.jpeg", "delete", "204 404 503")]
-    [InlineData("/thumbnails/{id}/{width}x{height}.jpeg", "get", "200 304 404 503")]
+    [InlineData("/images/{id}.jpeg", "delete", "204 401 403 404 503")]
+    [InlineData("/thumbnails/{id}/{width}x{height}.jpeg", "get", "200 304 404 429 503")]
     [InlineData("/events", "get", "200")]
     [InlineData("/health", "get", "200")]
     [InlineData("/health/ready", "get", "200 503")]
@@ -41,6 +41,23 @@ public sealed class OpenApiTests
         Assert.True(upload.TryGetProperty("image/jpeg", out _));
         Assert.True(upload.TryGetProperty("image/png", out _));
         Assert.Equal("Asgilook", document.GetProperty("info").GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task BearerCredentialsAndTheDeleteTokenAreDescribed()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var document = await app.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer");
+        Assert.Equal(("http", "bearer"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("scheme").GetString()));
+        var delete = document.GetProperty("paths").GetProperty("/images/{id}.jpeg").GetProperty("delete");
+        Assert.True(Assert.Single(delete.GetProperty("security").EnumerateArray()).TryGetProperty("bearer", out _));
+        var upload = document.GetProperty("paths").GetProperty("/images").GetProperty("post");
+        Assert.Equal(2, upload.GetProperty("security").GetArrayLength()); // a key, or none where upload keys are not configured
+        var uploaded = document.GetProperty("components").GetProperty("schemas").GetProperty("UploadedImage");
+        Assert.True(uploaded.GetProperty("properties").TryGetProperty("delete_token", out _));
     }
 
     [Fact]

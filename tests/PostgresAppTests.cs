@@ -14,7 +14,7 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
     public async Task ImagesAreListedFromPostgresAcrossRestartsAndDeleted()
     {
         var database = await postgres.NewDatabaseAsync();
-        var settings = new Dictionary<string, string?> { ["Asgilook:Database"] = database };
+        var settings = new Dictionary<string, string?> { ["Asgilook:Database"] = database, ["Asgilook:AdminKeys:0"] = Secrets.AdminKey };
         using var temporary = new TemporaryFolder("asgilook-pg-");
         var storage = temporary.Path;
         await using (var first = await TestApp.StartAsync(settings: settings, storagePath: storage))
@@ -32,7 +32,7 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
         var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
         Assert.Equal(TestApp.PredictableIds.Select(id => id.ToString()), listed.EnumerateArray().Select(image => image.GetProperty("id").GetString()));
 
-        using var deleted = await second.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg");
+        using var deleted = await second.Client.DeleteAsync($"/images/{TestApp.PredictableIds[1]}.jpeg", Secrets.AdminKey);
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(2, (await second.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
     }
@@ -54,7 +54,7 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
                 () => app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses())),
                 () => app.Client.GetAsync(before.GetProperty("image").GetString()),
                 () => app.Client.GetAsync(thumbnail.Replace("320x180", "160x90", StringComparison.Ordinal)),
-                () => app.Client.DeleteAsync(before.GetProperty("image").GetString()),
+                () => app.Client.DeleteImageAsync(before),
             })
             {
                 using var response = await request();

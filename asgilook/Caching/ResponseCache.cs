@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Asgilook.Operations;
 using Asgilook.Redis;
 using MessagePack;
 
@@ -82,7 +83,7 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
         }
         catch (MessagePackSerializationException e)
         {
-            Log.Unreadable(logger, e, key);
+            Log.Unreadable(logger, key, Redaction.Describe(e));
             return new CacheLookup(null, found.Generation, Available: true);
         }
     }
@@ -162,7 +163,7 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
-                Log.Failed(logger, e, store.Description);
+                Log.Failed(logger, store.Description, Redaction.Describe(e));
             }
 
             return default;
@@ -176,11 +177,11 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
         [LoggerMessage(LogLevel.Information, "Response cache: {CacheStore}")]
         public static partial void Store(ILogger logger, string cacheStore);
 
-        [LoggerMessage(LogLevel.Warning, "Cache entry {Key} is not a cached response; serving uncached")]
-        public static partial void Unreadable(ILogger logger, Exception exception, string key);
+        [LoggerMessage(LogLevel.Warning, "Cache entry {Key} is not a cached response ({Reason}); serving uncached")]
+        public static partial void Unreadable(ILogger logger, string key, string reason);
 
-        [LoggerMessage(LogLevel.Warning, "Response cache ({CacheStore}) failed; serving uncached until it recovers")]
-        public static partial void Failed(ILogger logger, Exception exception, string cacheStore);
+        [LoggerMessage(LogLevel.Warning, "Response cache ({CacheStore}) failed ({Reason}); serving uncached until it recovers")]
+        public static partial void Failed(ILogger logger, string cacheStore, string reason);
 
         [LoggerMessage(LogLevel.Information, "Response cache ({CacheStore}) is back; caching resumed")]
         public static partial void Recovered(ILogger logger, string cacheStore);

@@ -74,4 +74,39 @@ public sealed class AsgilookOptions
     /// <summary>The budget of the in-process response cache, used when no Redis is configured.</summary>
     [Range(1, 64 * 1024)]
     public int MemoryCacheMegabytes { get; set; } = 128;
+
+    /// <summary>Keys that may delete any image (<c>Authorization: Bearer &lt;key&gt;</c>). None: only owners delete.</summary>
+    public string[] AdminKeys { get; set; } = [];
+
+    /// <summary>
+    /// Keys that may upload. None (the default, the tutorial's behaviour): anyone may upload. Some: an
+    /// upload without one of them is refused 401, and its uploader may delete it with the same key.
+    /// </summary>
+    public string[] UploadKeys { get; set; } = [];
+
+    /// <summary>
+    /// The proxies (addresses or CIDR ranges) whose <c>X-Forwarded-For</c> is believed when telling
+    /// clients apart for the rate limits. None: every client is the address it connects from.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
+
+    /// <summary>How fast one client may upload and make the server render (checked by <see cref="AsgilookOptionsValidator"/>).</summary>
+    public RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>
+    /// Where <c>/metrics</c>, the detailed <c>/health/ready</c> and <c>/openapi/v1.json</c> are served,
+    /// e.g. <c>http://127.0.0.1:9090</c> (several separated by <c>;</c>), instead of on the public
+    /// addresses. Unset: everything is served on the public addresses.
+    /// </summary>
+    public string? ManagementUrls { get; set; }
+}
+
+/// <summary>Per-client token buckets, each with a burst as large as its per-minute rate; 0 turns a limit off.</summary>
+public sealed class RateLimitOptions
+{
+    /// <summary>Uploads a client may make per minute.</summary>
+    public int UploadsPerMinute { get; set; } = 60;
+
+    /// <summary>Thumbnails a client may have rendered per minute (answers from the cache do not count).</summary>
+    public int RendersPerMinute { get; set; } = 600;
 }

@@ -14,9 +14,16 @@ public static class ConfigurationServices
     public static WebApplicationBuilder AddAsgilookConfiguration(this WebApplicationBuilder builder)
     {
         builder.Configuration.AddTutorialEnvironmentVariables();
-        if (!HasListenAddress(builder.Configuration))
+        var configuration = builder.Configuration;
+        var management = configuration[$"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.ManagementUrls)}"];
+        if (!HasListenAddress(configuration))
         {
-            builder.WebHost.UseUrls(DefaultUrl);
+            builder.WebHost.UseUrls(string.IsNullOrWhiteSpace(management) ? DefaultUrl : $"{DefaultUrl};{management}");
+        }
+        else if (!string.IsNullOrWhiteSpace(management) && configuration["urls"] is { Length: > 0 } urls)
+        {
+            // The public addresses and the management ones: Kestrel listens on both, the requests' local port tells them apart.
+            builder.WebHost.UseUrls($"{urls};{management}");
         }
 
         builder.Services.AddOptions<AsgilookOptions>()

@@ -4,17 +4,24 @@ using Microsoft.Extensions.Configuration.Memory;
 namespace Asgilook.Configuration;
 
 /// <summary>
-/// Keeps the Falcon tutorial's environment variables working as aliases of the
-/// <c>Asgilook</c> section. They outrank appsettings.json and are outranked by the command line,
-/// exactly like ordinary environment variables.
+/// Keeps the Falcon tutorial's environment variables (and the <c>ASGI_LOOK_*</c> ones added in its
+/// style) working as aliases of the <c>Asgilook</c> section. They outrank appsettings.json and are
+/// outranked by the command line, exactly like ordinary environment variables.
 /// </summary>
 public static class TutorialEnvironmentVariables
 {
     public static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>
     {
-        ["ASGI_LOOK_STORAGE_PATH"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.StoragePath)}",
-        ["ASGI_LOOK_REDIS_HOST"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.RedisHost)}",
-        ["ASGI_LOOK_DATABASE"] = $"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.Database)}",
+        ["ASGI_LOOK_STORAGE_PATH"] = Key(nameof(AsgilookOptions.StoragePath)),
+        ["ASGI_LOOK_REDIS_HOST"] = Key(nameof(AsgilookOptions.RedisHost)),
+        ["ASGI_LOOK_DATABASE"] = Key(nameof(AsgilookOptions.Database)),
+    };
+
+    /// <summary>Variables holding a list, comma-separated.</summary>
+    public static readonly IReadOnlyDictionary<string, string> ListAliases = new Dictionary<string, string>
+    {
+        ["ASGI_LOOK_ADMIN_KEYS"] = Key(nameof(AsgilookOptions.AdminKeys)),
+        ["ASGI_LOOK_UPLOAD_KEYS"] = Key(nameof(AsgilookOptions.UploadKeys)),
     };
 
     public static IConfigurationBuilder AddTutorialEnvironmentVariables(this IConfigurationBuilder configuration)
@@ -22,10 +29,19 @@ public static class TutorialEnvironmentVariables
         var values = new Dictionary<string, string?>();
         foreach (var (variable, key) in Aliases)
         {
-            var value = Environment.GetEnvironmentVariable(variable);
-            if (!string.IsNullOrEmpty(value))
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
             {
                 values[key] = value;
+            }
+        }
+
+        foreach (var (variable, key) in ListAliases)
+        {
+            var items = (Environment.GetEnvironmentVariable(variable) ?? string.Empty)
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            for (var i = 0; i < items.Length; i++)
+            {
+                values[$"{key}:{i}"] = items[i];
             }
         }
 
@@ -42,4 +58,6 @@ public static class TutorialEnvironmentVariables
 
         return configuration;
     }
+
+    private static string Key(string name) => $"{AsgilookOptions.SectionName}:{name}";
 }

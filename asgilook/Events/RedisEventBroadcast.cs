@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Asgilook.Images;
+using Asgilook.Operations;
 using Asgilook.Redis;
 using StackExchange.Redis;
 
@@ -34,7 +35,7 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<R
         catch (RedisException e)
         {
             // The connection subscribes again by itself when Redis comes back.
-            Log.NotSubscribed(logger, e, RedisKeys.Events.ToString());
+            Log.NotSubscribed(logger, RedisKeys.Events.ToString(), Redaction.Describe(e));
         }
     }
 
@@ -57,7 +58,7 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<R
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
-                Log.NotSent(logger, e);
+                Log.NotSent(logger, Redaction.Describe(e));
             }
         }
     }
@@ -90,11 +91,11 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<R
 
     private static partial class Log
     {
-        [LoggerMessage(LogLevel.Warning, "Could not subscribe to {Channel} yet; other instances' events arrive once Redis answers")]
-        public static partial void NotSubscribed(ILogger logger, Exception exception, string channel);
+        [LoggerMessage(LogLevel.Warning, "Could not subscribe to {Channel} yet ({Reason}); other instances' events arrive once Redis answers")]
+        public static partial void NotSubscribed(ILogger logger, string channel, string reason);
 
-        [LoggerMessage(LogLevel.Warning, "Could not tell other instances about an upload or delete; their pages miss it live")]
-        public static partial void NotSent(ILogger logger, Exception exception);
+        [LoggerMessage(LogLevel.Warning, "Could not tell other instances about an upload or delete ({Reason}); their pages miss it live")]
+        public static partial void NotSent(ILogger logger, string reason);
 
         [LoggerMessage(LogLevel.Warning, "Ignored a message on {Channel} that is not an Asgilook event")]
         public static partial void Foreign(ILogger logger, string channel);

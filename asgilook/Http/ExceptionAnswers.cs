@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Asgilook.Imaging;
+using Asgilook.Operations;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Asgilook.Http;
@@ -8,9 +9,11 @@ namespace Asgilook.Http;
 /// <summary>
 /// The two conditions any request can run into, wherever it is, answered as 503 problems with
 /// Retry-After instead of 500s: a full image work queue, and a catalog database that does not answer.
-/// Everything else a request can be refused for is a result its resource returns.
+/// Everything else a request can be refused for is a result its resource returns. Any other
+/// exception is a 500 problem that says only that the failure was logged, and the log line names the
+/// exception's type and where it was thrown, never its message (which can quote a secret or a request).
 /// </summary>
-internal sealed class ExceptionAnswers(IProblemDetailsService problems) : IExceptionHandler
+internal sealed partial class ExceptionAnswers(IProblemDetailsService problems, ILogger<ExceptionAnswers> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -21,9 +24,25 @@ internal sealed class ExceptionAnswers(IProblemDetailsService problems) : IExcep
             DbException { IsTransient: true } => Problems.CatalogUnavailable,
             _ => null,
         };
-        if (answer is null || context.Response.HasStarted)
+        if (context.Response.HasStarted)
         {
             return false;
+        }
+
+        if (answer is null)
+        {
+            Log.Failed(logger, context.Request.Method, context.Request.Path.Value, Redaction.Describe(exception), context.TraceIdentifier, exception.StackTrace);
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status500InternalServerError,
+                    Title = "Internal error",
+                    Detail = $"The server failed to answer; the failure is logged under trace id {context.TraceIdentifier}.",
+                },
+            });
         }
 
         context.Response.StatusCode = answer.Status;
@@ -31,8 +50,13 @@ internal sealed class ExceptionAnswers(IProblemDetailsService problems) : IExcep
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            Exception = exception,
             ProblemDetails = { Status = answer.Status, Title = answer.Title, Detail = answer.Detail },
         });
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Error, "{Method} {Path} failed with {Failure} (trace id {TraceId}) at\n{StackTrace}")]
+        public static partial void Failed(ILogger logger, string method, string? path, string failure, string traceId, string? stackTrace);
     }
 }

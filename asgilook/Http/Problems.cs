@@ -48,6 +48,28 @@ internal static class Problems
         _ => Problem(StatusCodes.Status400BadRequest, "Not a readable image", rejection.Message),
     };
 
+    public static ProblemHttpResult UploadKeyMissing(bool presented) =>
+        Problem(StatusCodes.Status401Unauthorized, "Upload key required",
+            presented
+                ? "The Authorization header names no upload key this service knows; nothing was read or stored."
+                : "Uploading needs an upload key: send it as Authorization: Bearer <key>. Nothing was read or stored.");
+
+    public static ProblemHttpResult DeleteCredentialMissing(Guid id) =>
+        Problem(StatusCodes.Status401Unauthorized, "Credential required",
+            $"Deleting image {id} needs its delete_token (from the upload's answer), its uploader's key or an admin key, " +
+            "as Authorization: Bearer <credential>.");
+
+    public static ProblemHttpResult DeleteForbidden(Guid id) =>
+        Problem(StatusCodes.Status403Forbidden, "Not allowed to delete",
+            $"The credential is not image {id}'s delete token, its uploader's key or an admin key; nothing was deleted.");
+
+    /// <summary>A client over a rate limit; the caller has set Retry-After and the RateLimit headers.</summary>
+    public static ProblemHttpResult TooManyRequests(RateLimiting.RateLimitDecision decision) =>
+        Problem(StatusCodes.Status429TooManyRequests, "Too many requests",
+            decision.Policy.Name == "uploads"
+                ? $"This client may upload {decision.Policy.PerMinute} images a minute; retry in {decision.RetryAfterSeconds} s. Nothing was read or stored."
+                : $"This client may have {decision.Policy.PerMinute} thumbnails rendered a minute (cached ones are free); retry in {decision.RetryAfterSeconds} s.");
+
     private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
 }

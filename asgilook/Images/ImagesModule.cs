@@ -1,10 +1,12 @@
 using System.ComponentModel;
+using Asgilook.Access;
 using Asgilook.Caching;
 using Asgilook.Configuration;
 using Asgilook.Events;
 using Asgilook.Http;
 using Asgilook.Imaging;
 using Asgilook.Operations;
+using Asgilook.RateLimiting;
 using Asgilook.Storage;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -43,18 +45,24 @@ public sealed class ImagesModule : ICarterModule
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")
             .WithDescription("The body is the image's bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF or SVG). It is stored as an upright " +
-                "8-bit sRGB JPEG without metadata. 413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
+                "8-bit sRGB JPEG without metadata. The answer carries delete_token, shown only here: DELETE takes it as a bearer credential. " +
+                "When upload keys are configured, Authorization: Bearer <upload key> is required (401 without one, before the body is read). " +
+                "429 with Retry-After and RateLimit headers past UploadsPerMinute for this client. " +
+                "413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
                 "503 with Retry-After when too much image work is waiting or the catalog database does not answer.")
-            .AddOpenApiOperationTransformer((operation, _, _) =>
+            .AddOpenApiOperationTransformer((operation, context, _) =>
             {
                 // Documentation only: routing must not refuse other Content-Types (curl sends form-urlencoded
                 // by default), since the format is recognised from the bytes themselves.
                 operation.RequestBody = UploadBodyDocumentation;
+                AccessDocumentation.RequireBearer(operation, context.Document!, optional: true);
                 return Task.CompletedTask;
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         images.MapMethods("/{id:guid}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetImage)
             .WithName(nameof(GetImage))
@@ -71,7 +79,16 @@ public sealed class ImagesModule : ICarterModule
         images.MapDelete("/{id:guid}.jpeg", DeleteImage)
             .WithName(nameof(DeleteImage))
             .WithSummary("Delete an image")
-            .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list).")
+            .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list). " +
+                "Authorization: Bearer <credential>, where the credential is the image's delete_token, the upload key it was uploaded with, " +
+                "or an admin key: 401 with WWW-Authenticate without one, 403 with another; nothing is removed then.")
+            .AddOpenApiOperationTransformer((operation, context, _) =>
+            {
+                AccessDocumentation.RequireBearer(operation, context.Document!, optional: false);
+                return Task.CompletedTask;
+            })
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
@@ -118,10 +135,24 @@ public sealed class ImagesModule : ICarterModule
         return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize)).ToArray());
     }
 
-    internal static async Task<Results<Created<ImageResource>, ProblemHttpResult>> UploadImage(
-        HttpContext context, ImageStore store, IImageIdGenerator ids, IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events,
-        CancellationToken cancellationToken)
+    internal static async Task<Results<Created<UploadedImage>, ProblemHttpResult>> UploadImage(
+        HttpContext context, ImageStore store, IImageIdGenerator ids, Credentials credentials, RateLimits rateLimits,
+        IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events, CancellationToken cancellationToken)
     {
+        // Who uploads, and whether they may, is decided from the headers: a refused body is never read.
+        var credential = Credentials.BearerOf(context.Request);
+        var uploader = credentials.UploadKeyId(credential);
+        if (credentials.UploadsNeedKey && uploader is null)
+        {
+            Credentials.ChallengeOn(context.Response);
+            return Problems.UploadKeyMissing(presented: credential is not null);
+        }
+
+        if (await rateLimits.TakeAsync(context, rateLimits.Uploads, uploader) is { Allowed: false } refused)
+        {
+            return Problems.TooManyRequests(refused);
+        }
+
         var limits = options.Value;
         var upload = await UploadBody.ReadAsync(context, limits.MaxUploadBytes, cancellationToken);
         metrics.UploadReceived(upload?.Length ?? context.Request.ContentLength ?? 0);
@@ -135,10 +166,11 @@ public sealed class ImagesModule : ICarterModule
             return Problems.EmptyUpload();
         }
 
+        var token = DeleteToken.New();
         StoredImage image;
         try
         {
-            image = await store.SaveAsync(ids.NewId(), upload, cancellationToken);
+            image = await store.SaveAsync(ids.NewId(), upload, new Ownership(token.Hash, uploader), cancellationToken);
         }
         catch (RejectedImageException rejection)
         {
@@ -147,7 +179,7 @@ public sealed class ImagesModule : ICarterModule
 
         var resource = ImageResource.From(image, limits.MinThumbSize);
         await events.PublishAsync(new ImageUploaded(resource));
-        return TypedResults.Created(image.Uri, resource);
+        return TypedResults.Created(image.Uri, new UploadedImage(resource, token.Value));
     }
 
     internal static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImage(
@@ -168,12 +200,28 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
-        Guid id, ImageStore store, ImageEvents events, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+        Guid id, HttpContext context, ImageStore store, Credentials credentials, ImageEvents events, IOptions<AsgilookOptions> options,
+        CancellationToken cancellationToken)
     {
+        var image = await store.FindAsync(id, cancellationToken);
+        if (image is null)
+        {
+            return Problems.ImageNotFound(id);
+        }
+
+        switch (credentials.MayDelete(image, Credentials.BearerOf(context.Request)))
+        {
+            case DeleteAccess.NoCredential:
+                Credentials.ChallengeOn(context.Response);
+                return Problems.DeleteCredentialMissing(id);
+            case DeleteAccess.Denied:
+                return Problems.DeleteForbidden(id);
+        }
+
         var deleted = await store.DeleteAsync(id, cancellationToken);
         if (deleted is null)
         {
-            return Problems.ImageNotFound(id);
+            return Problems.ImageNotFound(id); // deleted meanwhile by another request
         }
 
         await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, options.Value.MinThumbSize)));

@@ -10,6 +10,7 @@ namespace Asgilook.Operations;
 /// <summary>
 /// <c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage writable, catalog
 /// answering, cache reachable or degraded): a load balancer sends traffic only to ready instances.
+/// Which folder, database and Redis a check names is shown only where <see cref="ManagementPort"/> allows.
 /// </summary>
 internal static class HealthChecks
 {
@@ -24,21 +25,28 @@ internal static class HealthChecks
     public static void MapAsgilookHealthChecks(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson })
-            .WithMetadata(ExcludeFromResponseCache.Instance);
+            .WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.Everywhere);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteJson })
-            .WithMetadata(ExcludeFromResponseCache.Instance);
+            .WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.Everywhere);
     }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private static Task WriteJson(HttpContext context, HealthReport report)
     {
         context.Response.Headers.CacheControl = "no-store";
+        if (!ManagementPort.ShowsDetails(context))
+        {
+            return context.Response.WriteAsJsonAsync(new { status = report.Status.ToString() }, Json);
+        }
+
         return context.Response.WriteAsJsonAsync(new
         {
             status = report.Status.ToString(),
             checks = report.Entries.ToDictionary(
                 entry => entry.Key,
                 entry => new { status = entry.Value.Status.ToString(), description = entry.Value.Description }),
-        }, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+        }, Json);
     }
 
     private sealed class StorageWritable(ImageFiles files) : IHealthCheck
@@ -52,7 +60,7 @@ internal static class HealthChecks
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return HealthCheckResult.Unhealthy($"{files.Root} is not writable: {e.Message}");
+                return HealthCheckResult.Unhealthy($"{files.Root} is not writable ({Redaction.Describe(e)})");
             }
         }
     }
@@ -68,7 +76,7 @@ internal static class HealthChecks
             }
             catch (System.Data.Common.DbException e)
             {
-                return HealthCheckResult.Unhealthy($"{catalog.Description} does not answer: {e.Message}");
+                return HealthCheckResult.Unhealthy($"{catalog.Description} does not answer ({Redaction.Describe(e)})");
             }
         }
     }
@@ -89,7 +97,7 @@ internal static class HealthChecks
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                return HealthCheckResult.Degraded($"{cache.Description} does not answer; serving uncached ({e.Message})");
+                return HealthCheckResult.Degraded($"{cache.Description} does not answer; serving uncached ({Redaction.Describe(e)})");
             }
         }
     }

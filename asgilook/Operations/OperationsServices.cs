@@ -14,6 +14,7 @@ public static class OperationsServices
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             OperationsDocumentation.AddTo(document);
+            Access.AccessDocumentation.AddScheme(document);
             return Task.CompletedTask;
         }));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
@@ -29,8 +30,8 @@ public static class OperationsServices
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
     {
         app.MapAsgilookHealthChecks();
-        app.MapOpenApi().WithMetadata(ExcludeFromResponseCache.Instance);
-        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance);
+        app.MapOpenApi().WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.ManagementOnly);
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.ManagementOnly);
         return app;
     }
 }

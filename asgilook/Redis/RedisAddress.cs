@@ -27,9 +27,16 @@ public static class RedisAddress
 
             return true;
         }
-        catch (Exception e) when (e is FormatException or ArgumentException or UriFormatException)
+        catch (BadAddressException e)
         {
             error = e.Message;
+            options = null;
+            return false;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            // Their own text can quote the value, password included.
+            error = "it is neither a redis:// address nor a StackExchange.Redis configuration string.";
             options = null;
             return false;
         }
@@ -42,11 +49,11 @@ public static class RedisAddress
         {
             "redis" => false,
             "rediss" => true,
-            _ => throw new FormatException($"the scheme must be redis:// or rediss://, not {uri.Scheme}://."),
+            _ => throw new BadAddressException($"the scheme must be redis:// or rediss://, not {uri.Scheme}://."),
         };
         if (string.IsNullOrEmpty(uri.Host))
         {
-            throw new FormatException("it names no host.");
+            throw new BadAddressException("it names no host.");
         }
 
         var options = new ConfigurationOptions { Ssl = tls };
@@ -57,7 +64,7 @@ public static class RedisAddress
         {
             options.DefaultDatabase = int.TryParse(database, out var number) && number >= 0
                 ? number
-                : throw new FormatException($"the path must be a database number, not '{database}'.");
+                : throw new BadAddressException($"the path must be a database number, not '{database}'.");
         }
 
         if (uri.UserInfo.Length > 0)
@@ -79,4 +86,7 @@ public static class RedisAddress
 
         return options;
     }
+
+    /// <summary>What is wrong with an address, in words that never quote its secrets.</summary>
+    private sealed class BadAddressException(string message) : FormatException(message);
 }

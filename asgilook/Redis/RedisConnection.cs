@@ -69,7 +69,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
         }
         catch (RedisException e)
         {
-            Log.NotAnswering(_logger, e, Description);
+            Log.NotAnswering(_logger, Description, Operations.Redaction.Describe(e));
         }
     }
 
@@ -101,7 +101,7 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(LogLevel.Warning, "{Redis} does not answer yet; responses go uncached until it does")]
-        public static partial void NotAnswering(ILogger logger, Exception exception, string redis);
+        [LoggerMessage(LogLevel.Warning, "{Redis} does not answer yet ({Reason}); responses go uncached until it does")]
+        public static partial void NotAnswering(ILogger logger, string redis, string reason);
     }
 }

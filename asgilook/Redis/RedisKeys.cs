@@ -16,6 +16,9 @@ public static class RedisKeys
     /// <summary>How often <paramref name="cacheKey"/> (<c>asgilook:&lt;path&gt;</c>) was invalidated.</summary>
     public static string GenerationOf(string cacheKey) => Prefix + "generation:" + cacheKey[Prefix.Length..];
 
+    /// <summary>A client's token bucket under a rate-limit policy (the client is a key id or an address, never a key).</summary>
+    public static string RateLimitOf(string policy, string client) => $"{Prefix}ratelimit:{policy}:{client}";
+
     /// <summary>The fill lock of <paramref name="cacheKey"/>: held by the one instance producing its entry.</summary>
     public static string LockOf(string cacheKey) => Prefix + "lock:" + cacheKey[Prefix.Length..];
 }

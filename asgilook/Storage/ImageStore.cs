@@ -55,11 +55,11 @@ public sealed partial class ImageStore(
     public Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken) =>
         catalog.ListAsync(after, limit, cancellationToken);
 
-    /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>.</summary>
+    /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>, with who may delete it.</summary>
     /// <exception cref="RejectedImageException">The upload is not an image Asgilook takes.</exception>
     /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
     // snippet: save
-    public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, CancellationToken cancellationToken)
+    public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, CancellationToken cancellationToken)
     {
         var conversion = Stopwatch.StartNew();
         var converted = await work.RunAsync(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
@@ -68,7 +68,7 @@ public sealed partial class ImageStore(
         await files.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
-            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)));
+            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)), ownership.DeleteTokenHash, ownership.OwnerKeyId);
         try
         {
             // Not cancellable: once the file is in place, the row must follow it or the file must go.
@@ -83,6 +83,9 @@ public sealed partial class ImageStore(
         return image;
     }
     // end snippet
+
+    /// <summary>The image's record, even when its file is gone (so that it can still be deleted).</summary>
+    public Task<StoredImage?> FindAsync(Guid id, CancellationToken cancellationToken) => catalog.GetAsync(id, cancellationToken);
 
     /// <summary>Removes the image and returns what it was; null when it was unknown.</summary>
     public async Task<StoredImage?> DeleteAsync(Guid id, CancellationToken cancellationToken)

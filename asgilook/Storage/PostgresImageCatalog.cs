@@ -75,6 +75,12 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        foreach (var (column, type) in AddedColumns)
+        {
+            await using var add = new NpgsqlCommand($"ALTER TABLE images ADD COLUMN IF NOT EXISTS {column} {type};", connection, transaction);
+            await add.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
     }
 

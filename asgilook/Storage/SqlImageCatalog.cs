@@ -9,9 +9,19 @@ namespace Asgilook.Storage;
 /// </summary>
 public abstract class SqlImageCatalog : IImageCatalog
 {
-    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256";
+    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id";
 
     public abstract string Description { get; }
+
+    /// <summary>
+    /// Columns added since the first schema, in order: every catalog adds those it lacks when it
+    /// migrates, so a database written by an older version keeps working (its rows read them as null).
+    /// </summary>
+    protected static readonly (string Column, string Type)[] AddedColumns =
+    [
+        ("delete_token_hash", "TEXT"),
+        ("owner_key_id", "TEXT"),
+    ];
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -19,9 +29,10 @@ public abstract class SqlImageCatalog : IImageCatalog
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
-            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256);",
+            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id);",
             ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
-            ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256));
+            ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
+            ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -132,5 +143,7 @@ public abstract class SqlImageCatalog : IImageCatalog
         row.GetInt32(2),
         DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(3)),
         row.GetInt64(4),
-        row.GetString(5));
+        row.GetString(5),
+        row.IsDBNull(6) ? null : row.GetString(6),
+        row.IsDBNull(7) ? null : row.GetString(7));
 }

@@ -44,8 +44,36 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
             await wal.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using var schema = Command(connection, Schema);
-        await schema.ExecuteNonQueryAsync(cancellationToken);
+        // IMMEDIATE takes the write lock first: processes starting at once migrate one after the other.
+        await using var transaction = ((SqliteConnection)connection).BeginTransaction(deferred: false);
+        await using (var schema = InTransaction(Command(connection, Schema)))
+        {
+            await schema.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var existing = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        await using (var columns = InTransaction(Command(connection, "SELECT name FROM pragma_table_info('images');")))
+        await using (var reader = await columns.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var (column, type) in AddedColumns.Where(added => !existing.Contains(added.Column)))
+        {
+            await using var add = InTransaction(Command(connection, $"ALTER TABLE images ADD COLUMN {column} {type};"));
+            await add.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+
+        DbCommand InTransaction(DbCommand command)
+        {
+            command.Transaction = transaction;
+            return command;
+        }
     }
 
     /// <summary>A negative LIMIT is none, in SQLite.</summary>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Asgilook.Configuration;
+using Asgilook.Operations;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
@@ -29,10 +30,10 @@ internal sealed class StoreInitializer(
                 {
                     throw new InvalidOperationException(
                         $"The image catalog ({catalog.Description}) did not answer within {options.Value.DatabaseStartupWait.TotalSeconds:0.#} s " +
-                        $"(Asgilook:DatabaseStartupWait): {e.Message}", e);
+                        $"(Asgilook:DatabaseStartupWait): {Redaction.Describe(e)}");
                 }
 
-                logger.LogWarning("The image catalog ({Catalog}) does not answer yet ({Reason}); trying again", catalog.Description, e.Message);
+                logger.LogWarning("The image catalog ({Catalog}) does not answer yet ({Reason}); trying again", catalog.Description, Redaction.Describe(e));
                 await Task.Delay(Pause, clock, cancellationToken);
             }
         }

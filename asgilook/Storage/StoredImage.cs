@@ -3,7 +3,11 @@ namespace Asgilook.Storage;
 /// <summary>What the store knows of one uploaded image.</summary>
 /// <param name="ByteLength">The stored JPEG's size in bytes.</param>
 /// <param name="Sha256">The stored JPEG's SHA-256, lowercase hex.</param>
-public sealed record StoredImage(Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256)
+/// <param name="DeleteTokenHash">The SHA-256 of its delete token; null for images stored before tokens existed.</param>
+/// <param name="OwnerKeyId">The SHA-256 of the upload key it was uploaded with, if any: that key may delete it too.</param>
+public sealed record StoredImage(
+    Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256,
+    string? DeleteTokenHash = null, string? OwnerKeyId = null)
 {
     /// <summary>The image's URI, built from the lowercase uuid as the tutorial's <c>str(uuid)</c>.</summary>
     public string Uri => UriOf(Id);
@@ -13,6 +17,11 @@ public sealed record StoredImage(Guid Id, int Width, int Height, DateTimeOffset 
     /// <summary>A strong ETag from the stored bytes' hash: the same on every instance, after every restart.</summary>
     public string ETag => $"\"{Sha256[..32]}\"";
 }
+
+/// <summary>Who may delete an image besides an admin: the holder of its delete token, and its uploader's key.</summary>
+/// <param name="DeleteTokenHash">The SHA-256 of the token handed out with the upload's answer.</param>
+/// <param name="OwnerKeyId">The SHA-256 of the upload key it came with, if any.</param>
+public readonly record struct Ownership(string DeleteTokenHash, string? OwnerKeyId);
 
 /// <summary>One page of the image list, in upload order.</summary>
 /// <param name="HasMore">Whether more images follow the last one of this page.</param>

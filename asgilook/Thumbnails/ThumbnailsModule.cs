@@ -2,6 +2,7 @@ using System.Globalization;
 using Asgilook.Caching;
 using Asgilook.Configuration;
 using Asgilook.Http;
+using Asgilook.RateLimiting;
 using Asgilook.Storage;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -22,17 +23,21 @@ public sealed class ThumbnailsModule : ICarterModule
             .WithSummary("A thumbnail, exactly width × height")
             .WithDescription("Only the sizes an image lists in its 'thumbnails' are served (404 otherwise): each about half the previous, " +
                 "down to MinThumbSize. Rendered on the fly with shrink-on-load, cached, and sent with a strong ETag, Last-Modified, " +
-                "Cache-Control: immutable and Server-Timing. 503 with Retry-After when too much image work is waiting or the catalog database does not answer.")
+                "Cache-Control: immutable and Server-Timing. 429 with Retry-After when this client has had RendersPerMinute thumbnails rendered " +
+                "in the last minute (answers from the cache do not count); 503 with Retry-After when too much image work is waiting or the " +
+                "catalog database does not answer.")
             .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
             .Produces(StatusCodes.Status304NotModified)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
     internal static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(
-        Guid id, int width, int height, HttpRequest request, HttpResponse response, ImageStore store,
+        Guid id, int width, int height, HttpContext context, ImageStore store, RateLimits rateLimits,
         IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
+        var (request, response) = (context.Request, context.Response);
         var image = await store.GetAsync(id, cancellationToken);
         if (image is null)
         {
@@ -54,6 +59,12 @@ public sealed class ThumbnailsModule : ICarterModule
         {
             ConditionalRequest.SetValidators(response, etag, image.Modified, ConditionalRequest.Immutable);
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        // Only a render costs: answers from the cache never reach this resource.
+        if (await rateLimits.TakeAsync(context, rateLimits.Renders) is { Allowed: false } refused)
+        {
+            return Problems.TooManyRequests(refused);
         }
 
         var thumbnail = await store.RenderThumbnailAsync(image, width, height);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Asgilook.Thumbnails;
 using Microsoft.Extensions.Options;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -9,14 +10,43 @@ namespace Asgilook.Client;
 /// Asgilook in a few lines: upload, list (all, or page by page), fetch, thumbnails, delete.
 /// Pass an <see cref="HttpClient"/> whose BaseAddress is the service, e.g. http://localhost:8000.
 /// </summary>
-public sealed class AsgilookClient(HttpClient http)
+/// <param name="uploadKey">The upload key to upload with, where the service asks for one (it may then delete what it uploaded).</param>
+/// <param name="waitWhenRateLimited">
+/// When an upload is refused 429, wait the Retry-After it names and try again, up to this long in all;
+/// zero (the default) answers the 429 as an <see cref="AsgilookProblemException"/> at once.
+/// </param>
+public sealed class AsgilookClient(HttpClient http, string? uploadKey = null, TimeSpan waitWhenRateLimited = default)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>Told of each wait for a rate limit (how long), e.g. to show it.</summary>
+    public event Action<TimeSpan>? RateLimited;
+
+    /// <summary>Uploads the image; the answer's <see cref="AsgilookImage.DeleteToken"/> is the one time its delete token is shown.</summary>
     public async Task<AsgilookImage> UploadAsync(byte[] image, CancellationToken cancellationToken = default)
     {
-        using var response = await http.PostAsync("/images", new ByteArrayContent(image), cancellationToken);
-        return await ReadAsync<AsgilookImage>(response, cancellationToken);
+        var waited = TimeSpan.Zero;
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/images") { Content = new ByteArrayContent(image) };
+            if (uploadKey is not null)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", uploadKey);
+            }
+
+            using var response = await http.SendAsync(request, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests
+                && response.Headers.RetryAfter?.Delta is { } delay
+                && waited + delay <= waitWhenRateLimited)
+            {
+                RateLimited?.Invoke(delay);
+                await Task.Delay(delay, cancellationToken);
+                waited += delay;
+                continue;
+            }
+
+            return await ReadAsync<AsgilookImage>(response, cancellationToken);
+        }
     }
 
     /// <summary>Every image, oldest upload first, in one answer.</summary>
@@ -61,9 +91,12 @@ public sealed class AsgilookClient(HttpClient http)
     }
 
     /// <summary>Deletes the image; false when there was none.</summary>
-    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken = default)
+    /// <param name="credential">Its delete token, the upload key it was uploaded with, or an admin key.</param>
+    public async Task<bool> DeleteAsync(Guid id, string credential, CancellationToken cancellationToken = default)
     {
-        using var response = await http.DeleteAsync($"/images/{id}.jpeg", cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/images/{id}.jpeg");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        using var response = await http.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return false;

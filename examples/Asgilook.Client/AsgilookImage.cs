@@ -1,7 +1,10 @@
 namespace Asgilook.Client;
 
 /// <summary>An image as the API describes it.</summary>
-public sealed record AsgilookImage(Guid Id, string Image, string Modified, int[] Size, string[] Thumbnails)
+/// <param name="DeleteToken">Only in the answer to its upload: the credential that deletes it.</param>
+public sealed record AsgilookImage(
+    Guid Id, string Image, string Modified, int[] Size, string[] Thumbnails,
+    [property: System.Text.Json.Serialization.JsonPropertyName("delete_token")] string? DeleteToken = null)
 {
     public int Width => Size[0];
 

@@ -6,9 +6,9 @@ namespace Asgilook.Tests;
 /// <summary>Keeps what the app logs, so that tests can check what is logged and how often.</summary>
 public sealed class CapturedLogs : ILoggerProvider
 {
-    private readonly ConcurrentQueue<(string Category, LogLevel Level, string Message)> _entries = new();
+    private readonly ConcurrentQueue<(string Category, LogLevel Level, string Message, Exception? Exception)> _entries = new();
 
-    public IReadOnlyList<(string Category, LogLevel Level, string Message)> Entries => [.. _entries];
+    public IReadOnlyList<(string Category, LogLevel Level, string Message, Exception? Exception)> Entries => [.. _entries];
 
     public IReadOnlyList<string> Warnings(string categoryEndsWith) =>
         [.. Entries.Where(e => e.Level == LogLevel.Warning && e.Category.EndsWith(categoryEndsWith, StringComparison.Ordinal)).Select(e => e.Message)];
@@ -19,7 +19,7 @@ public sealed class CapturedLogs : ILoggerProvider
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<(string, LogLevel, string)> entries) : ILogger
+    private sealed class Logger(string category, ConcurrentQueue<(string, LogLevel, string, Exception?)> entries) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -29,7 +29,9 @@ public sealed class CapturedLogs : ILoggerProvider
         {
             if (IsEnabled(logLevel))
             {
-                entries.Enqueue((category, logLevel, formatter(state, exception)));
+                var message = formatter(state, exception);
+                entries.Enqueue((category, logLevel, message, exception));
+                Secrets.Logged($"{category}: {message} {exception}");
             }
         }
     }

@@ -28,7 +28,8 @@ public sealed class Cluster : IAsyncDisposable
 
     public string StoragePath => Path.Combine(_folder.Path, "images");
 
-    public static async Task<Cluster> StartAsync(int instances, PostgresServer postgres, RedisCacheBackend redis)
+    /// <param name="settings">More environment for every instance (e.g. <c>Asgilook__RateLimits__UploadsPerMinute</c>).</param>
+    public static async Task<Cluster> StartAsync(int instances, PostgresServer postgres, RedisCacheBackend redis, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var nginx = new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("nginx is not installed, and the cluster tests need a real one. Run ./test.sh, which installs it.");
@@ -42,7 +43,15 @@ public sealed class Cluster : IAsyncDisposable
             ["ASGI_LOOK_DATABASE"] = await postgres.NewDatabaseAsync(),
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
+            // As deploy/cluster.sh runs them: nginx (on loopback) is the one proxy believed.
+            ["Asgilook__TrustedProxies__0"] = "127.0.0.1",
+            ["ASGI_LOOK_ADMIN_KEYS"] = Secrets.AdminKey,
         };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[name] = value;
+        }
+
         var started = await Task.WhenAll(Enumerable.Range(0, instances).Select(_ => ServerProcess.StartAsync(environment)));
 
         var port = Loopback.FreePort();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -24,10 +25,39 @@ internal static class HttpAssertions
         return problem;
     }
 
-    public static async Task<JsonElement> PostImageAsync(this HttpClient client, byte[] image)
+    /// <summary>Uploads, asserts 201, and returns the answer (its delete token is remembered for the suite's leak check).</summary>
+    public static async Task<JsonElement> PostImageAsync(this HttpClient client, byte[] image, string? credential = null)
     {
-        using var response = await client.PostAsync("/images", new ByteArrayContent(image));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/images") { Content = new ByteArrayContent(image) };
+        if (credential is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        }
+
+        using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
+        var posted = await response.Content.ReadFromJsonAsync<JsonElement>();
+        if (posted.TryGetProperty("delete_token", out var token))
+        {
+            Secrets.Remember(token.GetString()!);
+        }
+
+        return posted;
     }
+
+    /// <summary>DELETE with a bearer credential (none when null).</summary>
+    public static async Task<HttpResponseMessage> DeleteAsync(this HttpClient client, string uri, string? credential)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, uri);
+        if (credential is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Deletes an uploaded image with the delete token its upload answered.</summary>
+    public static Task<HttpResponseMessage> DeleteImageAsync(this HttpClient client, JsonElement posted) =>
+        client.DeleteAsync(posted.GetProperty("image").GetString()!, posted.GetProperty("delete_token").GetString());
 }

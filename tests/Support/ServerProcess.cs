@@ -55,8 +55,8 @@ public sealed class ServerProcess : IAsyncDisposable
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var server = new ServerProcess(process, port);
-        process.OutputDataReceived += (_, line) => { if (line.Data is not null) server._output.Enqueue(line.Data); };
-        process.ErrorDataReceived += (_, line) => { if (line.Data is not null) server._output.Enqueue(line.Data); };
+        process.OutputDataReceived += (_, line) => server.Received(line.Data);
+        process.ErrorDataReceived += (_, line) => server.Received(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -69,6 +69,15 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         return server;
+    }
+
+    private void Received(string? line)
+    {
+        if (line is not null)
+        {
+            _output.Enqueue(line);
+            Secrets.Logged(line);
+        }
     }
 
     /// <summary>Ends the server at once with SIGKILL: no shutdown hooks, no flushing, as a crash would.</summary>

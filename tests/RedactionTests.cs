@@ -1,0 +1,95 @@
+using System.Net.Sockets;
+using Asgilook.Access;
+using Asgilook.Images;
+using Asgilook.Operations;
+using Asgilook.RateLimiting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using StackExchange.Redis;
+
+namespace Asgilook.Tests;
+
+/// <summary>What may be shown of a failure, a setting or a credential; and the local token buckets, clock in hand.</summary>
+public sealed class RedactionTests
+{
+    [Fact]
+    public void FailuresAreDescribedByTheirKindNeverByTheirText()
+    {
+        var refused = new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "password=hunter2", new SocketException((int)SocketError.ConnectionRefused));
+
+        Assert.Equal("RedisConnectionException: connection refused", Redaction.Describe(refused));
+        Assert.Equal("TimeoutException: timed out", Redaction.Describe(new TimeoutException("hunter2")));
+        Assert.Equal("InvalidOperationException", Redaction.Describe(new InvalidOperationException("Password=hunter2")));
+        Assert.Equal("IOException: host not found", Redaction.Describe(new IOException("hunter2", new SocketException((int)SocketError.HostNotFound))));
+    }
+
+    [Theory]
+    [InlineData("redis://app:hunter2@cache:6380/1", "redis://***@cache:6380/1")]
+    [InlineData("rediss://hunter2@cache", "rediss://***@cache")]
+    [InlineData("cache:6379,password=hunter2,ssl=true", "cache:6379,password=***,ssl=true")]
+    [InlineData("cache:6379,user=app,password=hunter2", "cache:6379,user=***,password=***")]
+    [InlineData("redis://cache:6379/0", "redis://cache:6379/0")]
+    public void RedisAddressesAreShownWithoutTheirCredentials(string address, string shown) =>
+        Assert.Equal(shown, Redaction.RedisHost(address));
+
+    [Fact]
+    public async Task AnUnexpectedFailureIsA500ProblemAndItsLogLineHoldsItsKindNotItsText()
+    {
+        await using var app = await TestApp.StartAsync(endpoints: app =>
+            app.MapGet("/fails", string () => throw new InvalidOperationException("Password=hunter2 leaked by a library")));
+
+        using var response = await app.Client.GetAsync("/fails");
+
+        var problem = await response.AssertProblemAsync(System.Net.HttpStatusCode.InternalServerError);
+        Assert.DoesNotContain("hunter2", await response.Content.ReadAsStringAsync());
+        Assert.Contains("trace id", problem.GetProperty("detail").GetString());
+        var logged = Assert.Single(app.Logs.Entries, entry => entry.Message.Contains("/fails failed", StringComparison.Ordinal));
+        Assert.Contains("InvalidOperationException", logged.Message);
+        Assert.DoesNotContain(app.Logs.Entries, entry => $"{entry.Message} {entry.Exception}".Contains("hunter2", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ADeleteTokenNeverPrintsItself()
+    {
+        var token = DeleteToken.New();
+        var answer = new UploadedImage(new ImageResource("id", "/images/id.jpeg", "now", [1, 1], []), token.Value);
+
+        Assert.DoesNotContain(token.Value, token.ToString());
+        Assert.DoesNotContain(token.Value, answer.ToString());
+        Assert.NotEqual(token.Value, DeleteToken.New().Value);
+    }
+
+    [Fact]
+    public async Task ALocalBucketRefillsOverTimeAndIsForgottenOnceFull()
+    {
+        var clock = new ManualClock();
+        var store = new LocalRateLimitStore(clock);
+        var policy = new RateLimitPolicy("uploads", 60); // one token a second
+
+        for (var i = 0; i < 60; i++)
+        {
+            Assert.True((await store.TakeAsync("ip:a", policy)).Allowed);
+        }
+
+        var refused = await store.TakeAsync("ip:a", policy);
+        Assert.False(refused.Allowed);
+        Assert.Equal((1, 0, 60), (refused.RetryAfterSeconds, refused.Remaining, refused.SecondsUntilFull));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True((await store.TakeAsync("ip:a", policy)).Allowed);
+        Assert.True((await store.TakeAsync("ip:b", policy)).Allowed);
+        Assert.Equal(2, store.Count);
+
+        clock.Advance(TimeSpan.FromMinutes(2)); // both full again: nothing left to remember
+        Assert.True((await store.TakeAsync("ip:c", policy)).Allowed);
+        Assert.Equal(1, store.Count);
+    }
+
+    private sealed class ManualClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+}
