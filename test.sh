@@ -15,6 +15,7 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v http >/dev/null 2>&1 || missing+=(httpie)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq

@@ -12,7 +12,6 @@ using Asgilook.Redis;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
 using Carter;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Asgilook;
 
@@ -26,9 +25,9 @@ public static class AsgilookApp
     public static WebApplicationBuilder AddAsgilook(this WebApplicationBuilder builder)
     {
         builder.AddAsgilookConfiguration();
-        builder.Services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
         builder.Services
             .AddOperations()
+            .AddImageResources()
             .AddImaging()
             .AddImageStorage()
             .AddRedis()
@@ -55,6 +54,7 @@ public static class AsgilookApp
         }
 
         app.UseMiddleware<RequestLog>();
+        app.UseMiddleware<SecurityHeaders>();
         app.UseMiddleware<HeadRequests>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

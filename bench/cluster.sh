@@ -37,7 +37,7 @@ start_cluster() { # instances
     # shellcheck disable=SC1090
     source "$(sed -n 's/.*files and logs in \(.*\)$/\1/p' "$output")/cluster.env"
 }
-flush_redis() { redis-cli -p "$REDIS_PORT" flushall >/dev/null; }
+flush_redis() { REDISCLI_AUTH=$REDIS_OPERATOR_PASSWORD redis-cli --user operator -p "$REDIS_PORT" flushall >/dev/null; }
 rendered_total() { # sum of asgilook_thumbnails_rendered_total over the instances (on their management ports)
     local port total=0 n
     for port in $MANAGEMENT_PORTS; do
@@ -84,8 +84,8 @@ echo "== what the shared parts cost (this cluster's PostgreSQL, Redis and storag
 flush_redis
 paths=$(wc -l <"$work/cluster-paths.txt")
 head -n 200 "$work/cluster-paths.txt" | xargs -P 4 -I{} curl -sf -o /dev/null "$URL{}"
-redis_bytes=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')
-redis_keys=$(redis-cli -p "$REDIS_PORT" dbsize)
+redis_bytes=$(REDISCLI_AUTH=$REDIS_OPERATOR_PASSWORD redis-cli --user operator -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ { print $2 + 0 }')
+redis_keys=$(REDISCLI_AUTH=$REDIS_OPERATOR_PASSWORD redis-cli --user operator -p "$REDIS_PORT" dbsize)
 thumbnail_bytes=$(head -n 200 "$work/cluster-paths.txt" | while read -r path; do curl -sf "$URL$path" | wc -c; done | awk '{ s += $1 } END { printf "%.0f", s / NR }')
 echo "  Redis: $redis_bytes bytes used for $redis_keys keys after 200 distinct thumbnails (mean thumbnail $thumbnail_bytes bytes of $paths listed)"
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -105,22 +105,46 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
+# Passwords made for this run, readable by the user who started it only.
+secret() { head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+mkdir -p "$work/secrets" && chmod 700 "$work/secrets"
+postgres_password=$(secret) asgilook_db_password=$(secret) redis_password=$(secret) redis_operator_password=$(secret)
+
 mkdir -p "$work/postgres"
+(umask 077; printf '%s\n' "$postgres_password" >"$work/postgres/pwfile"
+    printf '127.0.0.1:%s:*:postgres:%s\n' "$postgres_port" "$postgres_password" >"$work/postgres/.pgpass")
 if [ "$(id -u)" -eq 0 ]; then
     chmod 711 "$work"
-    chown postgres:postgres "$work/postgres"
+    chown -R postgres:postgres "$work/postgres"
 fi
-as_postgres "$pg_bin/initdb" -D "$work/postgres/data" -U postgres -A trust >"$work/logs/initdb.log" 2>&1 \
-    || { cat "$work/logs/initdb.log" >&2; exit 1; }
+# Every connection, even on loopback, proves its password (SCRAM-SHA-256); the superuser's never leaves this script.
+as_postgres "$pg_bin/initdb" -D "$work/postgres/data" -U postgres -A scram-sha-256 --pwfile="$work/postgres/pwfile" \
+    >"$work/logs/initdb.log" 2>&1 || { cat "$work/logs/initdb.log" >&2; exit 1; }
+rm -f "$work/postgres/pwfile"
 as_postgres "$pg_bin/postgres" -D "$work/postgres/data" -p "$postgres_port" -k "$work/postgres" \
     -c listen_addresses=127.0.0.1 >"$work/logs/postgres.log" 2>&1 &
 pids+=($!)
 wait_until "PostgreSQL" "$work/logs/postgres.log" as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$postgres_port" -U postgres
-as_postgres "$pg_bin/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres asgilook
+# The instances connect as a role that is no superuser and owns only its database. (Passwords go through
+# a file and standard input: never on a command line, where other users of the machine could read them.)
+as_postgres env PGPASSFILE="$work/postgres/.pgpass" "$pg_bin/psql" -h 127.0.0.1 -p "$postgres_port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+    >>"$work/logs/postgres.log" 2>&1 <<SQL
+CREATE ROLE asgilook LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$asgilook_db_password';
+CREATE DATABASE asgilook OWNER asgilook;
+REVOKE ALL ON DATABASE asgilook FROM PUBLIC;
+SQL
 
 # Bounded memory; when it is spent, the entries closest to expiry go first (cache entries live an
 # hour, the invalidation counts beside them two, so the counts outlive what they guard).
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+# No anonymous access: the default user is off, and the instances' user may use Asgilook's keys and
+# channels only, without the administrative commands (FLUSHALL, CONFIG, KEYS, ...).
+(umask 077; cat >"$work/secrets/redis.acl" <<ACL
+user default off
+user asgilook on >$redis_password ~asgilook:* &asgilook:* +@all -@dangerous +info +client|setname +client|id
+user operator on >$redis_operator_password ~* &* +@all
+ACL
+)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --aclfile "$work/secrets/redis.acl" \
     --maxmemory "${REDIS_MAXMEMORY:-512mb}" --maxmemory-policy volatile-ttl >"$work/logs/redis.log" 2>&1 &
 pids+=($!)
 wait_until "Redis" "$work/logs/redis.log" bash -c "exec 3<>/dev/tcp/127.0.0.1/$redis_port"
@@ -132,8 +156,8 @@ cores=$(nproc)
 export DOTNET_GCHeapCount=${DOTNET_GCHeapCount:-$(printf '%x' $(( cores / instances > 0 ? cores / instances : 1 )))}
 export DOTNET_GCNoAffinitize=${DOTNET_GCNoAffinitize:-1}
 export ASGI_LOOK_STORAGE_PATH=$work/images
-export ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0
-export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=postgres;Database=asgilook"
+export ASGI_LOOK_REDIS_HOST=redis://asgilook:$redis_password@127.0.0.1:$redis_port/0
+export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=asgilook;Password=$asgilook_db_password;Database=asgilook"
 # Deleting any image takes an admin key: one is made unless given, and kept only in cluster.env.
 export ASGI_LOOK_ADMIN_KEYS=${ASGI_LOOK_ADMIN_KEYS:-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')}
 # The instances see every client as nginx; they believe the X-Forwarded-For nginx sets, and no one else's.
@@ -159,10 +183,11 @@ worker_processes auto;
 pid $work/nginx.pid;
 error_log $work/logs/nginx-error.log warn;
 events {
-    worker_connections 1024;
+    worker_connections 4096;
 }
 http {
     access_log off;
+    include $root/deploy/nginx/asgilook-http.conf;
     client_body_temp_path $work/nginx/client_body;
     proxy_temp_path $work/nginx/proxy;
     fastcgi_temp_path $work/nginx/fastcgi;
@@ -188,6 +213,9 @@ MANAGEMENT_PORTS="$(seq -s ' ' $((port + 101)) $((port + 100 + instances)))"
 INSTANCE_PIDS="${instance_pids% }"
 POSTGRES_PORT=$postgres_port
 REDIS_PORT=$redis_port
+REDIS_USER=asgilook
+REDIS_PASSWORD=$redis_password
+REDIS_OPERATOR_PASSWORD=$redis_operator_password
 STORAGE=$work/images
 ADMIN_KEY=${ASGI_LOOK_ADMIN_KEYS%%,*}
 ENV

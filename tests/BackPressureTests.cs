@@ -22,7 +22,7 @@ public sealed class BackPressureTests
         var running = app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
         await Loopback.WaitUntilAsync(() => processor.Converting == 1, "the first upload did not reach the engine");
         var waiting = app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
-        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<ImageWorkQueue>().Waiting == 1, "the second upload was not queued");
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<ImageWork>().Conversions.Waiting == 1, "the second upload was not queued");
 
         using var refused = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
         using var hit = await app.Client.GetAsync(thumbnail);
@@ -41,7 +41,7 @@ public sealed class BackPressureTests
     [Fact]
     public async Task QueueRunsAtMostItsWorkersAtOnce()
     {
-        using var queue = new ImageWorkQueue(workers: 2, queueLength: 100);
+        using var queue = new ImageWorkQueue("test", workers: 2, queueLength: 100);
         var running = 0;
         var most = 0;
 
@@ -61,7 +61,7 @@ public sealed class BackPressureTests
     [Fact]
     public async Task QueueRefusesAtOncePastItsCapacity()
     {
-        using var queue = new ImageWorkQueue(workers: 1, queueLength: 0);
+        using var queue = new ImageWorkQueue("test", workers: 1, queueLength: 0);
         using var gate = new ManualResetEventSlim();
         var holding = Task.Run(() => queue.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
         await Loopback.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start");

@@ -29,6 +29,9 @@ public sealed class BadInputTests
         { "a PNG declaring 50000x50000", CraftedImages.PngDeclaring(50_000, 50_000), HttpStatusCode.RequestEntityTooLarge, "50000x50000" },
         { "a JPEG declaring 65000x65000", CraftedImages.JpegDeclaring(65_000, 65_000), HttpStatusCode.RequestEntityTooLarge, "65000x65000" },
         { "an SVG declaring 100000x100000", CraftedImages.SvgDeclaring(100_000, 100_000), HttpStatusCode.RequestEntityTooLarge, "100000x100000" },
+        { "a 72 MP PNG of 16-bit RGBA (576 MB to decode)", CraftedImages.PngDeclaring(9000, 8000, bitDepth: 16, colourType: 6), HttpStatusCode.RequestEntityTooLarge, "MiB to decode" },
+        { "a PPM (a loader libvips does not trust)", CraftedImages.Ppm(), HttpStatusCode.BadRequest, "not an image in a format Asgilook reads" },
+        { "a matrix file (another untrusted loader)", Encoding.UTF8.GetBytes("2 2\n1 2\n3 4\n"), HttpStatusCode.BadRequest, "text" },
     };
 
     [Theory]

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Asgilook.Caching;
 using Asgilook.Http;
 using Microsoft.AspNetCore.Builder;
@@ -28,15 +30,54 @@ public sealed class CacheMiddlewareTests
     }
 
     [Fact]
-    public async Task QueryStringsBypassTheCache()
+    public async Task UnknownQueryParametersCannotBustTheCache()
     {
         await using var app = await TestApp.StartAsync();
+        await app.Client.PostImageAsync(TestImages.RandomEllipses());
         using (await app.Client.GetAsync("/images")) { }
 
-        using var response = await app.Client.GetAsync("/images?fresh=1");
+        foreach (var uri in new[] { $"/images?x={Guid.NewGuid()}", $"/images?x={Guid.NewGuid()}&y=1", "/images?" })
+        {
+            using var response = await app.Client.GetAsync(uri);
+            Assert.Equal((HttpStatusCode.OK, "Hit"), (response.StatusCode, response.CacheOutcome()));
+        }
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Null(response.CacheOutcome());
+        var thumbnail = $"/thumbnails/{TestApp.PredictableIds[0]}/320x180.jpeg";
+        using (await app.Client.GetAsync(thumbnail)) { }
+        using var busted = await app.Client.GetAsync($"{thumbnail}?v={Guid.NewGuid()}");
+        Assert.Equal((HttpStatusCode.OK, "Hit"), (busted.StatusCode, busted.CacheOutcome()));
+    }
+
+    [Fact]
+    public async Task PagesAreCachedByTheirCanonicalParametersWithTheirLinksAndAnUploadMakesThemAllStale()
+    {
+        await using var app = await TestApp.StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Client.PostImageAsync(TestImages.RandomEllipses(200, 100));
+        }
+
+        using var first = await app.Client.GetAsync("/images?limit=2");
+        using var same = await app.Client.GetAsync("/images?limit=002&junk=1");
+        Assert.Equal(("Miss", "Hit"), (first.CacheOutcome(), same.CacheOutcome()));
+        Assert.Equal(first.Headers.GetValues("Link").Single(), same.Headers.GetValues("Link").Single());
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await same.Content.ReadAsStringAsync());
+        var next = $"/images?after={TestApp.PredictableIds[1].ToString().ToUpperInvariant()}&limit=2";
+        using (await app.Client.GetAsync(next)) { }
+        using (var cachedNext = await app.Client.GetAsync(next.ToLowerInvariant()))
+        {
+            Assert.Equal("Hit", cachedNext.CacheOutcome());
+        }
+
+        using var bad = await app.Client.GetAsync("/images?limit=+2");
+        await bad.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Null(bad.CacheOutcome());
+
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(200, 100));
+        using var stale = await app.Client.GetAsync("/images?limit=2");
+        using var staleNext = await app.Client.GetAsync(next);
+        Assert.Equal(("Miss", "Miss"), (stale.CacheOutcome(), staleNext.CacheOutcome()));
+        Assert.Equal(2, (await staleNext.Content.ReadFromJsonAsync<JsonElement>()).GetArrayLength()); // the new upload shows
     }
 
     [Theory]
@@ -77,8 +118,8 @@ public sealed class CacheMiddlewareTests
         var small = new byte[ResponseCacheMiddleware.MaxCachedBodyBytes];
         await using var app = await TestApp.StartAsync(endpoints: app =>
         {
-            app.MapGet("/large", () => TypedResults.Bytes(large, "application/octet-stream"));
-            app.MapGet("/small", () => TypedResults.Bytes(small, "application/octet-stream"));
+            app.MapGet("/large", () => TypedResults.Bytes(large, "image/jpeg"));
+            app.MapGet("/small", () => TypedResults.Bytes(small, "image/jpeg"));
         });
 
         foreach (var expected in new[] { "Miss", "Miss" })

@@ -74,6 +74,10 @@ public abstract class CacheRaceTests(ICacheBackend cache)
         public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
 
         public Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken) => inner.AllIdsAsync(cancellationToken);
+
+        public Task<string?> GetStorageIdAsync(CancellationToken cancellationToken) => inner.GetStorageIdAsync(cancellationToken);
+
+        public Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken) => inner.ClaimStorageIdAsync(storageId, cancellationToken);
     }
 }
 

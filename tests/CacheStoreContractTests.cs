@@ -52,6 +52,27 @@ public abstract class CacheStoreContractTests
     }
 
     [Fact]
+    public async Task EntriesOfAQueryGoStaleWithTheirFamily()
+    {
+        var store = await StoreAsync();
+        var page = new CacheKey("asgilook:/images?limit=2", "asgilook:/images");
+        var other = new CacheKey("asgilook:/images?limit=3", "asgilook:/images");
+        var read = await store.GetAsync(page);
+        Assert.True(await store.SetAsync(page, [1], Hour, read.Generation));
+        Assert.True(await store.SetAsync(other, [2], Hour, read.Generation));
+        Assert.Equal([1], (await store.GetAsync(page)).Value);
+
+        await store.InvalidateAsync("asgilook:/images");
+
+        var stale = await store.GetAsync(page);
+        Assert.Null(stale.Value);
+        Assert.Null((await store.GetAsync(other)).Value);
+        Assert.False(await store.SetAsync(page, [9], Hour, read.Generation)); // produced before the invalidation
+        Assert.True(await store.SetAsync(page, [3], Hour, stale.Generation));
+        Assert.Equal([3], (await store.GetAsync(page)).Value);
+    }
+
+    [Fact]
     public async Task ConcurrentInvalidationsAreAllCounted()
     {
         var store = await StoreAsync();

@@ -42,7 +42,7 @@ public sealed class ClientTests
         await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>
         {
             ["Asgilook:UploadKeys:0"] = Secrets.UploadKey,
-            ["Asgilook:RateLimits:UploadsPerMinute"] = "60",
+            ["Asgilook:RateLimits:UploadsPerMinute"] = "12",
         });
         var patient = new AsgilookClient(app.Client, Secrets.UploadKey, waitWhenRateLimited: TimeSpan.FromSeconds(10));
         var impatient = new AsgilookClient(app.Client, Secrets.UploadKey);
@@ -50,14 +50,14 @@ public sealed class ClientTests
         patient.RateLimited += waits.Add;
         var png = TestImages.RandomEllipses(200, 100);
 
-        // A fresh budget of 60 a minute: 60 pass at once, the 61st must wait for a token (a second).
-        await Task.WhenAll(Enumerable.Range(0, 60).Select(_ => impatient.UploadAsync(png)));
+        // A fresh budget of 12 a minute: 12 pass at once, the 13th must wait for a token (5 s).
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => impatient.UploadAsync(png)));
         var refused = await Assert.ThrowsAsync<AsgilookProblemException>(() => impatient.UploadAsync(png));
         var waited = await patient.UploadAsync(png);
 
         Assert.Equal(429, refused.Status);
         Assert.NotEmpty(waits);
-        Assert.All(waits, wait => Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)));
+        Assert.All(waits, wait => Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)));
         Assert.True(await impatient.DeleteAsync(waited.Id, Secrets.UploadKey)); // its uploader's key deletes it
         var anonymous = await Assert.ThrowsAsync<AsgilookProblemException>(() => new AsgilookClient(app.Client).UploadAsync(png));
         Assert.Equal(401, anonymous.Status);

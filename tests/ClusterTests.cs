@@ -252,6 +252,39 @@ public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redi
     }
 
     [Fact]
+    public async Task NginxLimitsEachClientBeforeTheInstancesDoAndSaysSoAsProblems()
+    {
+        await using var cluster = await Cluster.StartAsync(2, postgres, redis, new Dictionary<string, string?>
+        {
+            ["Asgilook__RateLimits__UploadsPerMinute"] = "0",
+            ["Asgilook__MaxEventListenersPerClient"] = "100",
+        });
+
+        // A burst of uploads far past nginx's 5 a second (burst 20): the excess is nginx's 429, never reaching an instance.
+        var uploads = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => cluster.Balancer.PostAsync("/images", new ByteArrayContent("not an image"u8.ToArray()))));
+        var limited = uploads.Where(response => response.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.NotEmpty(limited);
+        var problem = await limited[0].AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Contains("faster than this service takes", problem.GetProperty("detail").GetString());
+        Assert.Equal("1", limited[0].Headers.GetValues("Retry-After").Single());
+        Assert.Equal("nginx", limited[0].Headers.Server.ToString());
+
+        // Event streams: at most 8 a client address, held open.
+        var streams = new List<HttpResponseMessage>();
+        for (var i = 0; i < 9; i++)
+        {
+            streams.Add(await cluster.Balancer.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead));
+        }
+
+        Assert.Equal(8, streams.Count(stream => stream.StatusCode == HttpStatusCode.OK));
+        await streams[^1].AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        foreach (var response in uploads.Concat(streams))
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task WhilePostgresIsStoppedEveryInstanceAndNginxAnswer503AndAllRecover()
     {
         await using var cluster = await Cluster.StartAsync(2, postgres, redis);

@@ -95,6 +95,25 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
             {
                 Assert.Equal(HttpStatusCode.NoContent, admin.StatusCode);
             }
+
+            // What the cluster's parts refuse: Redis anyone without a password and the instances' user its
+            // administration; PostgreSQL a connection without a password; nginx tells no version.
+            var redisPort = int.Parse(RedisPort().Match(environment).Groups[1].Value);
+            Assert.Contains("NOAUTH", await RedisSaysAsync(redisPort, "PING"));
+            var redisPassword = RedisPassword().Match(environment).Groups[1].Value;
+            Assert.Contains("NOPERM", await RedisSaysAsync(redisPort, $"AUTH asgilook {redisPassword}", "FLUSHALL"));
+            Assert.DoesNotContain(redisPassword, string.Join('\n', output));
+            var postgresPort = PostgresPort().Match(environment).Groups[1].Value;
+            await using (var passwordless = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={postgresPort};Username=postgres;Database=postgres;Timeout=3"))
+            {
+                var refused = await Assert.ThrowsAnyAsync<Npgsql.NpgsqlException>(() => passwordless.OpenAsync());
+                Assert.Contains("password", refused.Message, StringComparison.OrdinalIgnoreCase);
+            }
+
+            using (var head = await nginx.GetAsync("/health"))
+            {
+                Assert.Equal("nginx", head.Headers.Server.ToString());
+            }
         }
         finally
         {
@@ -158,9 +177,36 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         Assert.Contains("deploy/nginx/asgilook-server.conf", script);
         foreach (var variable in new[] { "ASGI_LOOK_STORAGE_PATH", "ASGI_LOOK_REDIS_HOST", "ASGI_LOOK_DATABASE" })
         {
-            Assert.Contains($"{variable}:", compose);
+            Assert.Matches($"{variable}[:=]", compose);
             Assert.Contains($"export {variable}=", script);
         }
+
+        // Hardened alike: the databases' passwords made at start and never in a file of the repository,
+        // PostgreSQL with SCRAM and a role that is no superuser, Redis without an anonymous user, nginx
+        // quiet about its version and limiting per client; the instances' containers non-root and read-only.
+        Assert.Contains("Username=asgilook;Password=", script);
+        Assert.Contains("Username=asgilook;Password=$$(cat /secrets/asgilook-db.password)", compose);
+        Assert.Contains("-A scram-sha-256", script);
+        Assert.Contains("--auth-host=scram-sha-256", compose);
+        Assert.Contains("NOSUPERUSER", script);
+        Assert.Contains("NOSUPERUSER", File.ReadAllText(Path.Combine(Deploy, "postgres", "create-asgilook.sh")));
+        Assert.Contains("user default off", script);
+        Assert.Contains("user default off", compose);
+        Assert.Contains("USER app", File.ReadAllText(Path.Combine(Deploy, "Dockerfile")));
+        foreach (var hardening in new[] { "read_only: true", "cap_drop: [ALL]", "no-new-privileges:true", "pids_limit:", "mem_limit:" })
+        {
+            Assert.Contains(hardening, compose);
+        }
+
+        var http = File.ReadAllText(Path.Combine(Deploy, "nginx", "asgilook-http.conf"));
+        Assert.Contains("server_tokens off;", http);
+        Assert.Contains("include /etc/nginx/asgilook-http.conf;", dockerNginx);
+        Assert.Contains("deploy/nginx/asgilook-http.conf", script);
+        Assert.Contains("worker_connections 4096;", dockerNginx);
+        Assert.Contains("worker_connections 4096;", script);
+        Assert.Contains("limit_conn asgilook_events", shared);
+        Assert.Contains("limit_req zone=asgilook_uploads", shared);
+        Assert.Contains("limit_req zone=asgilook_thumbnails", shared);
 
         // Both generate the admin key rather than ship one, believe only nginx's X-Forwarded-For, and keep
         // the management port off what nginx proxies (and, in compose, off the published ports).
@@ -194,6 +240,32 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
 
     [GeneratedRegex(@"ADMIN_KEY=(\S+)")]
     private static partial Regex AdminKey();
+
+    [GeneratedRegex(@"(?m)^REDIS_PORT=(\d+)")]
+    private static partial Regex RedisPort();
+
+    [GeneratedRegex(@"(?m)^REDIS_PASSWORD=(\S+)")]
+    private static partial Regex RedisPassword();
+
+    [GeneratedRegex(@"(?m)^POSTGRES_PORT=(\d+)")]
+    private static partial Regex PostgresPort();
+
+    /// <summary>What a Redis server answers to commands sent over a plain connection (the last answer's first line).</summary>
+    private static async Task<string> RedisSaysAsync(int port, params string[] commands)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync("127.0.0.1", port);
+        var stream = client.GetStream();
+        using var reader = new StreamReader(stream);
+        string? answer = null;
+        foreach (var command in commands)
+        {
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(command + "\r\n"));
+            answer = await reader.ReadLineAsync();
+        }
+
+        return answer ?? string.Empty;
+    }
 
     [GeneratedRegex(@"server (asgilook-\d+):8000")]
     private static partial Regex Upstream();

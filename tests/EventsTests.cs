@@ -96,6 +96,35 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
     }
 
     [Fact]
+    public async Task EventsFromRedisAreCheckedAndTheirUrisBuiltAnew()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        using var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
+        var id = Guid.NewGuid();
+
+        // Whoever can publish on the channel could send a page a link anywhere; these are dropped or rebuilt.
+        foreach (var forged in new object[]
+        {
+            new { origin = "elsewhere", type = "image", image = new { id = "../../x", image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
+            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "yesterday", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
+            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { -1, 64 }, thumbnails = Array.Empty<string>() } },
+            new { origin = "elsewhere", type = "script", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
+            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "javascript:alert(1)", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 640, 360 }, thumbnails = new[] { "https://evil.example/x.jpeg" } } },
+        })
+        {
+            await redis.Server.Database.PublishAsync(RedisKeys.Events, JsonSerializer.Serialize(forged));
+        }
+
+        var (type, data) = await NextEventAsync(reader);
+        Assert.Equal(("image", id.ToString()), (type, data.GetProperty("id").GetString()));
+        Assert.Equal($"/images/{id}.jpeg", data.GetProperty("image").GetString());
+        Assert.Equal([$"/thumbnails/{id}/320x180.jpeg", $"/thumbnails/{id}/160x90.jpeg"], data.GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()));
+        await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 4, "the forged messages were not all noticed");
+    }
+
+    [Fact]
     public async Task GalleryPageIsServedAtTheRoot()
     {
         await using var app = await TestApp.StartAsync();
@@ -105,8 +134,13 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.ContentType());
         var html = await page.Content.ReadAsStringAsync();
-        Assert.Contains("new EventSource('/events')", html);
-        Assert.Contains("srcset", html);
+        Assert.Contains("<script src=\"/gallery.js\"></script>", html);
+        Assert.DoesNotContain("<script>", html); // nothing inline: the policy allows the page's own files only
+        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
+        var script = await app.Client.GetStringAsync("/gallery.js");
+        Assert.Contains("new EventSource('/events')", script);
+        Assert.Contains("srcset", script);
     }
 
     private static async Task<(string Type, JsonElement Data)> NextEventAsync(StreamReader reader)

@@ -113,6 +113,47 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
         }, "the app did not recover after PostgreSQL came back", timeoutSeconds: 30);
 
     [Fact]
+    public async Task ADemotedReadOnlyPrimaryAndConnectionsCutMidWayAre503AndLeaveNothingBehind()
+    {
+        var database = await postgres.NewDatabaseAsync();
+        var name = new Npgsql.NpgsqlConnectionStringBuilder(database).Database!;
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:Database"] = database });
+        var kept = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+
+        // What a failover does to the old primary: it turns read-only, and the connections to it are cut.
+        await postgres.ExecuteAsync($"ALTER DATABASE {name} SET default_transaction_read_only = on");
+        await postgres.ExecuteAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
+        try
+        {
+            var statuses = new List<HttpStatusCode>();
+            for (var i = 0; i < 4; i++)
+            {
+                using var upload = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+                var problem = await upload.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                Assert.Equal("Image catalog unavailable", problem.GetProperty("title").GetString());
+                Assert.Equal(TimeSpan.FromSeconds(5), upload.Headers.RetryAfter?.Delta);
+                statuses.Add(upload.StatusCode);
+            }
+
+            using var delete = await app.Client.DeleteImageAsync(kept);
+            await delete.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            Assert.Single(app.StoredFiles()); // no upload left a file, and the delete removed nothing
+        }
+        finally
+        {
+            await postgres.ExecuteAsync($"ALTER DATABASE {name} SET default_transaction_read_only = off");
+            await postgres.ExecuteAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'");
+        }
+
+        await Loopback.WaitUntilAsync(async () =>
+        {
+            using var upload = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses()));
+            return upload.StatusCode == HttpStatusCode.Created;
+        }, "uploads did not come back with a writable primary");
+        Assert.Equal(2, (await app.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+    }
+
+    [Fact]
     public async Task InstanceStartedBeforeItsDatabaseWaitsForIt()
     {
         var database = await postgres.NewDatabaseAsync();

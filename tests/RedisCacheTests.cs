@@ -81,6 +81,31 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
     }
 
     [Fact]
+    public async Task TruncatedOrForeignEntriesAreNeverServedAndAreReplaced()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
+        var real = await app.Client.GetByteArrayAsync(thumbnail);
+        var stored = (byte[])(await redis.Server.Database.StringGetAsync($"asgilook:{thumbnail}"))!;
+
+        // Cut short (a full Redis, a broken proxy), or written by someone else with a type Asgilook never caches.
+        var foreign = MessagePackSerializer.Serialize(new object[] { "text/html", "<script>alert(1)</script>"u8.ToArray() });
+        foreach (var bad in new[] { stored[..(stored.Length / 2)], stored[..3], foreign })
+        {
+            await redis.Server.Database.StringSetAsync($"asgilook:{thumbnail}", bad);
+
+            using var first = await app.Client.GetAsync(thumbnail);
+            Assert.Equal((HttpStatusCode.OK, "Miss", "image/jpeg"), (first.StatusCode, first.CacheOutcome(), first.ContentType()));
+            Assert.Equal(real, await first.Content.ReadAsByteArrayAsync());
+            using var second = await app.Client.GetAsync(thumbnail);
+            Assert.Equal("Hit", second.CacheOutcome());
+        }
+
+        Assert.Equal(3, app.Logs.Warnings("ResponseCache").Count(warning => warning.Contains("is not a cached response", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task UnreachableRedisServesUncached()
     {
         var nobody = Loopback.FreePort();

@@ -146,9 +146,9 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         public string Description => inner.Description;
 
-        public Task<CacheRead> GetAsync(string key) => inner.GetAsync(key);
+        public Task<CacheRead> GetAsync(CacheKey key) => inner.GetAsync(key);
 
-        public Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation) => inner.SetAsync(key, value, timeToLive, generation);
+        public Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation) => inner.SetAsync(key, value, timeToLive, generation);
 
         public Task InvalidateAsync(string key) => inner.InvalidateAsync(key);
 

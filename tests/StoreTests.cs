@@ -101,9 +101,11 @@ public sealed class StoreTests
         Assert.False(File.Exists(unfinished));
         Assert.False(File.Exists(orphan));
         Assert.True(File.Exists(recentOrphan), "an upload another process may be finishing must be left alone");
+        var quarantined = Directory.GetFiles(Path.Combine(storage, ImageFiles.QuarantineFolder), "*", SearchOption.AllDirectories).Select(Path.GetFileName);
+        Assert.Equal(new[] { Path.GetFileName(unfinished), Path.GetFileName(orphan) }.Order(), quarantined.Order()); // moved aside, never deleted
         var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
         Assert.Equal(TestApp.PredictableIds[0].ToString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
-        Assert.Single(second.Logs.Warnings(nameof(ImageStore)), warning => warning.Contains("1 listed image(s) without a file", StringComparison.Ordinal));
+        Assert.Single(second.Logs.Warnings(nameof(StorageStartup)), warning => warning.Contains("1 listed image(s) without a file", StringComparison.Ordinal));
     }
 
     [Fact]

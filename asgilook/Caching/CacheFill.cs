@@ -23,13 +23,13 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
     /// <param name="produce">Produces this request's answer, stores it, and returns it as an entry (null when it is not one to keep).</param>
     /// <param name="serve">Answers this request with an entry another request produced.</param>
     public async Task RunAsync(
-        HttpContext context, string key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve)
+        HttpContext context, CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve)
     {
         var wait = new Wait(context, metrics);
         while (true)
         {
             var mine = new TaskCompletionSource<CachedResponse?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var flight = _inFlight.GetOrAdd(key, mine.Task);
+            var flight = _inFlight.GetOrAdd(key.Entry, mine.Task);
             if (flight == mine.Task)
             {
                 CachedResponse? entry = null;
@@ -39,7 +39,7 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
                 }
                 finally
                 {
-                    _inFlight.TryRemove(new KeyValuePair<string, Task<CachedResponse?>>(key, mine.Task));
+                    _inFlight.TryRemove(new KeyValuePair<string, Task<CachedResponse?>>(key.Entry, mine.Task));
                     mine.SetResult(entry);
                 }
 
@@ -60,7 +60,7 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
 
     /// <summary>This process's one request for the key: it produces the entry unless another instance is.</summary>
     private async Task<CachedResponse?> LeadAsync(
-        string key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
+        CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
     {
         if (!lookup.Available)
         {
@@ -86,7 +86,7 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
     /// without storing one, or its lock outlives <see cref="FillOnce.LockExpiry"/>, this request produces it.
     /// </summary>
     private async Task<CachedResponse?> WaitForOtherInstanceAsync(
-        string key, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
+        CacheKey key, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
     {
         var pause = FirstPause;
         while (true)

@@ -7,14 +7,26 @@ namespace Asgilook.Caching;
 /// <summary>
 /// A cached response as the tutorial stores it: the MessagePack array <c>[content_type, body]</c>,
 /// a str and a bin (msgpack's <c>use_bin_type=True</c>). When the response carried validators
-/// (ETag, Last-Modified, Cache-Control), a third item holds them as a map, so that a hit can answer
-/// conditional requests with 304 like the resource itself would.
+/// (ETag, Last-Modified, Cache-Control) or a page's Link, a third item holds them as a map, so that a hit
+/// can answer conditional requests with 304 and name the next page like the resource itself would.
 /// </summary>
-public sealed record CachedResponse(string ContentType, byte[] Body, string? ETag = null, DateTimeOffset? LastModified = null, string? CacheControl = null)
+public sealed record CachedResponse(
+    string ContentType, byte[] Body, string? ETag = null, DateTimeOffset? LastModified = null, string? CacheControl = null, string? Link = null)
 {
     private const string ETagKey = "ETag";
     private const string LastModifiedKey = "Last-Modified";
     private const string CacheControlKey = "Cache-Control";
+    private const string LinkKey = "Link";
+
+    /// <summary>
+    /// Only what Asgilook itself caches is ever served from the cache: images and JSON. An entry claiming
+    /// anything else (text/html, say) was not written by Asgilook, and is treated as unreadable.
+    /// </summary>
+    public static bool IsServable(string contentType) =>
+        contentType.StartsWith("image/jpeg", StringComparison.OrdinalIgnoreCase)
+        || contentType.StartsWith("image/webp", StringComparison.OrdinalIgnoreCase)
+        || contentType.StartsWith("image/avif", StringComparison.OrdinalIgnoreCase)
+        || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
 
     public byte[] Serialize()
     {
@@ -32,6 +44,11 @@ public sealed record CachedResponse(string ContentType, byte[] Body, string? ETa
         if (CacheControl is not null)
         {
             validators.Add((CacheControlKey, CacheControl));
+        }
+
+        if (Link is not null)
+        {
+            validators.Add((LinkKey, Link));
         }
 
         var buffer = new ArrayBufferWriter<byte>(Body.Length + ContentType.Length + 128);
@@ -79,6 +96,7 @@ public sealed record CachedResponse(string ContentType, byte[] Body, string? ETa
                     LastModifiedKey when DateTimeOffset.TryParseExact(value, "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var modified)
                         => response with { LastModified = modified },
                     CacheControlKey => response with { CacheControl = value },
+                    LinkKey => response with { Link = value },
                     _ => response,
                 };
             }

@@ -1,7 +1,20 @@
 namespace Asgilook.Caching;
 
-/// <summary>What a lookup found: the entry (null on a miss) and how often its key had been invalidated.</summary>
+/// <summary>What a lookup found: the entry (null on a miss) and how often its key's family had been invalidated.</summary>
 public readonly record struct CacheRead(byte[]? Value, long Generation);
+
+/// <summary>
+/// Where an entry lives and which family it belongs to. The family is the path (<c>asgilook:/images</c>),
+/// and an invalidation invalidates the family: the path's own entry and every entry of a query on it
+/// (<c>asgilook:/images?limit=50</c>), which then reads as a miss.
+/// </summary>
+public readonly record struct CacheKey(string Entry, string Family)
+{
+    /// <summary>An entry that is its own family: a path without a query.</summary>
+    public static implicit operator CacheKey(string key) => new(key, key);
+
+    public bool IsFamily => Entry == Family;
+}
 
 /// <summary>
 /// Where the response cache keeps its entries: Redis, or the process's own memory. Each key has a
@@ -17,15 +30,15 @@ public interface ICacheStore
     /// <summary>What the entries are kept in, for the startup log and the readiness check (no secrets).</summary>
     string Description { get; }
 
-    /// <summary>The entry and its key's generation, read together.</summary>
-    Task<CacheRead> GetAsync(string key);
+    /// <summary>The entry and its family's generation, read together; an entry stored under an older generation of its family reads as none.</summary>
+    Task<CacheRead> GetAsync(CacheKey key);
 
-    /// <summary>Stores the entry unless the key was invalidated since <paramref name="generation"/> was read.</summary>
+    /// <summary>Stores the entry unless its family was invalidated since <paramref name="generation"/> was read.</summary>
     /// <returns>Whether it was stored.</returns>
-    Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation);
+    Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation);
 
-    /// <summary>Deletes the entry and bumps the key's generation.</summary>
-    Task InvalidateAsync(string key);
+    /// <summary>Deletes the family's own entry and bumps its generation, which makes every entry of the family stale.</summary>
+    Task InvalidateAsync(string family);
 
     /// <summary>
     /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it.

@@ -22,28 +22,28 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
     /// <summary>How many keys have a remembered generation (forgotten after <see cref="ICacheStore.GenerationLifetime"/>).</summary>
     public int RememberedGenerations => _generations.Count;
 
-    public Task<CacheRead> GetAsync(string key)
+    public Task<CacheRead> GetAsync(CacheKey key)
     {
         // The generation is read first: an invalidation in between leaves a miss with an old
         // generation, whose store is then refused. Never the other way round.
-        var generation = GenerationOf(key);
-        if (_entries.TryGetValue(key, out var entry))
+        var generation = GenerationOf(key.Family);
+        if (_entries.TryGetValue(key.Entry, out var entry))
         {
-            if (entry.ExpiresAt > clock.GetUtcNow())
+            if (entry.ExpiresAt > clock.GetUtcNow() && entry.Generation == generation)
             {
                 return Task.FromResult(new CacheRead(entry.Value, generation));
             }
 
             lock (_writeLock)
             {
-                Remove(key, entry);
+                Remove(key.Entry, entry);
             }
         }
 
         return Task.FromResult(new CacheRead(null, generation));
     }
 
-    public Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation)
+    public Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation)
     {
         if (value.Length > budgetBytes)
         {
@@ -52,14 +52,14 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
 
         lock (_writeLock)
         {
-            if (GenerationOf(key) != generation)
+            if (GenerationOf(key.Family) != generation)
             {
                 return Task.FromResult(false);
             }
 
-            var entry = new Entry(value, clock.GetUtcNow() + timeToLive);
-            var previous = _entries.TryGetValue(key, out var old) ? old.Value.Length : 0;
-            _entries[key] = entry;
+            var entry = new Entry(value, clock.GetUtcNow() + timeToLive, generation);
+            var previous = _entries.TryGetValue(key.Entry, out var old) ? old.Value.Length : 0;
+            _entries[key.Entry] = entry;
             _bytes += value.Length - previous;
             if (_bytes > budgetBytes)
             {
@@ -70,17 +70,17 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         return Task.FromResult(true);
     }
 
-    public Task InvalidateAsync(string key)
+    public Task InvalidateAsync(string family)
     {
         lock (_writeLock)
         {
-            if (_entries.TryRemove(key, out var entry))
+            if (_entries.TryRemove(family, out var entry))
             {
                 _bytes -= entry.Value.Length;
             }
 
             var now = clock.GetUtcNow();
-            _generations[key] = new Generation(GenerationOf(key) + 1, now + ICacheStore.GenerationLifetime);
+            _generations[family] = new Generation(GenerationOf(family) + 1, now + ICacheStore.GenerationLifetime);
             if (now >= _nextSweep)
             {
                 _nextSweep = now + TimeSpan.FromMinutes(1);
@@ -152,7 +152,8 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         }
     }
 
-    private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt);
+    /// <param name="Generation">The family's generation it was stored under: a later one makes it stale.</param>
+    private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt, long Generation);
 
     private sealed class FillLock(MemoryCacheStore store, string key, DateTimeOffset expiresAt) : IAsyncDisposable
     {

@@ -6,14 +6,23 @@ namespace Asgilook.Caching;
 /// <summary>
 /// The response cache in Redis, shared by every instance pointed at the same server. A key's
 /// generation lives beside it (<see cref="RedisKeys.GenerationOf"/>) and so does its fill lock
-/// (<see cref="RedisKeys.LockOf"/>); the compare-and-set, the invalidation and the lock's release are
-/// Lua scripts, so they are atomic across instances.
+/// (<see cref="RedisKeys.LockOf"/>); an entry of a query carries a stamp of the family generation it was
+/// stored under (<see cref="RedisKeys.StampOf"/>). The compare-and-set, the invalidation and the lock's
+/// release are Lua scripts, so they are atomic across instances.
 /// </summary>
 public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 {
     private const string SetIfCurrent = """
         if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[1]) then return 0 end
         redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        return 1
+        """;
+
+    /// <summary>An entry of a query: stored with the stamp of the family generation it was produced under.</summary>
+    private const string SetStampedIfCurrent = """
+        if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[1]) then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
         return 1
         """;
 
@@ -31,18 +40,30 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 
     public string Description => redis.Description;
 
-    public async Task<CacheRead> GetAsync(string key)
+    public async Task<CacheRead> GetAsync(CacheKey key)
     {
-        var values = await Database.StringGetAsync([key, RedisKeys.GenerationOf(key)]);
-        return new CacheRead(values[0], values[1].IsNull ? 0 : (long)values[1]);
+        if (key.IsFamily)
+        {
+            var values = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Family)]);
+            return new CacheRead(values[0], GenerationOf(values[1]));
+        }
+
+        var stamped = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Family), RedisKeys.StampOf(key.Entry)]);
+        var generation = GenerationOf(stamped[1]);
+        return new CacheRead(GenerationOf(stamped[2]) == generation && !stamped[2].IsNull ? stamped[0] : RedisValue.Null, generation);
     }
 
-    public async Task<bool> SetAsync(string key, byte[] value, TimeSpan timeToLive, long generation) =>
-        (int)await Database.ScriptEvaluateAsync(
-            SetIfCurrent, [key, RedisKeys.GenerationOf(key)], [generation, value, (long)timeToLive.TotalMilliseconds]) == 1;
+    public async Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation) => key.IsFamily
+        ? (int)await Database.ScriptEvaluateAsync(
+            SetIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Family)], [generation, value, (long)timeToLive.TotalMilliseconds]) == 1
+        : (int)await Database.ScriptEvaluateAsync(
+            SetStampedIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Family), RedisKeys.StampOf(key.Entry)],
+            [generation, value, (long)timeToLive.TotalMilliseconds]) == 1;
 
-    public Task InvalidateAsync(string key) =>
-        Database.ScriptEvaluateAsync(DeleteAndBump, [key, RedisKeys.GenerationOf(key)], [(long)ICacheStore.GenerationLifetime.TotalMilliseconds]);
+    public Task InvalidateAsync(string family) =>
+        Database.ScriptEvaluateAsync(DeleteAndBump, [family, RedisKeys.GenerationOf(family)], [(long)ICacheStore.GenerationLifetime.TotalMilliseconds]);
+
+    private static long GenerationOf(RedisValue value) => value.IsNull ? 0 : (long)value;
 
     public async Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
     {

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Asgilook.Operations;
 using Asgilook.Redis;
-using MessagePack;
 
 namespace Asgilook.Caching;
 
@@ -51,6 +50,13 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
         return Prefix + (normalized.Length == 0 ? "/" : normalized);
     }
 
+    /// <summary>The key of a path and the query the route knows (<see cref="CacheVaryByQuery"/>); the path's family.</summary>
+    public static CacheKey KeyFor(PathString path, string knownQuery)
+    {
+        var family = KeyFor(path);
+        return new CacheKey(knownQuery.Length == 0 ? family : $"{family}?{knownQuery}", family);
+    }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Log.Store(logger, store.Description);
@@ -60,7 +66,7 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The cached answer of the key, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
-    public async Task<CacheLookup> LookupAsync(string key)
+    public async Task<CacheLookup> LookupAsync(CacheKey key)
     {
         var read = await Guarded<CacheRead?>(async () =>
         {
@@ -79,22 +85,36 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
 
         try
         {
-            return new CacheLookup(CachedResponse.Deserialize(found.Value), found.Generation, Available: true);
+            var hit = CachedResponse.Deserialize(found.Value);
+            if (CachedResponse.IsServable(hit.ContentType))
+            {
+                return new CacheLookup(hit, found.Generation, Available: true);
+            }
+
+            Log.Unreadable(logger, key.Entry, "a content type Asgilook never caches");
         }
-        catch (MessagePackSerializationException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            Log.Unreadable(logger, key, Redaction.Describe(e));
-            return new CacheLookup(null, found.Generation, Available: true);
+            // Truncated, foreign or from another version: whatever the bytes are, they are not served.
+            Log.Unreadable(logger, key.Entry, Redaction.Describe(e));
         }
+
+        // The entry goes, and the answer produced next replaces it (it is stored under the new generation).
+        var renewed = await Guarded<CacheRead?>(async () =>
+        {
+            await store.InvalidateAsync(key.Family);
+            return await store.GetAsync(key);
+        });
+        return renewed is { } fresh ? new CacheLookup(null, fresh.Generation, Available: true) : CacheLookup.Unavailable;
     }
 
     /// <summary>
     /// Stores the answer produced after <paramref name="lookup"/> missed, unless the key was
     /// invalidated meanwhile: then the answer may predate the change, and is not kept.
     /// </summary>
-    public async Task StoreAsync(string key, CachedResponse response, CacheLookup lookup)
+    public async Task StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup)
     {
-        if (lookup.Available)
+        if (lookup.Available && CachedResponse.IsServable(response.ContentType))
         {
             await Guarded(async () =>
             {
@@ -121,9 +141,9 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
     }
 
     /// <summary>Tries to take the key's fill lock (see <see cref="FillOnce"/>).</summary>
-    public async Task<FillLock> TryLockAsync(string key)
+    public async Task<FillLock> TryLockAsync(CacheKey key)
     {
-        var attempt = await Guarded(async () => new LockAttempt(await store.TryLockAsync(key, FillOnce.LockExpiry)));
+        var attempt = await Guarded(async () => new LockAttempt(await store.TryLockAsync(key.Entry, FillOnce.LockExpiry)));
         return attempt switch
         {
             null => FillLock.StoreFailed,

@@ -37,14 +37,13 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return;
         }
 
-        if (!IsCacheable(context))
+        if (KeyOf(context) is not { } key)
         {
             await next(context);
             return;
         }
 
         // snippet: lookup
-        var key = ResponseCache.KeyFor(request.Path);
         var clock = Stopwatch.StartNew();
         var lookup = await cache.LookupAsync(key);
         metrics.CacheLookup(lookup.Outcome);
@@ -72,10 +71,28 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         // end snippet
     }
 
-    private static bool IsCacheable(HttpContext context) =>
-        (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
-        && !context.Request.QueryString.HasValue
-        && context.GetEndpoint()?.Metadata.GetMetadata<ExcludeFromResponseCache>() is null;
+    /// <summary>
+    /// The key a cacheable request is cached under: its path, and the query parameters its route knows
+    /// (unknown ones are left out, so that <c>?x=&lt;random&gt;</c> cannot make every request a miss);
+    /// null when it is not cacheable.
+    /// </summary>
+    private static CacheKey? KeyOf(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            return null;
+        }
+
+        var metadata = context.GetEndpoint()?.Metadata;
+        if (metadata?.GetMetadata<ExcludeFromResponseCache>() is not null)
+        {
+            return null;
+        }
+
+        var query = metadata?.GetMetadata<CacheVaryByQuery>() is { } vary ? vary.KeyOf(request.Query) : string.Empty;
+        return query is null ? (CacheKey?)null : ResponseCache.KeyFor(request.Path, query);
+    }
 
     /// <summary>A conditional request is answered from validators without producing anything: it never waits.</summary>
     private static bool FillsOnce(HttpContext context) =>
@@ -90,6 +107,11 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         var response = context.Response;
         response.Headers[CacheHeader] = "Hit";
         ConditionalRequest.SetValidators(response, cached.ETag, cached.LastModified, cached.CacheControl);
+        if (cached.Link is not null)
+        {
+            response.Headers.Link = cached.Link;
+        }
+
         if (ConditionalRequest.IsNotModified(context.Request, cached.ETag, cached.LastModified))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
@@ -107,7 +129,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
 
     /// <summary>Produces the answer, keeping a copy of its body; stores it when it is a whole 200.</summary>
     /// <returns>The entry, or null when the answer is not one to cache.</returns>
-    private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, string key, CacheLookup lookup)
+    private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup)
     {
         var response = context.Response;
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -136,7 +158,8 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         var headers = response.GetTypedHeaders();
         var entry = new CachedResponse(
             response.ContentType ?? "application/octet-stream", capture.Captured,
-            headers.ETag?.ToString(), headers.LastModified, response.Headers.CacheControl.ToString() is { Length: > 0 } policy ? policy : null);
+            headers.ETag?.ToString(), headers.LastModified, response.Headers.CacheControl.ToString() is { Length: > 0 } policy ? policy : null,
+            response.Headers.Link.ToString() is { Length: > 0 } link ? link : null);
         await cache.StoreAsync(key, entry, lookup);
         return entry;
     }

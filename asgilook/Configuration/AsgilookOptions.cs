@@ -55,11 +55,22 @@ public sealed class AsgilookOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan LeftoverGracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How many images are converted or thumbnailed at once; 0: one per core (measured best, bench/RESULTS.md).</summary>
+    /// <summary>
+    /// Lets startup unlist more than a small share of the images when their files are gone (see
+    /// <see cref="Storage.StorageStartup"/>); without it, such a start fails, since the likelier cause is a
+    /// folder that is not mounted.
+    /// </summary>
+    public bool AllowLargeRepair { get; set; }
+
+    /// <summary>
+    /// How many uploads are converted at once, and separately how many thumbnails rendered at once; 0: one
+    /// per core (measured best, bench/RESULTS.md). Conversions and renders have workers and queues of their
+    /// own, so a flood of uploads never keeps thumbnails from rendering.
+    /// </summary>
     [Range(0, 1024)]
     public int ImageWorkers { get; set; }
 
-    /// <summary>How much image work may wait for a worker before requests answer 503 with Retry-After.</summary>
+    /// <summary>How many conversions, and separately how many renders, may wait for a worker before requests answer 503 with Retry-After.</summary>
     [Range(0, 100_000)]
     public int ImageQueueLength { get; set; } = 64;
 
@@ -70,6 +81,47 @@ public sealed class AsgilookOptions
     /// </summary>
     [Range(0, 1024)]
     public int VipsThreads { get; set; } = 1;
+
+    /// <summary>
+    /// The memory all upload bodies in flight may hold together, reserved as their bytes arrive; an upload
+    /// that would need more is answered 503 with Retry-After.
+    /// </summary>
+    [Range(1, 64 * 1024)]
+    public int UploadBufferMegabytes { get; set; } = 128;
+
+    /// <summary>
+    /// The slowest an upload body may arrive, after a few seconds' grace (Kestrel's default is 240 B/s,
+    /// which lets a client hold a connection for hours); a client slower than this is cut off.
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int MinUploadBytesPerSecond { get; set; } = 8 * 1024;
+
+    /// <summary>Below this much free space in the storage folder, uploads answer 507 before anything is decoded.</summary>
+    [Range(0, long.MaxValue)]
+    public long MinFreeDiskMegabytes { get; set; } = 256;
+
+    /// <summary>How many <c>GET /events</c> streams may be open at once in this instance (503 past it).</summary>
+    [Range(0, 1_000_000)]
+    public int MaxEventListeners { get; set; } = 1000;
+
+    /// <summary>How many <c>GET /events</c> streams one client may have open (429 past it).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxEventListenersPerClient { get; set; } = 8;
+
+    /// <summary>How often an idle event stream gets a <c>: ping</c> comment, so that dead peers are noticed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan EventsKeepAlive { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// The most memory one decode may need, judged from the header before decoding: width × height ×
+    /// bands × bytes per sample, and the whole image again when a rotation needs it. More answers 413.
+    /// </summary>
+    [Range(1, 64 * 1024)]
+    public int MaxDecodeMegabytes { get; set; } = 512;
+
+    /// <summary>How long one conversion or thumbnail may compute before libvips is told to stop (422 or 503).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ImageWorkTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The budget of the in-process response cache, used when no Redis is configured.</summary>
     [Range(1, 64 * 1024)]

@@ -1,65 +1,95 @@
-using System.Buffers;
-using System.Net.ServerSentEvents;
-using System.Text.Json;
 using Asgilook.Caching;
+using Asgilook.Configuration;
+using Asgilook.Http;
+using Asgilook.RateLimiting;
 using Carter;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace Asgilook.Events;
 
 /// <summary>
 /// <c>GET /events</c>: a Server-Sent Events stream of uploads (<c>image</c>, the image as JSON) and
-/// deletes (<c>deleted</c>, its id), so that a page shows new images without reloading.
+/// deletes (<c>deleted</c>, its id), so that a page shows new images without reloading. An idle stream
+/// gets a <c>: ping</c> comment every <c>EventsKeepAlive</c>.
 /// </summary>
 public sealed class EventsModule : ICarterModule
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         app.MapGet("/events", Listen)
             .WithTags("Events")
             .WithName(nameof(Listen))
             .WithSummary("Uploads and deletes as they happen (Server-Sent Events)")
-            .WithDescription("Event 'image' carries an uploaded image as JSON; event 'deleted' carries {\"id\": ...}.")
+            .WithDescription("Event 'image' carries an uploaded image as JSON; event 'deleted' carries {\"id\": ...}; ': ping' comments keep " +
+                "an idle stream alive. 429 with Retry-After when this client has MaxEventListenersPerClient streams open, 503 when the " +
+                "instance has MaxEventListeners.")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithMetadata(ExcludeFromResponseCache.Instance);
     }
 
-    internal static async Task Listen(ImageEvents events, HttpContext context, CancellationToken cancellationToken)
+    internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> Listen(
+        ImageEvents events, IOptions<AsgilookOptions> options, HttpContext context, CancellationToken cancellationToken)
     {
-        var response = context.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-store";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        // Start now: a browser's EventSource is "open" once the headers arrive, not at the first event,
-        // and Kestrel holds started headers until something is flushed.
-        await response.StartAsync(cancellationToken);
-        await response.Body.WriteAsync(": listening\n\n"u8.ToArray(), cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-        var items = events.ListenAsync(cancellationToken).Select(item => new SseItem<ImageEvent>(item, item.Type));
-        try
+        var (listener, refusal) = events.TryListen(RateLimits.ClientOf(context, uploadKeyId: null));
+        if (listener is null)
         {
-            await SseFormatter.WriteAsync(items, response.Body, Write, cancellationToken);
+            context.Response.Headers.RetryAfter = "10";
+            return refusal is ListenRefusal.TooManyForClient
+                ? Problems.TooManyListenersForClient(options.Value.MaxEventListenersPerClient)
+                : Problems.TooManyListeners();
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+
+        using (listener)
         {
-            // the listener went away
+            var response = context.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-store";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            try
+            {
+                // Start now: a browser's EventSource is "open" once the headers arrive, not at the first event,
+                // and Kestrel holds started headers until something is flushed.
+                await response.StartAsync(cancellationToken);
+                await response.Body.WriteAsync(": listening\n\n"u8.ToArray(), cancellationToken);
+                await response.Body.FlushAsync(cancellationToken);
+                await StreamAsync(listener, response.Body, options.Value.EventsKeepAlive, cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // the listener went away
+            }
         }
+
+        return TypedResults.Empty;
     }
 
-    private static void Write(SseItem<ImageEvent> item, IBufferWriter<byte> output)
+    private static async Task StreamAsync(ImageEvents.Listener listener, Stream body, TimeSpan keepAlive, CancellationToken cancellationToken)
     {
-        using var writer = new Utf8JsonWriter(output);
-        if (item.Data is ImageDeleted deleted)
+        var frames = listener.Reader;
+        while (true)
         {
-            JsonSerializer.Serialize(writer, new DeletedImage(deleted.Image.Id), Json);
-        }
-        else
-        {
-            JsonSerializer.Serialize(writer, item.Data.Image, Json);
+            var next = frames.WaitToReadAsync(cancellationToken).AsTask();
+            while (await Task.WhenAny(next, Task.Delay(keepAlive, cancellationToken)) != next)
+            {
+                await body.WriteAsync(EventFrame.Ping, cancellationToken);
+                await body.FlushAsync(cancellationToken);
+            }
+
+            if (!await next)
+            {
+                return;
+            }
+
+            while (frames.TryRead(out var frame))
+            {
+                await body.WriteAsync(frame.Bytes, cancellationToken);
+            }
+
+            await body.FlushAsync(cancellationToken);
         }
     }
-
-    /// <summary>What a <c>deleted</c> event says: the id, and no more (the image is gone).</summary>
-    private sealed record DeletedImage(string Id);
 }

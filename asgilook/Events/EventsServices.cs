@@ -1,3 +1,4 @@
+using Asgilook.Configuration;
 using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -9,7 +10,7 @@ public static class EventsServices
     public static IServiceCollection AddImageEvents(this IServiceCollection services)
     {
         services.TryAddSingleton<IEventBroadcast>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
-            ? new RedisEventBroadcast(redis, provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
+            ? new RedisEventBroadcast(redis, provider.Settings().MinThumbSize, provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
             : new NoBroadcast());
         services.TryAddSingleton<ImageEvents>();
         services.AddHostedService(provider => provider.GetRequiredService<ImageEvents>());

@@ -1,18 +1,37 @@
 using System.Threading.Channels;
+using Asgilook.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Asgilook.Events;
 
+/// <summary>Why a stream was refused.</summary>
+public enum ListenRefusal
+{
+    /// <summary>This instance has <c>MaxEventListeners</c> streams open: 503.</summary>
+    TooManyListeners,
+
+    /// <summary>This client has <c>MaxEventListenersPerClient</c> streams open: 429.</summary>
+    TooManyForClient,
+}
+
 /// <summary>
 /// Uploads and deletes: handed to this instance's <see cref="IImageEventHandler"/>s, told to everyone
-/// listening on <c>GET /events</c> in this process and, through the broadcast, in the other instances.
-/// Each listener has a bounded queue: one too slow to keep up loses its oldest events rather than holding memory.
+/// listening on <c>GET /events</c> in this process (each event serialised once, for all of them) and,
+/// through the broadcast, in the other instances. Streams are bounded in number, in all and per client,
+/// and each has a bounded queue: one too slow to keep up loses its oldest events rather than holding memory.
 /// </summary>
-public sealed partial class ImageEvents(IEventBroadcast broadcast, IEnumerable<IImageEventHandler> handlers, ILogger<ImageEvents> logger) : IHostedService
+public sealed partial class ImageEvents(
+    IEventBroadcast broadcast, IEnumerable<IImageEventHandler> handlers, IOptions<AsgilookOptions> options, ILogger<ImageEvents> logger) : IHostedService
 {
     private const int QueuePerListener = 256;
     private readonly IImageEventHandler[] _handlers = [.. handlers];
     private readonly Lock _lock = new();
-    private readonly List<Channel<ImageEvent>> _listeners = [];
+    private readonly List<Listener> _listeners = [];
+    private readonly Dictionary<string, int> _perClient = new(StringComparer.Ordinal);
+    private long _framesSerialised;
+
+    /// <summary>How many events were serialised for the streams: once each, however many listen.</summary>
+    public long FramesSerialised => Interlocked.Read(ref _framesSerialised);
 
     public int Listeners
     {
@@ -45,37 +64,71 @@ public sealed partial class ImageEvents(IEventBroadcast broadcast, IEnumerable<I
 
     public Task StopAsync(CancellationToken cancellationToken) => broadcast.StopAsync();
 
-    public async IAsyncEnumerable<ImageEvent> ListenAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>A new stream for <paramref name="client"/>, or why there is none; dispose it when the stream ends.</summary>
+    public (Listener? Listener, ListenRefusal? Refusal) TryListen(string client)
     {
-        var channel = Channel.CreateBounded<ImageEvent>(new BoundedChannelOptions(QueuePerListener) { FullMode = BoundedChannelFullMode.DropOldest });
+        var limits = options.Value;
         lock (_lock)
         {
-            _listeners.Add(channel);
-        }
+            if (_listeners.Count >= limits.MaxEventListeners)
+            {
+                return (null, ListenRefusal.TooManyListeners);
+            }
 
-        try
-        {
-            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken))
+            var open = _perClient.GetValueOrDefault(client);
+            if (open >= limits.MaxEventListenersPerClient)
             {
-                yield return item;
+                return (null, ListenRefusal.TooManyForClient);
             }
-        }
-        finally
-        {
-            lock (_lock)
-            {
-                _listeners.Remove(channel);
-            }
+
+            _perClient[client] = open + 1;
+            var listener = new Listener(this, client);
+            _listeners.Add(listener);
+            return (listener, null);
         }
     }
 
     private void Deliver(ImageEvent item)
     {
+        var frame = EventFrame.Of(item);
+        Interlocked.Increment(ref _framesSerialised);
         lock (_lock)
         {
             foreach (var listener in _listeners)
             {
-                listener.Writer.TryWrite(item);
+                listener.Frames.Writer.TryWrite(frame);
+            }
+        }
+    }
+
+    private void Remove(Listener listener)
+    {
+        lock (_lock)
+        {
+            if (_listeners.Remove(listener) && --_perClient[listener.Client] == 0)
+            {
+                _perClient.Remove(listener.Client);
+            }
+        }
+    }
+
+    /// <summary>One open stream's queue of frames.</summary>
+    public sealed class Listener(ImageEvents events, string client) : IDisposable
+    {
+        private int _disposed;
+
+        internal string Client { get; } = client;
+
+        internal Channel<EventFrame> Frames { get; } =
+            Channel.CreateBounded<EventFrame>(new BoundedChannelOptions(QueuePerListener) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+
+        public ChannelReader<EventFrame> Reader => Frames.Reader;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                events.Remove(this);
             }
         }
     }

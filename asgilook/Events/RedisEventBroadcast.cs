@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Text.Json;
 using Asgilook.Images;
 using Asgilook.Operations;
 using Asgilook.Redis;
+using Asgilook.Storage;
+using Asgilook.Thumbnails;
 using StackExchange.Redis;
 
 namespace Asgilook.Events;
@@ -12,8 +15,11 @@ namespace Asgilook.Events;
 /// skips its own (its listeners were told directly). Pub/sub delivers to whoever is subscribed at that
 /// moment: an event sent while Redis is away is lost, which costs a page a live update, never data.
 /// </summary>
-public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
+public sealed partial class RedisEventBroadcast(RedisConnection redis, int minThumbSize, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
 {
+    /// <summary>The largest side a received image may claim (a real one is far smaller: MaxPixels bounds it).</summary>
+    private const int MaxSide = 1_000_000;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private int _failing;
@@ -68,15 +74,16 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<R
         try
         {
             var message = JsonSerializer.Deserialize<Message>((byte[])value!, Json);
-            ImageEvent? item = message is not { Image: not null } ? null : message.Type switch
+            var image = message is { Origin: not null, Image: not null } ? Rebuild(message.Image) : null;
+            ImageEvent? item = image is null ? null : message!.Type switch
             {
-                ImageUploaded.Name => new ImageUploaded(message.Image),
-                ImageDeleted.Name => new ImageDeleted(message.Image),
+                ImageUploaded.Name => new ImageUploaded(image),
+                ImageDeleted.Name => new ImageDeleted(image),
                 _ => null,
             };
             if (item is not null)
             {
-                return (message!.Origin, item);
+                return (message!.Origin!, item);
             }
         }
         catch (JsonException)
@@ -87,7 +94,24 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<R
         return null;
     }
 
-    private sealed record Message(string Origin, string Type, ImageResource Image);
+    /// <summary>
+    /// Whoever can publish on the channel can put anything in a message, and pages set links from what an
+    /// event says: only its id, size and time are read, each checked, and the URIs are built anew from them.
+    /// </summary>
+    private ImageResource? Rebuild(ImageResource received)
+    {
+        if (!Guid.TryParse(received.Id, out var id)
+            || received.Size is not [var width and > 0 and <= MaxSide, var height and > 0 and <= MaxSide]
+            || !DateTimeOffset.TryParseExact(received.Modified, "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var modified))
+        {
+            return null;
+        }
+
+        return new ImageResource(
+            id.ToString(), StoredImage.UriOf(id), modified.ToString("R"), [width, height], [.. ThumbnailSeries.Uris(id, width, height, minThumbSize)]);
+    }
+
+    private sealed record Message(string? Origin, string? Type, ImageResource? Image);
 
     private static partial class Log
     {

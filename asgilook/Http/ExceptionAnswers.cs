@@ -15,13 +15,18 @@ namespace Asgilook.Http;
 /// </summary>
 internal sealed partial class ExceptionAnswers(IProblemDetailsService problems, ILogger<ExceptionAnswers> logger) : IExceptionHandler
 {
+    /// <summary>SQLSTATE read_only_sql_transaction.</summary>
+    private const string ReadOnlyTransaction = "25006";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         var answer = exception switch
         {
-            ServerBusyException => Problems.ServerBusy,
+            ServerBusyException or ImageWorkTimeoutException => Problems.ServerBusy,
             // Npgsql marks a refused or broken connection and a timeout as transient; SQLite a busy or locked database.
             DbException { IsTransient: true } => Problems.CatalogUnavailable,
+            // A primary demoted during a failover refuses writes until clients reconnect to the new one.
+            Npgsql.PostgresException { SqlState: ReadOnlyTransaction } => Problems.CatalogUnavailable,
             _ => null,
         };
         if (context.Response.HasStarted)

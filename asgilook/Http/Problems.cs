@@ -45,8 +45,30 @@ internal static class Problems
     {
         Rejection.UnsupportedFormat => Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", rejection.Message),
         Rejection.TooManyPixels => Problem(StatusCodes.Status413PayloadTooLarge, "Image too large", rejection.Message),
+        Rejection.TookTooLong => Problem(StatusCodes.Status422UnprocessableEntity, "Image too slow to convert", rejection.Message),
         _ => Problem(StatusCodes.Status400BadRequest, "Not a readable image", rejection.Message),
     };
+
+    public static ProblemHttpResult InsufficientStorage() =>
+        Problem(StatusCodes.Status507InsufficientStorage, "Storage full",
+            "The server has no room for more images right now; nothing was stored. Try again later.");
+
+    /// <summary>The upload budget is spent; the caller has set Retry-After.</summary>
+    public static ProblemHttpResult UploadsBusy() =>
+        Problem(StatusCodes.Status503ServiceUnavailable, "Server busy",
+            "The server is receiving as many uploads as it can hold; nothing was stored. Retry in a moment.");
+
+    public static ProblemHttpResult UploadTooSlow(int minimumBytesPerSecond) =>
+        Problem(StatusCodes.Status408RequestTimeout, "Upload too slow",
+            $"The body arrived slower than the {minimumBytesPerSecond:N0} bytes a second an upload needs; nothing was stored.");
+
+    public static ProblemHttpResult TooManyListeners() =>
+        Problem(StatusCodes.Status503ServiceUnavailable, "Too many event streams",
+            "This server has as many event streams open as it keeps; retry in a moment.");
+
+    public static ProblemHttpResult TooManyListenersForClient(int perClient) =>
+        Problem(StatusCodes.Status429TooManyRequests, "Too many event streams",
+            $"This client has {perClient} event streams open already, as many as one client may; close one first.");
 
     public static ProblemHttpResult UploadKeyMissing(bool presented) =>
         Problem(StatusCodes.Status401Unauthorized, "Upload key required",
@@ -69,6 +91,12 @@ internal static class Problems
             decision.Policy.Name == "uploads"
                 ? $"This client may upload {decision.Policy.PerMinute} images a minute; retry in {decision.RetryAfterSeconds} s. Nothing was read or stored."
                 : $"This client may have {decision.Policy.PerMinute} thumbnails rendered a minute (cached ones are free); retry in {decision.RetryAfterSeconds} s.");
+
+    /// <summary>
+    /// What a client sent, quoted in a detail: at most 64 characters of it, in quotes, so that a problem
+    /// never carries a megabyte of the client's text back (problems are JSON, never HTML).
+    /// </summary>
+    public static string Quote(string value) => value.Length <= 64 ? $"'{value}'" : $"'{value[..64]}…' ({value.Length:N0} characters)";
 
     private static ProblemHttpResult Problem(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);

@@ -16,8 +16,8 @@ internal static partial class Rejections
         var status = problem.Status ?? context.HttpContext.Response.StatusCode;
         problem.Detail ??= status switch
         {
-            StatusCodes.Status404NotFound => $"Nothing is served at {request.Path}.",
-            StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {request.Path}; the Allow header lists what is.",
+            StatusCodes.Status404NotFound => $"Nothing is served at {Problems.Quote(request.Path.Value ?? "/")}.",
+            StatusCodes.Status405MethodNotAllowed => $"{request.Method} is not allowed on {Problems.Quote(request.Path.Value ?? "/")}; the Allow header lists what is.",
             _ => null,
         };
 

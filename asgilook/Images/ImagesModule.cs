@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 using Asgilook.Access;
 using Asgilook.Caching;
 using Asgilook.Configuration;
@@ -10,6 +11,7 @@ using Asgilook.RateLimiting;
 using Asgilook.Storage;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
@@ -21,6 +23,14 @@ public sealed class ImagesModule : ICarterModule
 {
     /// <summary>The largest page <c>GET /images?limit=N</c> answers.</summary>
     public const int MaxPageSize = 1000;
+
+    /// <summary>What a page of the list depends on, for its cache key: any other parameter cannot make a page a miss.</summary>
+    private static readonly CacheVaryByQuery ListQuery = new(
+        ("limit", value => PageSize(value)?.ToString(CultureInfo.InvariantCulture)),
+        ("after", value => Guid.TryParse(value, out var id) ? id.ToString() : null));
+
+    /// <summary>How long an upload may arrive slower than <c>MinUploadBytesPerSecond</c> (a phone's connection has lulls).</summary>
+    private static readonly TimeSpan MinimumRateGrace = TimeSpan.FromSeconds(5);
 
     private static readonly OpenApiRequestBody UploadBodyDocumentation = new()
     {
@@ -40,7 +50,8 @@ public sealed class ImagesModule : ICarterModule
                 "a Link header with rel=\"next\" names the next page when there is one. Cache-Control: no-cache. " +
                 "503 with Retry-After while the catalog database does not answer.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .WithMetadata(ListQuery);
         images.MapPost("", UploadImage)
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")
@@ -48,8 +59,10 @@ public sealed class ImagesModule : ICarterModule
                 "8-bit sRGB JPEG without metadata. The answer carries delete_token, shown only here: DELETE takes it as a bearer credential. " +
                 "When upload keys are configured, Authorization: Bearer <upload key> is required (401 without one, before the body is read). " +
                 "429 with Retry-After and RateLimit headers past UploadsPerMinute for this client. " +
-                "413 for a body over MaxUploadBytes or a header declaring over MaxPixels; " +
-                "503 with Retry-After when too much image work is waiting or the catalog database does not answer.")
+                "413 for a body over MaxUploadBytes or a header declaring over MaxPixels (or a decode needing over MaxDecodeMegabytes); " +
+                "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout; " +
+                "503 with Retry-After when the upload buffers are full, too many conversions are waiting or the catalog database does not answer; " +
+                "507 when the storage has under MinFreeDiskMegabytes free.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {
                 // Documentation only: routing must not refuse other Content-Types (curl sends form-urlencoded
@@ -60,10 +73,13 @@ public sealed class ImagesModule : ICarterModule
             })
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status408RequestTimeout)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage);
         images.MapMethods("/{id:guid}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetImage)
             .WithName(nameof(GetImage))
             .WithSummary("The stored JPEG")
@@ -101,9 +117,9 @@ public sealed class ImagesModule : ICarterModule
         int? pageSize = null;
         if (limit is not null)
         {
-            if (!int.TryParse(limit, out var size) || size is < 1 or > MaxPageSize)
+            if (PageSize(limit) is not { } size)
             {
-                return Problems.BadListQuery($"limit must be a whole number from 1 to {MaxPageSize}, not '{limit}'.");
+                return Problems.BadListQuery($"limit must be a whole number from 1 to {MaxPageSize}, not {Problems.Quote(limit)}.");
             }
 
             pageSize = size;
@@ -114,7 +130,7 @@ public sealed class ImagesModule : ICarterModule
         {
             if (!Guid.TryParse(after, out var id))
             {
-                return Problems.BadListQuery($"after must be the id (a uuid) of the last image of the previous page, not '{after}'.");
+                return Problems.BadListQuery($"after must be the id (a uuid) of the last image of the previous page, not {Problems.Quote(after)}.");
             }
 
             cursor = id;
@@ -123,7 +139,7 @@ public sealed class ImagesModule : ICarterModule
         var page = await store.ListAsync(cursor, pageSize, cancellationToken);
         if (page is null)
         {
-            return Problems.BadListQuery($"after names no stored image ({after}); it may have been deleted. List again from the start.");
+            return Problems.BadListQuery($"after names no stored image ({Problems.Quote(after!)}); it may have been deleted. List again from the start.");
         }
 
         response.Headers.CacheControl = ConditionalRequest.Revalidate;
@@ -135,8 +151,12 @@ public sealed class ImagesModule : ICarterModule
         return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize)).ToArray());
     }
 
+    /// <summary>A page size as the list takes it: digits only, 1 to <see cref="MaxPageSize"/>.</summary>
+    private static int? PageSize(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size is >= 1 and <= MaxPageSize ? size : null;
+
     internal static async Task<Results<Created<UploadedImage>, ProblemHttpResult>> UploadImage(
-        HttpContext context, ImageStore store, IImageIdGenerator ids, Credentials credentials, RateLimits rateLimits,
+        HttpContext context, ImageStore store, IImageIdGenerator ids, Credentials credentials, RateLimits rateLimits, UploadBudget budget,
         IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events, CancellationToken cancellationToken)
     {
         // Who uploads, and whether they may, is decided from the headers: a refused body is never read.
@@ -153,15 +173,28 @@ public sealed class ImagesModule : ICarterModule
             return Problems.TooManyRequests(refused);
         }
 
-        var limits = options.Value;
-        var upload = await UploadBody.ReadAsync(context, limits.MaxUploadBytes, cancellationToken);
-        metrics.UploadReceived(upload?.Length ?? context.Request.ContentLength ?? 0);
-        if (upload is null)
+        if (!store.HasRoomForUploads())
         {
-            return Problems.UploadTooLarge(limits.MaxUploadBytes);
+            return Problems.InsufficientStorage();
         }
 
-        if (upload.Length == 0)
+        var limits = options.Value;
+        var (body, refusal) = await UploadBody.ReadAsync(
+            context, limits.MaxUploadBytes, budget, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
+        using var upload = body;
+        metrics.UploadReceived(upload?.Bytes.Length ?? 0);
+        switch (refusal)
+        {
+            case UploadRefusal.TooLarge:
+                return Problems.UploadTooLarge(limits.MaxUploadBytes);
+            case UploadRefusal.OverBudget:
+                context.Response.Headers.RetryAfter = "2";
+                return Problems.UploadsBusy();
+            case UploadRefusal.TooSlow:
+                return Problems.UploadTooSlow(limits.MinUploadBytesPerSecond);
+        }
+
+        if (upload!.Bytes.Length == 0)
         {
             return Problems.EmptyUpload();
         }
@@ -170,11 +203,15 @@ public sealed class ImagesModule : ICarterModule
         StoredImage image;
         try
         {
-            image = await store.SaveAsync(ids.NewId(), upload, new Ownership(token.Hash, uploader), cancellationToken);
+            image = await store.SaveAsync(ids.NewId(), upload.Bytes, new Ownership(token.Hash, uploader), cancellationToken);
         }
         catch (RejectedImageException rejection)
         {
             return Problems.RejectedUpload(rejection);
+        }
+        catch (StorageFullException)
+        {
+            return Problems.InsufficientStorage();
         }
 
         var resource = ImageResource.From(image, limits.MinThumbSize);

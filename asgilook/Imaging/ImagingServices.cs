@@ -6,17 +6,21 @@ namespace Asgilook.Imaging;
 
 public static class ImagingServices
 {
-    /// <summary>The image engine (libvips) and the work queue its conversions and thumbnails run on.</summary>
+    /// <summary>The image engine (libvips) and the work queues its conversions and thumbnails run on.</summary>
     public static IServiceCollection AddImaging(this IServiceCollection services)
     {
         services.TryAddSingleton<IImageProcessor, VipsImageProcessor>();
         services.TryAddSingleton(provider =>
         {
             var settings = provider.Settings();
-            var queue = new ImageWorkQueue(settings.ImageWorkers > 0 ? settings.ImageWorkers : Environment.ProcessorCount, settings.ImageQueueLength);
-            provider.GetRequiredService<AsgilookMetrics>().Observe(queue);
-            return queue;
+            var workers = settings.ImageWorkers > 0 ? settings.ImageWorkers : Environment.ProcessorCount;
+            var work = new ImageWork(
+                new ImageWorkQueue("conversion", workers, settings.ImageQueueLength),
+                new ImageWorkQueue("render", workers, settings.ImageQueueLength));
+            provider.GetRequiredService<AsgilookMetrics>().Observe(work);
+            return work;
         });
+        services.AddHostedService(provider => provider.GetRequiredService<ImageWork>());
         return services;
     }
 }

@@ -9,8 +9,11 @@ public enum Rejection
     /// <summary>A recognised image format that Asgilook does not read.</summary>
     UnsupportedFormat,
 
-    /// <summary>The header declares more pixels than allowed.</summary>
+    /// <summary>The header declares more pixels than allowed, or a decode needing more memory than one image may take.</summary>
     TooManyPixels,
+
+    /// <summary>Converting it ran past the time one image may take: 422.</summary>
+    TookTooLong,
 }
 
 /// <summary>Raised when an upload is not an image Asgilook takes; the message says why, for the client.</summary>

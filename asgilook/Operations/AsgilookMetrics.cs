@@ -31,13 +31,16 @@ public sealed class AsgilookMetrics
         _rejected = meter.CreateCounter<long>("asgilook.requests.rejected", "{request}", "Requests answered with a 4xx problem or a 503, by status.");
     }
 
-    /// <summary>Publishes the image work queue's length and capacity.</summary>
-    public void Observe(Imaging.ImageWorkQueue queue)
+    /// <summary>Publishes the image work queues' lengths and capacities, by queue (conversion, render).</summary>
+    public void Observe(Imaging.ImageWork work)
     {
         var meter = _cacheLookups.Meter;
-        meter.CreateObservableGauge("asgilook.image_work.waiting", () => queue.Waiting, "{task}", "Image work waiting for a worker.");
-        meter.CreateObservableGauge("asgilook.image_work.capacity", () => queue.Workers + queue.QueueLength, "{task}", "Image work admitted at most (running and waiting).");
+        Imaging.ImageWorkQueue[] queues = [work.Conversions, work.Renders];
+        meter.CreateObservableGauge("asgilook.image_work.waiting", () => queues.Select(queue => Measure(queue, queue.Waiting)), "{task}", "Image work waiting for a worker.");
+        meter.CreateObservableGauge("asgilook.image_work.capacity", () => queues.Select(queue => Measure(queue, queue.Workers + queue.QueueLength)), "{task}", "Image work admitted at most (running and waiting).");
     }
+
+    private static Measurement<int> Measure(Imaging.ImageWorkQueue queue, int value) => new(value, new KeyValuePair<string, object?>("queue", queue.Name));
 
     public void CacheLookup(string outcome) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 

@@ -19,6 +19,9 @@ public static class RedisKeys
     /// <summary>A client's token bucket under a rate-limit policy (the client is a key id or an address, never a key).</summary>
     public static string RateLimitOf(string policy, string client) => $"{Prefix}ratelimit:{policy}:{client}";
 
+    /// <summary>The family generation an entry of a query was stored under.</summary>
+    public static string StampOf(string cacheKey) => Prefix + "stamp:" + cacheKey[Prefix.Length..];
+
     /// <summary>The fill lock of <paramref name="cacheKey"/>: held by the one instance producing its entry.</summary>
     public static string LockOf(string cacheKey) => Prefix + "lock:" + cacheKey[Prefix.Length..];
 }

@@ -27,6 +27,12 @@ public interface IImageCatalog
 
     Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken);
 
+    /// <summary>The identity of the storage folder this catalog lists; null until one is claimed.</summary>
+    Task<string?> GetStorageIdAsync(CancellationToken cancellationToken);
+
+    /// <summary>Records <paramref name="storageId"/> unless another is recorded already; answers the one recorded.</summary>
+    Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken);
+
     /// <summary>Checks that the database answers a query; throws when it does not.</summary>
     Task PingAsync(CancellationToken cancellationToken);
 }

@@ -2,11 +2,17 @@ namespace Asgilook.Storage;
 
 /// <summary>
 /// The JPEG files in the storage folder: <c>&lt;uuid&gt;.jpeg</c>, written under <c>.incoming/</c>,
-/// flushed to disk and renamed into place, so that a reader (or a crash) never sees half a file.
+/// flushed to disk and renamed into place (the folder flushed too), so that a reader, a crash or a
+/// power cut never sees half a file, nor loses one whose upload was acknowledged.
 /// </summary>
 public sealed class ImageFiles(string root)
 {
     public const string IncomingFolder = ".incoming";
+    public const string QuarantineFolder = ".quarantine";
+
+    /// <summary>The storage folder's identity, written at its first start and recorded in the catalog.</summary>
+    public const string IdentityFile = ".asgilook-storage";
+
     private const string Extension = ".jpeg";
 
     public string Root { get; } = Path.GetFullPath(root);
@@ -19,7 +25,11 @@ public sealed class ImageFiles(string root)
 
     public bool Exists(Guid id) => File.Exists(PathOf(id));
 
+    /// <summary>Free space where the images are written, in bytes.</summary>
+    public long FreeBytes() => new DriveInfo(Root).AvailableFreeSpace;
+
     /// <summary>Writes the file atomically; fails if a file with that id exists already.</summary>
+    /// <exception cref="StorageFullException">The disk is full; nothing of the file is left.</exception>
     public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
     {
         var temporary = Path.Combine(Incoming, $"{id}.{Guid.NewGuid():N}.part");
@@ -32,6 +42,12 @@ public sealed class ImageFiles(string root)
             }
 
             File.Move(temporary, PathOf(id), overwrite: false);
+            // The rename lives in the folder: until the folder is flushed, a power cut can undo it.
+            Durability.FlushFolder(Root);
+        }
+        catch (IOException e) when (StorageFullException.IsDiskFull(e))
+        {
+            throw new StorageFullException(e);
         }
         finally
         {
@@ -49,7 +65,7 @@ public sealed class ImageFiles(string root)
             // Once open, the file stays readable even if it is deleted meanwhile.
             return new FileStream(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
             return null;
         }
@@ -69,27 +85,60 @@ public sealed class ImageFiles(string root)
         }
     }
 
-    /// <summary>
-    /// Removes what a crash can leave behind: unfinished writes, and files no catalog row names.
-    /// Only files older than <paramref name="grace"/> go, so that an upload another process is
-    /// finishing right now (renamed, its row not yet committed) is left alone.
-    /// </summary>
-    /// <returns>How many files were removed.</returns>
-    public int RemoveLeftovers(IReadOnlyCollection<Guid> catalogued, TimeSpan grace, DateTimeOffset now)
+    /// <summary>The folder's identity; null when it has none yet.</summary>
+    public string? ReadIdentity()
     {
-        var removed = 0;
+        var path = Path.Combine(Root, IdentityFile);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
+    /// <summary>Gives the folder <paramref name="identity"/> unless another process gave it one first; answers the one it has.</summary>
+    public string ClaimIdentity(string identity)
+    {
+        var path = Path.Combine(Root, IdentityFile);
+        try
+        {
+            using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+            {
+                file.Write(System.Text.Encoding.UTF8.GetBytes(identity));
+                file.Flush(flushToDisk: true);
+            }
+
+            Durability.FlushFolder(Root);
+            return identity;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return ReadIdentity()!;
+        }
+    }
+
+    /// <summary>How many stored images the folder holds.</summary>
+    public int CountImages() => Directory.EnumerateFiles(Root, $"*{Extension}").Count();
+
+    /// <summary>
+    /// What a crash can leave behind: unfinished writes, and files no catalog row names. Only files
+    /// older than <paramref name="grace"/> count, so that an upload another process is finishing right
+    /// now (renamed, its row not yet committed) is left alone.
+    /// </summary>
+    public IReadOnlyList<string> Leftovers(IReadOnlyCollection<Guid> catalogued, TimeSpan grace, DateTimeOffset now)
+    {
         var unfinished = Directory.EnumerateFiles(Incoming);
         var uncatalogued = Directory.EnumerateFiles(Root, $"*{Extension}")
             .Where(path => !Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var id) || !catalogued.Contains(id));
-        foreach (var path in unfinished.Concat(uncatalogued).ToList())
+        return [.. unfinished.Concat(uncatalogued).Where(path => now - File.GetLastWriteTimeUtc(path) >= grace)];
+    }
+
+    /// <summary>Moves files out of the way into <c>.quarantine/&lt;time&gt;/</c>: an operator deletes them, never the service.</summary>
+    public string Quarantine(IEnumerable<string> paths, DateTimeOffset now)
+    {
+        var folder = Path.Combine(Root, QuarantineFolder, now.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        foreach (var path in paths)
         {
-            if (now - File.GetLastWriteTimeUtc(path) >= grace)
-            {
-                File.Delete(path);
-                removed++;
-            }
+            File.Move(path, Path.Combine(folder, Path.GetFileName(path)), overwrite: true);
         }
 
-        return removed;
+        return folder;
     }
 }

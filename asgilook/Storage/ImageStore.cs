@@ -16,27 +16,10 @@ namespace Asgilook.Storage;
 /// </summary>
 public sealed partial class ImageStore(
     IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor,
-    ImageWorkQueue work, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
+    ImageWork work, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
 {
-    /// <summary>Prepares the storage and repairs what a crash left; run once at startup.</summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken)
-    {
-        files.CreateFolders();
-        await catalog.MigrateAsync(cancellationToken);
-
-        var catalogued = await catalog.AllIdsAsync(cancellationToken);
-        var missing = catalogued.Where(id => !files.Exists(id)).ToList();
-        foreach (var id in missing)
-        {
-            await catalog.DeleteAsync(id, cancellationToken);
-        }
-
-        var leftovers = files.RemoveLeftovers(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
-        if (missing.Count > 0 || leftovers > 0)
-        {
-            Log.Repaired(logger, missing.Count, leftovers);
-        }
-    }
+    /// <summary>Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read.</summary>
+    public bool HasRoomForUploads() => files.FreeBytes() >= options.Value.MinFreeDiskMegabytes * 1024 * 1024;
 
     /// <summary>The image, or null when it is unknown or its file is gone.</summary>
     public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
@@ -57,12 +40,13 @@ public sealed partial class ImageStore(
 
     /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>, with who may delete it.</summary>
     /// <exception cref="RejectedImageException">The upload is not an image Asgilook takes.</exception>
-    /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
+    /// <exception cref="ServerBusyException">Too many conversions are waiting already.</exception>
+    /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
     // snippet: save
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, CancellationToken cancellationToken)
     {
         var conversion = Stopwatch.StartNew();
-        var converted = await work.RunAsync(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
+        var converted = await work.Conversions.RunAsync(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
         metrics.UploadConverted(conversion.Elapsed);
 
         await files.WriteAsync(id, converted.Jpeg, cancellationToken);
@@ -74,15 +58,78 @@ public sealed partial class ImageStore(
             // Not cancellable: once the file is in place, the row must follow it or the file must go.
             await catalog.AddAsync(image, CancellationToken.None);
         }
-        catch
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            files.Delete(id);
-            throw;
+            switch (await AfterFailedInsertAsync(image, e))
+            {
+                case InsertOutcome.ListedAfterAll:
+                    return image;
+                case InsertOutcome.DiskFull:
+                    throw new StorageFullException(e);
+                default:
+                    throw;
+            }
         }
 
         return image;
     }
     // end snippet
+
+    private enum InsertOutcome { ListedAfterAll, Failed, DiskFull, Unknown }
+
+    /// <summary>
+    /// After a failed insert the file goes, unless the row is there after all (an insert can commit and
+    /// time out before it is acknowledged), or the catalog cannot say: the file is then a leftover that
+    /// the next start quarantines, never a listed image without its file.
+    /// </summary>
+    private async Task<InsertOutcome> AfterFailedInsertAsync(StoredImage image, Exception failure)
+    {
+        if (NeverReachedTheDatabase(failure))
+        {
+            files.Delete(image.Id);
+            return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
+        }
+
+        try
+        {
+            if (await catalog.GetAsync(image.Id, CancellationToken.None) is not null)
+            {
+                Log.CommittedAfterAll(logger, image.Id, Redaction.Describe(failure));
+                return InsertOutcome.ListedAfterAll;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.KeptUnknown(logger, image.Id, Redaction.Describe(e));
+            return InsertOutcome.Unknown;
+        }
+
+        files.Delete(image.Id);
+        return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
+    }
+
+    /// <summary>
+    /// Whether the insert certainly did not commit: the database answered it with an error, SQLite
+    /// refused it, or no connection could be made. A timeout or a connection broken mid-command may
+    /// have committed.
+    /// </summary>
+    private static bool NeverReachedTheDatabase(Exception failure)
+    {
+        if (failure is Npgsql.PostgresException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            return true;
+        }
+
+        for (var cause = failure.InnerException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>The image's record, even when its file is gone (so that it can still be deleted).</summary>
     public Task<StoredImage?> FindAsync(Guid id, CancellationToken cancellationToken) => catalog.GetAsync(id, cancellationToken);
@@ -96,7 +143,16 @@ public sealed partial class ImageStore(
             return null;
         }
 
-        files.Delete(id);
+        try
+        {
+            files.Delete(id);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The row is gone, so the image is: its answers must go too. The file is quarantined at the next start.
+            Log.FileNotDeleted(logger, id, Redaction.Describe(e));
+        }
+
         return image;
     }
 
@@ -122,7 +178,7 @@ public sealed partial class ImageStore(
 
         // Not cancelled with the request: others (in any instance) may be waiting for this rendering.
         var queued = Stopwatch.StartNew();
-        var rendered = await work.RunAsync(() =>
+        var rendered = await work.Renders.RunAsync(() =>
         {
             var waited = queued.Elapsed;
             return processor.Thumbnail(jpeg, width, height) with { Queue = waited };
@@ -133,8 +189,14 @@ public sealed partial class ImageStore(
 
     private static partial class Log
     {
-        [LoggerMessage(LogLevel.Warning, "Storage repaired at startup: {MissingFiles} listed image(s) without a file unlisted, {Leftovers} leftover file(s) removed")]
-        public static partial void Repaired(ILogger logger, int missingFiles, int leftovers);
+        [LoggerMessage(LogLevel.Warning, "The catalog answered the insert of image {ImageId} with {Failure}, yet it holds the row: the upload stands")]
+        public static partial void CommittedAfterAll(ILogger logger, Guid imageId, string failure);
+
+        [LoggerMessage(LogLevel.Warning, "The catalog could not say whether image {ImageId} was recorded ({Failure}); its file is kept for the next start to settle")]
+        public static partial void KeptUnknown(ILogger logger, Guid imageId, string failure);
+
+        [LoggerMessage(LogLevel.Warning, "Image {ImageId} was unlisted but its file could not be deleted ({Failure}); the next start quarantines it")]
+        public static partial void FileNotDeleted(ILogger logger, Guid imageId, string failure);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

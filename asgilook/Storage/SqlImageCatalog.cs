@@ -17,6 +17,9 @@ public abstract class SqlImageCatalog : IImageCatalog
     /// Columns added since the first schema, in order: every catalog adds those it lacks when it
     /// migrates, so a database written by an older version keeps working (its rows read them as null).
     /// </summary>
+    /// <summary>What the catalog knows of itself: the identity of the storage folder it lists.</summary>
+    protected const string MetaSchema = "CREATE TABLE IF NOT EXISTS asgilook_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
     protected static readonly (string Column, string Type)[] AddedColumns =
     [
         ("delete_token_hash", "TEXT"),
@@ -34,6 +37,25 @@ public abstract class SqlImageCatalog : IImageCatalog
             ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
             ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value));
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<string?> GetStorageIdAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT value FROM asgilook_meta WHERE name = 'storage_id';");
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // Both databases read ON CONFLICT DO NOTHING: the first claim wins, every instance reads it back.
+        await using (var claim = Command(connection, "INSERT INTO asgilook_meta (name, value) VALUES ('storage_id', @id) ON CONFLICT (name) DO NOTHING;", ("id", storageId)))
+        {
+            await claim.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return await GetStorageIdAsync(cancellationToken) ?? storageId;
     }
 
     public async Task PingAsync(CancellationToken cancellationToken)

@@ -17,6 +17,7 @@ public static class StorageServices
             ? new PostgresImageCatalog(database)
             : new SqliteImageCatalog(Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
         services.TryAddSingleton<ImageStore>();
+        services.TryAddSingleton<StorageStartup>();
         services.AddHostedService<StoreInitializer>();
         return services;
     }

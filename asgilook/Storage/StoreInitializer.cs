@@ -10,7 +10,7 @@ namespace Asgilook.Storage;
 /// (an instance started before its database) is waited for, up to <see cref="AsgilookOptions.DatabaseStartupWait"/>.
 /// </summary>
 internal sealed class StoreInitializer(
-    ImageStore store, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
+    StorageStartup startup, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
 {
     private static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
 
@@ -21,7 +21,7 @@ internal sealed class StoreInitializer(
         {
             try
             {
-                await store.InitializeAsync(cancellationToken);
+                await startup.RunAsync(cancellationToken);
                 break;
             }
             catch (DbException e) when (e.IsTransient)

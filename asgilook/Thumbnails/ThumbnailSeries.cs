@@ -23,8 +23,10 @@ public static class ThumbnailSeries
     public static string Uri(Guid imageId, int width, int height) => $"/thumbnails/{imageId}/{width}x{height}.jpeg";
 
     /// <summary>The URIs of an image's thumbnails, largest first: what it lists, and all a delete must invalidate.</summary>
-    public static IEnumerable<string> Uris(Storage.StoredImage image, int minSize) =>
-        Sizes(image.Width, image.Height, minSize).Select(size => Uri(image.Id, size.Width, size.Height));
+    public static IEnumerable<string> Uris(Storage.StoredImage image, int minSize) => Uris(image.Id, image.Width, image.Height, minSize);
+
+    public static IEnumerable<string> Uris(Guid id, int width, int height, int minSize) =>
+        Sizes(width, height, minSize).Select(size => Uri(id, size.Width, size.Height));
 
     /// <summary>
     /// A strong ETag from what determines the thumbnail's bytes: the stored image's hash, the size and

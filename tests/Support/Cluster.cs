@@ -63,10 +63,11 @@ public sealed class Cluster : IAsyncDisposable
             pid {{folder.Path}}/nginx.pid;
             error_log {{folder.Path}}/nginx-error.log warn;
             events {
-                worker_connections 256;
+                worker_connections 1024;
             }
             http {
                 access_log off;
+                include {{Path.Combine(Repository.Root, "deploy", "nginx", "asgilook-http.conf")}};
                 client_body_temp_path {{folder.Path}}/client_body;
                 proxy_temp_path {{folder.Path}}/proxy;
                 fastcgi_temp_path {{folder.Path}}/fastcgi;

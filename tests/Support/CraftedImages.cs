@@ -7,12 +7,17 @@ namespace Asgilook.Tests;
 /// <summary>Small files with hostile or unusual headers, made at test time.</summary>
 public static class CraftedImages
 {
-    /// <summary>A small valid PNG whose IHDR is rewritten (with a correct CRC) to declare width × height.</summary>
-    public static byte[] PngDeclaring(int width, int height)
+    /// <summary>
+    /// A small valid PNG whose IHDR is rewritten (with a correct CRC) to declare width × height, and the
+    /// bit depth and colour type given (16 and 6: RGBA of 16 bits a sample, 8 bytes a pixel).
+    /// </summary>
+    public static byte[] PngDeclaring(int width, int height, byte bitDepth = 8, byte colourType = 2)
     {
         var png = TestImages.RandomEllipses(64, 64);
         BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(16), width);
         BinaryPrimitives.WriteInt32BigEndian(png.AsSpan(20), height);
+        png[24] = bitDepth;
+        png[25] = colourType;
         BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(29), Crc32(png.AsSpan(12, 17)));
         return png;
     }
@@ -51,6 +56,9 @@ public static class CraftedImages
         BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
         return bmp;
     }
+
+    /// <summary>A binary PPM: a format libvips reads with a loader it marks untrusted (never fuzzed).</summary>
+    public static byte[] Ppm() => [.. "P6\n2 2\n255\n"u8, .. new byte[12]];
 
     public static byte[] Pdf() => "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"u8.ToArray();
 

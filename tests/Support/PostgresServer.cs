@@ -96,6 +96,15 @@ public sealed class PostgresServer : IAsyncLifetime
         return ConnectionString(name);
     }
 
+    /// <summary>Runs SQL as the superuser, outside any database the app uses.</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var admin = new Npgsql.NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, admin);
+        await command.ExecuteNonQueryAsync();
+    }
+
     public async Task DisposeAsync()
     {
         if (_server is { HasExited: false })

@@ -27,14 +27,23 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool IsRunning => !_process.HasExited;
 
+    public int Pid => _process.Id;
+
+    /// <summary>The most memory the server's process has held (VmHWM), in MiB.</summary>
+    public long PeakRssMegabytes() =>
+        long.Parse(File.ReadAllLines($"/proc/{Pid}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+
+    /// <summary>A path as the server sees it, through its mount namespace (for a server started under <c>unshare -m</c>).</summary>
+    public string SeenByServer(string path) => $"/proc/{Pid}/root{path}";
+
     public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment) =>
         StartAsync(environment, AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]);
 
-    /// <summary>Starts <c>dotnet</c> with these arguments (then <c>--urls</c>) in that folder.</summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, string folder, string[] arguments)
+    /// <summary>Starts <paramref name="executable"/> (dotnet) with these arguments (then <c>--urls</c>) in that folder.</summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, string folder, string[] arguments, string executable = "dotnet")
     {
         var port = Loopback.FreePort();
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(executable)
         {
             WorkingDirectory = folder,
             RedirectStandardOutput = true,

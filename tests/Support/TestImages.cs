@@ -26,6 +26,15 @@ public static class TestImages
         return opaque.WriteToBuffer(format);
     }
 
+    /// <summary>An RGB PNG of random noise: it compresses to nothing, so its JPEG is large (about 1 MB at 1600x1200).</summary>
+    public static byte[] Noise(int width, int height)
+    {
+        using var noise = Image.Gaussnoise(width, height, mean: 128, sigma: 60);
+        using var bytes = noise.Cast(Enums.BandFormat.Uchar);
+        using var rgb = bytes.Bandjoin(bytes, bytes);
+        return rgb.PngsaveBuffer(compression: 1);
+    }
+
     /// <summary>The pixel size of encoded image bytes (the tutorial's <c>image_size</c>).</summary>
     public static (int Width, int Height) SizeOf(byte[] data)
     {

@@ -1,0 +1,15 @@
+using Asgilook.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Asgilook.Images;
+
+public static class ImagesServices
+{
+    /// <summary>What the Images resource needs besides the store: ids for new uploads, and the memory their bodies may hold.</summary>
+    public static IServiceCollection AddImageResources(this IServiceCollection services)
+    {
+        services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
+        services.TryAddSingleton(provider => new UploadBudget(provider.Settings().UploadBufferMegabytes * 1024L * 1024L));
+        return services;
+    }
+}

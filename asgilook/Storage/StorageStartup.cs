@@ -1,0 +1,105 @@
+using Asgilook.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace Asgilook.Storage;
+
+/// <summary>
+/// What startup does to the storage before the server takes traffic. The storage folder and the catalog
+/// must know each other: at the first start both get one identity (a file in the folder, a row in the
+/// catalog), and a later start with a folder that is not the catalog's (a shared volume not mounted, an
+/// instance pointed at a fresh SQLite beside another's files) refuses to start, as PostgreSQL refuses a
+/// data folder with another system identifier. Then what a crash left is repaired: rows whose file is gone
+/// are unlisted (unless that would be more than a small share of them: then the start fails and says why)
+/// and leftover files go to <c>.quarantine/</c>, never deleted.
+/// </summary>
+public sealed partial class StorageStartup(
+    IImageCatalog catalog, ImageFiles files, IOptions<AsgilookOptions> options, TimeProvider clock, ILogger<StorageStartup> logger)
+{
+    /// <summary>Unlisting up to this many missing files needs no confirmation, whatever the share.</summary>
+    public const int UnlistedWithoutAsking = 3;
+
+    /// <summary>Nor does unlisting up to this share of the catalog.</summary>
+    public const double ShareUnlistedWithoutAsking = 0.1;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        files.CreateFolders();
+        await catalog.MigrateAsync(cancellationToken);
+        var catalogued = await catalog.AllIdsAsync(cancellationToken);
+        await MatchIdentitiesAsync(catalogued.Count, cancellationToken);
+        await RepairAsync(catalogued, cancellationToken);
+    }
+
+    private async Task MatchIdentitiesAsync(int rows, CancellationToken cancellationToken)
+    {
+        var folderId = files.ReadIdentity();
+        var catalogId = await catalog.GetStorageIdAsync(cancellationToken);
+        if (folderId is not null && folderId == catalogId)
+        {
+            return;
+        }
+
+        if (folderId is not null && catalogId is not null)
+        {
+            throw Mismatch($"the storage folder {files.Root} is storage {folderId}, but {catalog.Description} lists storage {catalogId}");
+        }
+
+        if (folderId is null && catalogId is not null && rows > 0)
+        {
+            throw Mismatch($"{catalog.Description} lists {rows} image(s) of storage {catalogId}, but {files.Root} has no storage identity: " +
+                "is the shared volume mounted?");
+        }
+
+        if (catalogId is null && folderId is not null && files.CountImages() > 0)
+        {
+            throw Mismatch($"{files.Root} holds the images of storage {folderId}, but {catalog.Description} has never listed it: " +
+                "is this instance pointed at the right database (ASGI_LOOK_DATABASE)?");
+        }
+
+        // A first start (or a store from before identities), or one side new and empty: one identity for both.
+        var claimed = files.ClaimIdentity(catalogId ?? folderId ?? Guid.NewGuid().ToString());
+        var recorded = await catalog.ClaimStorageIdAsync(claimed, cancellationToken);
+        if (recorded != claimed)
+        {
+            throw Mismatch($"{catalog.Description} was claimed by storage {recorded} meanwhile, not by {files.Root} ({claimed})");
+        }
+
+        Log.Identified(logger, files.Root, catalog.Description, claimed);
+    }
+
+    private async Task RepairAsync(IReadOnlyCollection<Guid> catalogued, CancellationToken cancellationToken)
+    {
+        var missing = catalogued.Where(id => !files.Exists(id)).ToList();
+        if (missing.Count > UnlistedWithoutAsking && missing.Count > catalogued.Count * ShareUnlistedWithoutAsking && !options.Value.AllowLargeRepair)
+        {
+            throw Mismatch($"{missing.Count} of the {catalogued.Count} images {catalog.Description} lists have no file in {files.Root}. " +
+                "Nothing was unlisted: mount or restore the folder, or, if those files really are lost, start once with Asgilook:AllowLargeRepair=true");
+        }
+
+        foreach (var id in missing)
+        {
+            await catalog.DeleteAsync(id, cancellationToken);
+        }
+
+        var leftovers = files.Leftovers(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
+        var quarantine = leftovers.Count > 0 ? files.Quarantine(leftovers, clock.GetUtcNow()) : null;
+        if (missing.Count > 0 || quarantine is not null)
+        {
+            Log.Repaired(logger, missing.Count, leftovers.Count, quarantine ?? "-");
+        }
+    }
+
+    private StorageMismatchException Mismatch(string reason) => new($"Asgilook will not start: {reason}.");
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Information, "Storage {Folder} and catalog {Catalog} are storage {StorageId}")]
+        public static partial void Identified(ILogger logger, string folder, string catalog, string storageId);
+
+        [LoggerMessage(LogLevel.Warning, "Storage repaired at startup: {MissingFiles} listed image(s) without a file unlisted, {Leftovers} leftover file(s) moved to {Quarantine}")]
+        public static partial void Repaired(ILogger logger, int missingFiles, int leftovers, string quarantine);
+    }
+}
+
+/// <summary>The storage folder and the catalog do not belong together, or repairing them would unlist too much.</summary>
+public sealed class StorageMismatchException(string message) : InvalidOperationException(message);
