@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test with coverage, installing what the tests need when it is missing (redis-server,
 # PostgreSQL, nginx for the multi-instance tests, Chromium for the gallery's browser test, curl and
-# HTTPie for the example sessions, through apt-get). Prints the tests' tally and the line coverage
-# of asgilook/.
+# HTTPie for the example sessions, the image formats' own tools for the upload tests, through
+# apt-get). Prints the tests' tally and the line coverage of asgilook/.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +16,12 @@ compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgres
 command -v http >/dev/null 2>&1 || missing+=(httpie)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+# The formats' own tools make the upload tests' files: HEIC (x265), JPEG XL, JPEG 2000, BMP/ICO/PSD, netpbm.
+command -v heif-enc >/dev/null 2>&1 || missing+=(libheif-examples)
+command -v cjxl >/dev/null 2>&1 || missing+=(libjxl-tools)
+command -v opj_compress >/dev/null 2>&1 || missing+=(libopenjp2-tools)
+[ -x /usr/bin/convert ] || missing+=(imagemagick)
+command -v pngtopnm >/dev/null 2>&1 || missing+=(netpbm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq

@@ -13,51 +13,15 @@ seconds=${BENCH_SECONDS:-10}
 cores=$(nproc)
 mkdir -p "$work"
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-need() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "bench: installing $2" >&2
-        as_root apt-get update -qq
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-    fi
-}
+source "$root/bench/common.sh"
 need wrk wrk
 need redis-server redis-server
 need curl curl
 need bc bc
 
-# Below Linux's ephemeral range (32768-60999), where wrk's own connections take their local ports.
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 12000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not answer" >&2; exit 1; }
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-echo "== building Release"
-dotnet build -c Release -v q -nologo asgilook/Asgilook.csproj >/dev/null
-dotnet build -c Release -v q -nologo bench/Asgilook.Bench/Asgilook.Bench.csproj >/dev/null
-bench_tool() { dotnet "$root/bench/Asgilook.Bench/bin/Release/net10.0/Asgilook.Bench.dll" "$@"; }
-
-images=$work/images
-if [ ! -f "$images/photo-24mp.jpg" ]; then
-    echo "== making the images from real photos"
-    mkdir -p "$work/debs" && (cd "$work/debs" && apt-get download plasma-workspace-wallpapers >/dev/null 2>&1 || as_root apt-get download plasma-workspace-wallpapers)
-    dpkg -x "$work"/debs/plasma-workspace-wallpapers_*.deb "$work/debs/x"
-    wallpapers=$work/debs/x/usr/share/wallpapers
-    bench_tool prepare "$images" "$wallpapers/Path/contents/images/2560x1600.jpg,$wallpapers/FallenLeaf/contents/images/2560x1600.jpg"
-fi
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
-pids+=($!)
-sleep 0.3
+build_release
+make_images
+start_redis
 
 server_pid=
 # wrk is one client: the per-client budgets (60 uploads, 600 renders a minute) would refuse most of a

@@ -80,6 +80,34 @@ public sealed class ConfigurationTests
         Assert.DoesNotContain("hunter2", failure.Message);
     }
 
+    [Theory]
+    [InlineData("Asgilook:ImageEngine", "Magick")]
+    [InlineData("Asgilook:ImageEngine", "'; rm -rf /")]
+    public async Task AnEngineThatIsNoneOfTheTwoFailsAtStartupNamingTheSetting(string key, string value)
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(
+            () => TestApp.StartAsync(settings: new Dictionary<string, string?> { [key] = value }));
+
+        Assert.Contains("Asgilook:ImageEngine", failure.Message);
+    }
+
+    [Theory]
+    [InlineData("ImageSharp", "imagesharp-2.1.13-q85")]
+    [InlineData("imagesharp", "imagesharp-2.1.13-q85")]
+    [InlineData("Vips", "vips-8.")]
+    public async Task TheEngineSettingChoosesTheEngineAndTheStartupLogNamesIt(string value, string version)
+    {
+        using (new ScopedVariable("ASGI_LOOK_IMAGE_ENGINE", value))
+        {
+            Assert.Equal(value, Bind(new ConfigurationBuilder().AddTutorialEnvironmentVariables()).ImageEngine.ToString(), ignoreCase: true);
+        }
+
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:ImageEngine"] = value });
+
+        Assert.StartsWith(version, app.Services.GetRequiredService<Asgilook.Imaging.IImageProcessor>().Version);
+        Assert.Contains(app.Logs.Entries, entry => entry.Message.StartsWith($"Image engine: {version}", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void KeyVariablesTakeCommaSeparatedLists()
     {

@@ -63,6 +63,13 @@ public sealed class AsgilookOptions
     public bool AllowLargeRepair { get; set; }
 
     /// <summary>
+    /// The image engine: <see cref="Configuration.ImageEngine.Vips"/> (the default: every format, measured fastest)
+    /// or <see cref="Configuration.ImageEngine.ImageSharp"/>. Thumbnail ETags name the engine, so switching
+    /// re-renders thumbnails rather than serving the other engine's bytes under the same tag.
+    /// </summary>
+    public ImageEngine ImageEngine { get; set; } = ImageEngine.Vips;
+
+    /// <summary>
     /// How many uploads are converted at once, and separately how many thumbnails rendered at once; 0: one
     /// per core (measured best, bench/RESULTS.md). Conversions and renders have workers and queues of their
     /// own, so a flood of uploads never keeps thumbnails from rendering.
@@ -75,7 +82,7 @@ public sealed class AsgilookOptions
     public int ImageQueueLength { get; set; } = 64;
 
     /// <summary>
-    /// The threads libvips uses inside one operation; 0: libvips' default (one per core). One is
+    /// The threads libvips (or ImageSharp) uses inside one operation; 0: one per core. One is
     /// measured best (bench/RESULTS.md): the image workers already keep every core busy, and threads
     /// inside each operation only add contention.
     /// </summary>

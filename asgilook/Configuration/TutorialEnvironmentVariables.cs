@@ -15,6 +15,7 @@ public static class TutorialEnvironmentVariables
         ["ASGI_LOOK_STORAGE_PATH"] = Key(nameof(AsgilookOptions.StoragePath)),
         ["ASGI_LOOK_REDIS_HOST"] = Key(nameof(AsgilookOptions.RedisHost)),
         ["ASGI_LOOK_DATABASE"] = Key(nameof(AsgilookOptions.Database)),
+        ["ASGI_LOOK_IMAGE_ENGINE"] = Key(nameof(AsgilookOptions.ImageEngine)),
     };
 
     /// <summary>Variables holding a list, comma-separated.</summary>

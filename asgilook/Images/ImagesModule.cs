@@ -55,7 +55,9 @@ public sealed class ImagesModule : ICarterModule
         images.MapPost("", UploadImage)
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")
-            .WithDescription("The body is the image's bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF/AVIF or SVG). It is stored as an upright " +
+            .WithDescription("The body is the image's bytes: JPEG, PNG, GIF, WebP, TIFF, HEIF (HEIC and AVIF), SVG, BMP, ICO/CUR, TGA, " +
+                "PBM/PGM/PPM, PSD, JPEG XL or JPEG 2000 (the ImageSharp engine reads the first eight of these but HEIF and SVG; " +
+                "415 names the format it does not read). It is stored as an upright " +
                 "8-bit sRGB JPEG without metadata. The answer carries delete_token, shown only here: DELETE takes it as a bearer credential. " +
                 "When upload keys are configured, Authorization: Bearer <upload key> is required (401 without one, before the body is read). " +
                 "429 with Retry-After and RateLimit headers past UploadsPerMinute for this client. " +

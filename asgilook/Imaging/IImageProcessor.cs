@@ -24,6 +24,9 @@ public interface IImageProcessor
     /// </summary>
     string Version { get; }
 
+    /// <summary>The formats this engine decodes; every other recognised format is refused with a 415.</summary>
+    IReadOnlyCollection<ImageFormats.ImageLoader> Reads { get; }
+
     /// <summary>
     /// Decodes any supported format and re-encodes it as an upright 8-bit sRGB JPEG without metadata.
     /// The header is checked against <paramref name="maxPixels"/> before any pixel is decoded.

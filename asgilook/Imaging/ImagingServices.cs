@@ -6,10 +6,14 @@ namespace Asgilook.Imaging;
 
 public static class ImagingServices
 {
-    /// <summary>The image engine (libvips) and the work queues its conversions and thumbnails run on.</summary>
+    /// <summary>The image engine (<c>Asgilook:ImageEngine</c>) and the work queues its conversions and thumbnails run on.</summary>
     public static IServiceCollection AddImaging(this IServiceCollection services)
     {
-        services.TryAddSingleton<IImageProcessor, VipsImageProcessor>();
+        services.TryAddSingleton<IImageProcessor>(provider => provider.Settings().ImageEngine switch
+        {
+            ImageEngine.ImageSharp => ActivatorUtilities.CreateInstance<ImageSharpImageProcessor>(provider),
+            _ => ActivatorUtilities.CreateInstance<VipsImageProcessor>(provider),
+        });
         services.TryAddSingleton(provider =>
         {
             var settings = provider.Settings();
@@ -21,6 +25,7 @@ public static class ImagingServices
             return work;
         });
         services.AddHostedService(provider => provider.GetRequiredService<ImageWork>());
+        services.AddHostedService<ImageEngineLog>();
         return services;
     }
 }

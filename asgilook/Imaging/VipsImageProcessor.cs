@@ -7,18 +7,28 @@ using static Asgilook.Imaging.ImageFormats;
 namespace Asgilook.Imaging;
 
 /// <summary>
-/// The one class that calls libvips (through NetVips). Swap the engine by implementing
-/// <see cref="IImageProcessor"/> elsewhere. Untrusted bytes reach only the loader of the format they
-/// were recognised as (libvips' own choice, and its loaders that were never fuzzed, are out of reach),
-/// what a decode will cost is judged from the header before a pixel is decoded, and every conversion
-/// and thumbnail is stopped once it has run longer than <c>ImageWorkTimeout</c>.
+/// The default engine, libvips (through NetVips): the one class that calls it, with two fallbacks for the
+/// formats the bundled libvips does not read: <see cref="ImageSharpDecoder"/> (managed code) for BMP, TGA and
+/// PNM, <see cref="MagickDecoder"/> for HEVC-coded HEIC, ICO/CUR, PSD, JPEG XL and JPEG 2000.
+/// Untrusted bytes reach only the loader of the format they were recognised as (libvips' own choice, and
+/// its loaders that were never fuzzed, are out of reach), what a decode will cost is judged from the header
+/// before a pixel is decoded, and every conversion and thumbnail is stopped once it has run longer than
+/// <c>ImageWorkTimeout</c>.
 /// </summary>
 public sealed class VipsImageProcessor : IImageProcessor
 {
     private const int JpegQuality = 85;
     private static readonly double[] White = [255, 255, 255];
 
-    private readonly long _maxDecodeBytes;
+    /// <summary>What libvips reads itself; HEIF only when it is coded with AV1 (AVIF), the one HEIF codec in the bundle.</summary>
+    private static readonly ImageLoader[] LibvipsFormats =
+        [ImageLoader.Jpeg, ImageLoader.Png, ImageLoader.Gif, ImageLoader.Webp, ImageLoader.Tiff, ImageLoader.Heif, ImageLoader.Svg];
+
+    private readonly DecodeBudget _budget;
+    private static readonly ImageLoader[] ManagedFormats = [ImageLoader.Bmp, ImageLoader.Tga, ImageLoader.Pnm];
+
+    private readonly MagickDecoder _fallback;
+    private readonly ImageSharpDecoder _managed;
     private readonly TimeSpan _timeout;
 
     static VipsImageProcessor()
@@ -42,48 +52,33 @@ public sealed class VipsImageProcessor : IImageProcessor
             NetVips.NetVips.Concurrency = options.Value.VipsThreads;
         }
 
-        _maxDecodeBytes = options.Value.MaxDecodeMegabytes * 1024L * 1024L;
+        _budget = new DecodeBudget(options.Value.MaxDecodeMegabytes * 1024L * 1024L);
         _timeout = options.Value.ImageWorkTimeout;
+        var decoders = options.Value.ImageWorkers > 0 ? options.Value.ImageWorkers : Environment.ProcessorCount;
+        _fallback = new MagickDecoder(options.Value.MaxPixels, _budget, decoders, _timeout);
+        _managed = new ImageSharpDecoder(options.Value, _budget);
     }
+
+    public IReadOnlyCollection<ImageLoader> Reads { get; } = [.. LibvipsFormats.Union(ManagedFormats).Union(MagickDecoder.Formats)];
 
     public string Version { get; } = $"vips-{NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}.{NetVips.NetVips.Version(2)}-q{JpegQuality}";
 
     public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
     {
-        var format = Sniff(data);
-        if (format is null)
-        {
-            throw new RejectedImageException(Rejection.Unreadable, LooksLikeText(data)
-                ? $"The body is text, not an image; send the bytes of an image ({SupportedNames})."
-                : $"The body is not an image in a format Asgilook reads ({SupportedNames}).");
-        }
-
-        if (!format.Supported)
-        {
-            throw new RejectedImageException(
-                Rejection.UnsupportedFormat,
-                $"The body is a {format.Name} image; Asgilook reads {SupportedNames}.");
-        }
-
-        // Opening reads the header only: libvips decodes pixels when they are first asked for.
-        // Sequential access streams the decode through the pipeline, so a 24 MP photo never sits
-        // whole in memory; only a rotation (EXIF orientation 5 to 8, or a flip) needs random access.
-        using var loaded = Open(data, format, Enums.Access.Sequential) is var sequential && NeedsRandomAccess(sequential)
-            ? Reopen(sequential, data, format)
-            : sequential;
-        CheckCost(loaded, format, maxPixels);
-
+        var format = DecodeBudget.Recognise(data, Reads, "Vips");
+        using var loaded = Load(data, format, maxPixels);
+        CancellationTokenSource? deadline = null;
         try
         {
             using var upright = loaded.Autorot();
             using var srgb = ToSrgb(upright);
             using var flat = srgb.HasAlpha() ? srgb.Flatten(background: White) : srgb.Copy();
             using var eightBit = flat.Format == Enums.BandFormat.Uchar ? flat.Copy() : flat.Cast(Enums.BandFormat.Uchar);
-            using var deadline = Deadline(eightBit);
+            deadline = Deadline(eightBit);
             var jpeg = eightBit.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
             return new ConvertedImage(jpeg, eightBit.Width, eightBit.Height);
         }
-        catch (VipsException e) when (IsTimeout(e))
+        catch (VipsException e) when (IsTimeout(e, deadline))
         {
             throw new RejectedImageException(
                 Rejection.TookTooLong, $"Converting the {format.Name} took longer than the {_timeout.TotalSeconds:0.###} s one image may take.", e);
@@ -91,6 +86,10 @@ public sealed class VipsImageProcessor : IImageProcessor
         catch (VipsException e)
         {
             throw new RejectedImageException(Rejection.Unreadable, $"The {format.Name} is truncated or corrupt.", e);
+        }
+        finally
+        {
+            deadline?.Dispose();
         }
     }
 
@@ -108,7 +107,7 @@ public sealed class VipsImageProcessor : IImageProcessor
         {
             pixels = lazy.CopyMemory();
         }
-        catch (VipsException e) when (IsTimeout(e))
+        catch (VipsException e) when (IsTimeout(e, deadline))
         {
             throw new ImageWorkTimeoutException(_timeout, e);
         }
@@ -123,6 +122,65 @@ public sealed class VipsImageProcessor : IImageProcessor
     // end snippet
 
     /// <summary>
+    /// Opens the upload with libvips' loader of its format, or hands it to the fallback decoder when the
+    /// bundled libvips cannot decode it. Opening reads the header only: libvips decodes pixels when they are
+    /// first asked for. Sequential access streams the decode through the pipeline, so a 24 MP photo never sits
+    /// whole in memory; only a rotation (EXIF orientation 5 to 8, or a flip) needs random access.
+    /// </summary>
+    private Image Load(byte[] data, Format format, long maxPixels)
+    {
+        if (ManagedFormats.Contains(format.Loader))
+        {
+            return FromImageSharp(data, format, maxPixels);
+        }
+
+        if (!LibvipsFormats.Contains(format.Loader))
+        {
+            return _fallback.Decode(data, format, maxPixels);
+        }
+
+        var image = Open(data, format, Enums.Access.Sequential);
+        if (format.Loader is ImageLoader.Heif && image.Contains("heif-compression") && (string)image.Get("heif-compression") != "av1")
+        {
+            image.Dispose(); // iPhone photos: HEVC, which the bundle's libheif does not decode
+            return _fallback.Decode(data, format, maxPixels);
+        }
+
+        if (NeedsRandomAccess(image))
+        {
+            image = Reopen(image, data, format);
+        }
+
+        try
+        {
+            CheckCost(image, format, maxPixels);
+            return image;
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>BMP, TGA and PNM: decoded by ImageSharp to RGBA, copied once for libvips (counted in the budget).</summary>
+    private Image FromImageSharp(byte[] data, Format format, long maxPixels)
+    {
+        using var decoded = _managed.Decode(data, format, maxPixels, Stopwatch.StartNew(), copies: 1);
+        var pixels = new byte[(long)decoded.Image.Width * decoded.Image.Height * 4];
+        decoded.Image.CopyPixelDataTo(pixels);
+        using var raw = Image.NewFromMemory(pixels, decoded.Image.Width, decoded.Image.Height, 4, Enums.BandFormat.Uchar);
+        using var labelled = raw.Copy(interpretation: Enums.Interpretation.Srgb);
+        return labelled.Mutate(vips =>
+        {
+            if (decoded.Profile is { Length: > 20 } profile && profile.AsSpan(16, 4).SequenceEqual("RGB "u8))
+            {
+                vips.Set(GValue.BlobType, "icc-profile-data", profile);
+            }
+        });
+    }
+
+    /// <summary>
     /// Refuses, from the header alone, an image with more pixels than allowed, or whose decode would need
     /// more memory than one decode may have: every pixel with all its bands at its sample size (the
     /// worst case: progressive JPEGs, interlaced PNGs, GIF, WebP and HEIF decode whole), twice over when
@@ -130,22 +188,9 @@ public sealed class VipsImageProcessor : IImageProcessor
     /// </summary>
     private void CheckCost(Image header, Format format, long maxPixels)
     {
-        var pixels = (long)header.Width * header.Height;
-        if (pixels > maxPixels)
-        {
-            throw new RejectedImageException(
-                Rejection.TooManyPixels,
-                $"The image declares {header.Width}x{header.Height} pixels, more than the {maxPixels:N0} allowed.");
-        }
-
-        var bytes = pixels * header.Bands * SampleBytes(header.Format) * (NeedsRandomAccess(header) ? 2 : 1);
-        if (bytes > _maxDecodeBytes)
-        {
-            throw new RejectedImageException(
-                Rejection.TooManyPixels,
-                $"The {format.Name} ({header.Width}x{header.Height}, {header.Bands} band(s) of {SampleBytes(header.Format) * 8} bits) needs " +
-                $"{(bytes + (1024 * 1024) - 1) / (1024 * 1024):N0} MiB to decode, more than the {_maxDecodeBytes / (1024 * 1024):N0} MiB one image may take.");
-        }
+        DecodeBudget.CheckPixels(header.Width, header.Height, maxPixels);
+        var bytes = (long)header.Width * header.Height * header.Bands * SampleBytes(header.Format) * (NeedsRandomAccess(header) ? 2 : 1);
+        _budget.CheckBytes(format, header.Width, header.Height, $"{header.Bands} band(s) of {SampleBytes(header.Format) * 8} bits", bytes);
     }
 
     private static int SampleBytes(Enums.BandFormat format) => format switch
@@ -158,14 +203,16 @@ public sealed class VipsImageProcessor : IImageProcessor
     };
 
     /// <summary>Stops the evaluation of <paramref name="image"/> (libvips' kill flag) once the time budget is spent.</summary>
-    private IDisposable Deadline(Image image)
+    private CancellationTokenSource Deadline(Image image)
     {
         var budget = new CancellationTokenSource(_timeout);
         image.SetProgress(NoProgress.Instance, budget.Token);
         return budget;
     }
 
-    private static bool IsTimeout(VipsException e) => e.Message.Contains("killed", StringComparison.OrdinalIgnoreCase);
+    /// <summary>A kill surfaces as whichever operation was running failing, not always with "killed" in its message.</summary>
+    private static bool IsTimeout(VipsException e, CancellationTokenSource? deadline) =>
+        deadline is { IsCancellationRequested: true } || e.Message.Contains("killed", StringComparison.OrdinalIgnoreCase);
 
     private static bool NeedsRandomAccess(Image image) =>
         image.Contains("orientation") && image.Get("orientation") is int orientation && orientation is not (0 or 1);

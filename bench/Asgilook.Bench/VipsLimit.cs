@@ -7,14 +7,16 @@ using Microsoft.Extensions.Options;
 namespace Asgilook.Bench;
 
 /// <summary>
-/// The raw limit: Asgilook's own <see cref="VipsImageProcessor"/> calls, with no HTTP, store or cache,
-/// run on every core at once. Prints one line per operation: <c>name ops_per_second</c>.
+/// The raw limit: Asgilook's own engine calls (<see cref="VipsImageProcessor"/> unless another engine is
+/// named), with no HTTP, store or cache, run on every core at once. Prints one line per operation:
+/// <c>name ops_per_second</c>.
 /// </summary>
 internal static class VipsLimit
 {
-    public static int Run(string work, TimeSpan duration)
+    public static int Run(string work, TimeSpan duration, ImageEngine engine = ImageEngine.Vips)
     {
-        var processor = new VipsImageProcessor(Options.Create(new AsgilookOptions()));
+        var options = Options.Create(new AsgilookOptions());
+        IImageProcessor processor = engine == ImageEngine.ImageSharp ? new ImageSharpImageProcessor(options) : new VipsImageProcessor(options);
         var png = File.ReadAllBytes(Path.Combine(work, Images.Png1080));
         var photo = File.ReadAllBytes(Path.Combine(work, Images.Photos[0].Name));
         var stored = processor.ConvertToJpeg(photo, long.MaxValue);

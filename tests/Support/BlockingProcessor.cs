@@ -18,6 +18,8 @@ public sealed class BlockingProcessor : IImageProcessor, IDisposable
 
     public string Version => _inner.Version;
 
+    public IReadOnlyCollection<Asgilook.Imaging.ImageFormats.ImageLoader> Reads => _inner.Reads;
+
     public int Converting => Volatile.Read(ref _converting);
 
     /// <summary>Thumbnails rendered or being rendered.</summary>

@@ -42,7 +42,7 @@ public static class CraftedImages
     public static byte[] SvgDeclaring(int width, int height) => Encoding.UTF8.GetBytes(
         $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'><circle cx='10' cy='10' r='5'/></svg>");
 
-    /// <summary>A real 2×2 BMP file: a format libvips here does not read.</summary>
+    /// <summary>A real 2×2 BMP file (black): a format the bundled libvips does not read, ImageSharp does.</summary>
     public static byte[] Bmp()
     {
         var bmp = new byte[70];

@@ -1,0 +1,250 @@
+using System.Buffers.Binary;
+using static Asgilook.Imaging.ImageFormats;
+
+namespace Asgilook.Imaging;
+
+/// <summary>
+/// Whether a file reaches its own end: JPEG to its end-of-image marker, PNG to IEND, GIF to its trailer,
+/// WebP to the size its RIFF header gives, uncompressed BMP, TGA and binary PNM to the last byte of their
+/// pixels. ImageSharp 2.1 decodes a truncated file without a word, painting what is missing, where libvips
+/// (failing on truncation) refuses it; the ImageSharp engine asks here first so both refuse the same files.
+/// A walk over the file's structure, never its pixels.
+/// </summary>
+public static class FileStructure
+{
+    /// <summary>False when the file ends before its structure does; true when whole or not checked for this format.</summary>
+    public static bool IsComplete(ImageLoader loader, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return loader switch
+            {
+                ImageLoader.Jpeg => JpegIsComplete(data),
+                ImageLoader.Png => PngIsComplete(data),
+                ImageLoader.Gif => GifIsComplete(data),
+                ImageLoader.Webp => data.Length >= 12 && 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]) <= data.Length,
+                ImageLoader.Bmp => BmpIsComplete(data),
+                ImageLoader.Tga => TgaIsComplete(data),
+                ImageLoader.Pnm => PnmIsComplete(data),
+                _ => true,
+            };
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return false; // a length that points past the end
+        }
+    }
+
+    /// <summary>
+    /// The size BMP, TGA and binary or plain PNM headers declare, read here because ImageSharp 2.1's own
+    /// reading of them cannot be trusted with hostile numbers (a TGA's 65535 comes back as -1); null for other formats.
+    /// </summary>
+    public static (long Width, long Height)? DeclaredSize(ImageLoader loader, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            switch (loader)
+            {
+                case ImageLoader.Bmp when BinaryPrimitives.ReadInt32LittleEndian(data[14..]) >= 40:
+                    return (Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[18..])), Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(data[22..])));
+                case ImageLoader.Bmp:
+                    return (BinaryPrimitives.ReadUInt16LittleEndian(data[18..]), BinaryPrimitives.ReadUInt16LittleEndian(data[20..]));
+                case ImageLoader.Tga:
+                    return (BinaryPrimitives.ReadUInt16LittleEndian(data[12..]), BinaryPrimitives.ReadUInt16LittleEndian(data[14..]));
+                case ImageLoader.Pnm:
+                    var at = 2;
+                    var width = Number(data, ref at);
+                    return (width, Number(data, ref at));
+                default:
+                    return null;
+            }
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return (0, 0); // too short to hold a header
+        }
+    }
+
+    private static bool JpegIsComplete(ReadOnlySpan<byte> jpeg)
+    {
+        var at = 2;
+        while (at + 4 <= jpeg.Length)
+        {
+            if (jpeg[at] != 0xFF)
+            {
+                return false;
+            }
+
+            var marker = jpeg[at + 1];
+            if (marker == 0xFF)
+            {
+                at++; // fill byte
+                continue;
+            }
+
+            if (marker == 0xD9)
+            {
+                return true;
+            }
+
+            var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(at + 2)..]);
+            at += 2 + length;
+            if (marker != 0xDA)
+            {
+                continue;
+            }
+
+            // Entropy-coded data runs to the next marker that is neither a stuffed zero nor a restart.
+            while (at + 1 < jpeg.Length && !(jpeg[at] == 0xFF && jpeg[at + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7)))
+            {
+                at++;
+            }
+        }
+
+        return at + 2 <= jpeg.Length && jpeg[at] == 0xFF && jpeg[at + 1] == 0xD9;
+    }
+
+    private static bool PngIsComplete(ReadOnlySpan<byte> png)
+    {
+        for (long at = 8; at + 12 <= png.Length;)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(png[(int)at..]);
+            if (png.Slice((int)at + 4, 4).SequenceEqual("IEND"u8))
+            {
+                return true;
+            }
+
+            at += 12L + length;
+        }
+
+        return false;
+    }
+
+    private static bool GifIsComplete(ReadOnlySpan<byte> gif)
+    {
+        var at = 13 + ColourTable(gif[10]);
+        while (at < gif.Length)
+        {
+            switch (gif[at])
+            {
+                case 0x3B:
+                    return true;
+                case 0x21:
+                    at = SkipSubBlocks(gif, at + 2);
+                    break;
+                case 0x2C:
+                    at += 10 + ColourTable(gif[at + 9]) + 1; // descriptor, local table, LZW code size
+                    at = SkipSubBlocks(gif, at);
+                    break;
+                default:
+                    return false;
+            }
+        }
+
+        return false;
+
+        static int ColourTable(byte flags) => (flags & 0x80) != 0 ? 3 << ((flags & 7) + 1) : 0;
+    }
+
+    private static int SkipSubBlocks(ReadOnlySpan<byte> gif, int at)
+    {
+        while (at < gif.Length && gif[at] != 0)
+        {
+            at += gif[at] + 1;
+        }
+
+        return at + 1;
+    }
+
+    private static bool BmpIsComplete(ReadOnlySpan<byte> bmp)
+    {
+        var headerSize = BinaryPrimitives.ReadInt32LittleEndian(bmp[14..]);
+        if (headerSize < 40)
+        {
+            return true; // the old OS/2 header: left to the decoder
+        }
+
+        var compression = BinaryPrimitives.ReadInt32LittleEndian(bmp[30..]);
+        if (compression is not (0 or 3 or 6))
+        {
+            return true; // run-length coded: its size is known only by decoding
+        }
+
+        long width = BinaryPrimitives.ReadInt32LittleEndian(bmp[18..]);
+        long height = Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(bmp[22..]));
+        var bits = BinaryPrimitives.ReadUInt16LittleEndian(bmp[28..]);
+        var stride = ((width * bits) + 31) / 32 * 4;
+        return BinaryPrimitives.ReadUInt32LittleEndian(bmp[10..]) + (stride * height) <= bmp.Length;
+    }
+
+    private static bool TgaIsComplete(ReadOnlySpan<byte> tga)
+    {
+        var type = tga[2];
+        if (type is not (1 or 2 or 3))
+        {
+            return true; // run-length coded
+        }
+
+        var colourMap = tga[1] == 1 ? BinaryPrimitives.ReadUInt16LittleEndian(tga[5..]) * (long)((tga[7] + 7) / 8) : 0;
+        long width = BinaryPrimitives.ReadUInt16LittleEndian(tga[12..]);
+        long height = BinaryPrimitives.ReadUInt16LittleEndian(tga[14..]);
+        return 18 + tga[0] + colourMap + (width * height * ((tga[16] + 7) / 8)) <= tga.Length;
+    }
+
+    /// <summary>Binary PBM, PGM and PPM (P4, P5, P6): the header's numbers, then exactly the pixels' bytes.</summary>
+    private static bool PnmIsComplete(ReadOnlySpan<byte> pnm)
+    {
+        var kind = pnm[1];
+        if (kind is not ((byte)'4' or (byte)'5' or (byte)'6'))
+        {
+            return true; // plain text: its length depends on its digits
+        }
+
+        var at = 2;
+        var numbers = new long[kind == '4' ? 2 : 3];
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            numbers[i] = Number(pnm, ref at);
+        }
+
+        at++; // the one whitespace byte before the pixels
+        var (width, height) = (numbers[0], numbers[1]);
+        var bytes = kind switch
+        {
+            (byte)'4' => (width + 7) / 8 * height,
+            (byte)'5' => width * height * (numbers[2] > 255 ? 2 : 1),
+            _ => width * height * 3 * (numbers[2] > 255 ? 2 : 1),
+        };
+        return at + bytes <= pnm.Length;
+    }
+
+    private static long Number(ReadOnlySpan<byte> pnm, ref int at)
+    {
+        while (true)
+        {
+            if (pnm[at] == '#')
+            {
+                while (pnm[at] != '\n')
+                {
+                    at++;
+                }
+            }
+            else if (pnm[at] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                at++;
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        long value = 0;
+        while (at < pnm.Length && pnm[at] is >= (byte)'0' and <= (byte)'9' && value < int.MaxValue)
+        {
+            value = (value * 10) + (pnm[at++] - '0');
+        }
+
+        return value;
+    }
+}

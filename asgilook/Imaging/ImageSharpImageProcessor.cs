@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Reflection;
+using Asgilook.Configuration;
+using Microsoft.Extensions.Options;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Metadata;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using static Asgilook.Imaging.ImageFormats;
+
+namespace Asgilook.Imaging;
+
+/// <summary>
+/// The second engine, on the design card's SixLabors.ImageSharp (2.1.13, the last Apache-2.0 release):
+/// fully managed code, selected with <c>Asgilook:ImageEngine=ImageSharp</c>. It does what the libvips engine
+/// does where ImageSharp 2.1 can, and refuses clearly where it cannot: it reads no HEIF, SVG, ICO, PSD,
+/// JPEG XL or JPEG 2000, converts only matrix/TRC colour profiles (it has no colour management of its
+/// own, see <see cref="IccMatrixProfile"/>), decodes images whole (no shrink-on-load), and cannot be told
+/// to stop once it is resizing (a decode can: the deadline cancels it).
+/// </summary>
+public sealed class ImageSharpImageProcessor : IImageProcessor
+{
+    private const int JpegQuality = 85;
+
+    private readonly ImageSharpDecoder _decoder;
+    private readonly TimeSpan _timeout;
+    private readonly JpegEncoder _encoder = new() { Quality = JpegQuality, ColorType = JpegColorType.YCbCrRatio420 };
+
+    public ImageSharpImageProcessor(IOptions<AsgilookOptions> options)
+    {
+        var settings = options.Value;
+        _decoder = new ImageSharpDecoder(settings, new DecodeBudget(settings.MaxDecodeMegabytes * 1024L * 1024L));
+        _timeout = settings.ImageWorkTimeout;
+    }
+
+    public IReadOnlyCollection<ImageLoader> Reads => ImageSharpDecoder.Formats;
+
+    public string Version { get; } = $"imagesharp-{LibraryVersion()}-q{JpegQuality}";
+
+    public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
+    {
+        var format = DecodeBudget.Recognise(data, Reads, "ImageSharp");
+        var clock = Stopwatch.StartNew();
+        using var decoded = _decoder.Decode(data, format, maxPixels, clock, copies: 0);
+        try
+        {
+            var image = decoded.Image;
+            ToSrgb(image, format, decoded.Profile);
+            image.Mutate(x => x.AutoOrient().BackgroundColor(Color.White));
+            StripMetadata(image.Metadata);
+            image.Frames.RootFrame.Metadata.ExifProfile = null;
+            _decoder.ThrowWhenPast(clock);
+            using var jpeg = new MemoryStream();
+            image.SaveAsJpeg(jpeg, _encoder);
+            return new ConvertedImage(jpeg.ToArray(), image.Width, image.Height);
+        }
+        catch (Exception e) when (e is not RejectedImageException)
+        {
+            throw _decoder.Rejected(format, e);
+        }
+    }
+
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
+    {
+        // No shrink-on-load in ImageSharp 2.1: the whole stored JPEG is decoded, then resized.
+        var clock = Stopwatch.StartNew();
+        using var cancel = new CancellationTokenSource(_timeout);
+        Image<Rgb24> image;
+        try
+        {
+            image = new JpegDecoder().Decode<Rgb24>(_decoder.Configuration, new MemoryStream(jpeg, writable: false), cancel.Token);
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new ImageWorkTimeoutException(_timeout, e);
+        }
+
+        using (image)
+        {
+            image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.Stretch }));
+            var resize = clock.Elapsed;
+            using var encoded = new MemoryStream();
+            image.SaveAsJpeg(encoded, _encoder);
+            return new RenderedThumbnail(encoded.ToArray(), resize, clock.Elapsed - resize);
+        }
+    }
+
+    private static void ToSrgb(Image<Rgba32> image, Format format, byte[]? embedded)
+    {
+        if (embedded is null)
+        {
+            return;
+        }
+
+        var profile = IccMatrixProfile.TryParse(embedded, out var kind)
+            ?? throw new RejectedImageException(
+                Rejection.UnsupportedFormat,
+                $"The {format.Name} carries a colour profile ({kind}) the ImageSharp engine cannot convert to sRGB; the Vips engine can.");
+        image.ProcessPixelRows(rows =>
+        {
+            var rgb = new byte[rows.Width * 3];
+            for (var y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    (rgb[x * 3], rgb[(x * 3) + 1], rgb[(x * 3) + 2]) = (row[x].R, row[x].G, row[x].B);
+                }
+
+                profile.ToSrgb(rgb);
+                for (var x = 0; x < row.Length; x++)
+                {
+                    (row[x].R, row[x].G, row[x].B) = (rgb[x * 3], rgb[(x * 3) + 1], rgb[(x * 3) + 2]);
+                }
+            }
+        });
+    }
+
+    private static void StripMetadata(ImageMetadata metadata)
+    {
+        metadata.ExifProfile = null;
+        metadata.IccProfile = null;
+        metadata.IptcProfile = null;
+        metadata.XmpProfile = null;
+    }
+
+    private static string LibraryVersion()
+    {
+        var version = typeof(Image).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        return version.Split('+')[0];
+    }
+}

@@ -1,0 +1,51 @@
+# Sourced by bench/run.sh and bench/engines.sh: installing what a benchmark needs, free ports, the
+# processes to stop on exit, the Release build, and the benchmark images made from real photos
+# (Debian's plasma-workspace-wallpapers). Expects $root (the repository) and $work (bench/work).
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+need() { # COMMAND PACKAGE: installs PACKAGE with apt-get when COMMAND is missing
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "bench: installing $2" >&2
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    fi
+}
+
+# Below Linux's ephemeral range (32768-60999), where wrk's own connections take their local ports.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 12000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+    done
+}
+wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "bench: $1 did not answer" >&2; exit 1; }
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+build_release() {
+    echo "== building Release"
+    dotnet build -c Release -v q -nologo "$root/asgilook/Asgilook.csproj" >/dev/null
+    dotnet build -c Release -v q -nologo "$root/bench/Asgilook.Bench/Asgilook.Bench.csproj" >/dev/null
+}
+bench_tool() { dotnet "$root/bench/Asgilook.Bench/bin/Release/net10.0/Asgilook.Bench.dll" "$@"; }
+
+images=$work/images
+make_images() {
+    if [ ! -f "$images/photo-24mp.jpg" ]; then
+        echo "== making the images from real photos"
+        mkdir -p "$work/debs" && (cd "$work/debs" && apt-get download plasma-workspace-wallpapers >/dev/null 2>&1 || as_root apt-get download plasma-workspace-wallpapers)
+        dpkg -x "$work"/debs/plasma-workspace-wallpapers_*.deb "$work/debs/x"
+        local wallpapers=$work/debs/x/usr/share/wallpapers
+        bench_tool prepare "$images" "$wallpapers/Path/contents/images/2560x1600.jpg,$wallpapers/FallenLeaf/contents/images/2560x1600.jpg"
+    fi
+}
+
+start_redis() { # sets redis_port
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+    pids+=($!)
+    sleep 0.3
+}
