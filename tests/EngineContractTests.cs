@@ -223,6 +223,15 @@ public abstract class EngineContractTests
     }
 
     [Fact]
+    public void ARenderPastItsDeadlineIsATimeout()
+    {
+        var stored = Engine.ConvertToJpeg(TestImages.Noise(3000, 2000), long.MaxValue).Jpeg;
+        var engine = Create(new AsgilookOptions { ImageWorkTimeout = TimeSpan.FromMilliseconds(1) });
+
+        Assert.Throws<ImageWorkTimeoutException>(() => engine.Thumbnail(stored, 1500, 1000));
+    }
+
+    [Fact]
     public void TheVersionNamesTheEngineAndTheQuality() => Assert.Matches(VersionPattern, Engine.Version);
 
     /// <summary>The pixels a camera stores for <paramref name="upright"/> when it tags them with that EXIF orientation.</summary>

@@ -80,6 +80,11 @@ public sealed class ImageSharpImageProcessor : IImageProcessor
         {
             image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Mode = ResizeMode.Stretch }));
             var resize = clock.Elapsed;
+            if (resize > _timeout)
+            {
+                throw new ImageWorkTimeoutException(_timeout, new TimeoutException("finished past the deadline"));
+            }
+
             using var encoded = new MemoryStream();
             image.SaveAsJpeg(encoded, _encoder);
             return new RenderedThumbnail(encoded.ToArray(), resize, clock.Elapsed - resize);

@@ -67,7 +67,7 @@ public sealed class VipsImageProcessor : IImageProcessor
     {
         var format = DecodeBudget.Recognise(data, Reads, "Vips");
         using var loaded = Load(data, format, maxPixels);
-        CancellationTokenSource? deadline = null;
+        WorkDeadline? deadline = null;
         try
         {
             using var upright = loaded.Autorot();
@@ -76,6 +76,7 @@ public sealed class VipsImageProcessor : IImageProcessor
             using var eightBit = flat.Format == Enums.BandFormat.Uchar ? flat.Copy() : flat.Cast(Enums.BandFormat.Uchar);
             deadline = Deadline(eightBit);
             var jpeg = eightBit.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
+            ThrowWhenPast(deadline);
             return new ConvertedImage(jpeg, eightBit.Width, eightBit.Height);
         }
         catch (VipsException e) when (IsTimeout(e, deadline))
@@ -114,6 +115,11 @@ public sealed class VipsImageProcessor : IImageProcessor
 
         using (pixels)
         {
+            if (deadline.IsPast)
+            {
+                throw new ImageWorkTimeoutException(_timeout, new TimeoutException("finished past the deadline"));
+            }
+
             var resize = clock.Elapsed;
             var encoded = pixels.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
             return new RenderedThumbnail(encoded, resize, clock.Elapsed - resize);
@@ -203,16 +209,42 @@ public sealed class VipsImageProcessor : IImageProcessor
     };
 
     /// <summary>Stops the evaluation of <paramref name="image"/> (libvips' kill flag) once the time budget is spent.</summary>
-    private CancellationTokenSource Deadline(Image image)
+    private WorkDeadline Deadline(Image image)
     {
-        var budget = new CancellationTokenSource(_timeout);
-        image.SetProgress(NoProgress.Instance, budget.Token);
-        return budget;
+        var deadline = new WorkDeadline(_timeout);
+        image.SetProgress(NoProgress.Instance, deadline.Token);
+        return deadline;
+    }
+
+    /// <summary>
+    /// libvips looks at the kill flag only between progress signals, which it throttles, and the token's timer
+    /// fires late when the thread pool is busy: work that ends just after its deadline may finish unkilled.
+    /// It is refused all the same, by the clock, so a deadline means one thing.
+    /// </summary>
+    private static void ThrowWhenPast(WorkDeadline deadline)
+    {
+        if (deadline.IsPast)
+        {
+            throw new VipsException("killed: past the deadline");
+        }
     }
 
     /// <summary>A kill surfaces as whichever operation was running failing, not always with "killed" in its message.</summary>
-    private static bool IsTimeout(VipsException e, CancellationTokenSource? deadline) =>
-        deadline is { IsCancellationRequested: true } || e.Message.Contains("killed", StringComparison.OrdinalIgnoreCase);
+    private static bool IsTimeout(VipsException e, WorkDeadline? deadline) =>
+        deadline is { IsPast: true } || e.Message.Contains("killed", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The time one operation may take: a token that kills libvips' evaluation, and the clock.</summary>
+    private sealed class WorkDeadline(TimeSpan timeout) : IDisposable
+    {
+        private readonly long _start = Stopwatch.GetTimestamp();
+        private readonly CancellationTokenSource _source = new(timeout);
+
+        public CancellationToken Token => _source.Token;
+
+        public bool IsPast => _source.IsCancellationRequested || Stopwatch.GetElapsedTime(_start) > timeout;
+
+        public void Dispose() => _source.Dispose();
+    }
 
     private static bool NeedsRandomAccess(Image image) =>
         image.Contains("orientation") && image.Get("orientation") is int orientation && orientation is not (0 or 1);
