@@ -1,6 +1,12 @@
-# Sourced by bench/run.sh and bench/engines.sh: installing what a benchmark needs, free ports, the
-# processes to stop on exit, the Release build, and the benchmark images made from real photos
-# (Debian's plasma-workspace-wallpapers). Expects $root (the repository) and $work (bench/work).
+# Sourced by the bench/ scripts: strict mode, the repository as the working folder, bench/work/ and
+# BENCH_SECONDS, installing what a benchmark needs, free ports, the processes to stop on exit, the
+# Release build, and the benchmark images made from real photos (Debian's plasma-workspace-wallpapers).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+work=$root/bench/work
+seconds=${BENCH_SECONDS:-10}
+mkdir -p "$work"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need() { # COMMAND PACKAGE: installs PACKAGE with apt-get when COMMAND is missing

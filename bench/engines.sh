@@ -6,14 +6,7 @@
 # bundled libvips lacks cost: a 1080p BMP (ImageSharp's decoder under either engine) and, for Vips, a
 # ~12 MP HEIC (HEVC, decoded by ImageMagick). The server runs with its shipped defaults but for the
 # per-client rate limits, which wrk (one client) would hit at once. Output also in bench/work/engines.md.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-work=$root/bench/work
-seconds=${BENCH_SECONDS:-10}
-mkdir -p "$work"
-
-source "$root/bench/common.sh"
+source "$(dirname "$0")/common.sh"
 need wrk wrk
 need redis-server redis-server
 need curl curl

@@ -5,15 +5,8 @@
 # starts redis-server and the real server, drives it with wrk, measures libvips alone and a bare
 # Kestrel endpoint on the same bytes, and prints each workload as a ratio to its limit.
 # Everything it makes goes to bench/work/ (ignored by git).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-work=$root/bench/work
-seconds=${BENCH_SECONDS:-10}
+source "$(dirname "$0")/common.sh"
 cores=$(nproc)
-mkdir -p "$work"
-
-source "$root/bench/common.sh"
 need wrk wrk
 need redis-server redis-server
 need curl curl

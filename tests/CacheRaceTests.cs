@@ -57,6 +57,12 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 
+        public Task SetPlaceholderAsync(Guid id, Asgilook.Imaging.Placeholder placeholder, CancellationToken cancellationToken) =>
+            inner.SetPlaceholderAsync(id, placeholder, cancellationToken);
+
+        public Task<IReadOnlyList<Guid>> WithoutPlaceholderAsync(int limit, CancellationToken cancellationToken) =>
+            inner.WithoutPlaceholderAsync(limit, cancellationToken);
+
         public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
         public Task AddAsync(StoredImage image, CancellationToken cancellationToken) => inner.AddAsync(image, cancellationToken);

@@ -43,6 +43,25 @@ public abstract class CatalogContractTests
     }
 
     [Fact]
+    public async Task APlaceholderIsReadBackAndOneMissingIsFilledOnce()
+    {
+        var catalog = await NewCatalogAsync();
+        var first = new Asgilook.Imaging.Placeholder("data:image/webp;base64,AAAA", "#102030");
+        var with = Image(4) with { Placeholder = first };
+        var without = Image(5);
+        await catalog.AddAsync(with, CancellationToken.None);
+        await catalog.AddAsync(without, CancellationToken.None);
+
+        Assert.Equal(with, await catalog.GetAsync(with.Id, CancellationToken.None));
+        Assert.Equal([without.Id], await catalog.WithoutPlaceholderAsync(10, CancellationToken.None));
+        await catalog.SetPlaceholderAsync(without.Id, first, CancellationToken.None);
+        await catalog.SetPlaceholderAsync(without.Id, first with { Colour = "#ffffff" }, CancellationToken.None); // a second instance, later
+
+        Assert.Equal(first, (await catalog.GetAsync(without.Id, CancellationToken.None))!.Placeholder);
+        Assert.Empty(await catalog.WithoutPlaceholderAsync(10, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task DatabaseOfTheFirstVersionIsMigratedOnceAndKeepsItsRows()
     {
         var old = Guid.NewGuid();
@@ -52,6 +71,8 @@ public abstract class CatalogContractTests
         var kept = await catalog.GetAsync(old, CancellationToken.None);
         Assert.NotNull(kept);
         Assert.Equal((640, 360, (string?)null, (string?)null), (kept.Width, kept.Height, kept.DeleteTokenHash, kept.OwnerKeyId));
+        Assert.Null(kept.Placeholder);
+        Assert.Equal([old], await catalog.WithoutPlaceholderAsync(10, CancellationToken.None));
         await catalog.MigrateAsync(CancellationToken.None);
         var added = Image(3) with { DeleteTokenHash = new string('a', 64) };
         await catalogs[^1].AddAsync(added, CancellationToken.None);

@@ -17,6 +17,7 @@ public sealed class ClientTests
         var small = await client.GetThumbnailAsync(image, 100);
         var large = await client.GetThumbnailAsync(image, 300);
         var huge = await client.GetThumbnailAsync(image, 5000);
+        var avif = await client.GetThumbnailAsync(image, 300, mediaType: "image/avif");
 
         Assert.Equal(TestApp.PredictableIds[0], image.Id);
         Assert.Equal((640, 360), (image.Width, image.Height));
@@ -25,6 +26,8 @@ public sealed class ClientTests
         Assert.Equal((160, 90), TestImages.SizeOf(small));
         Assert.Equal((320, 180), TestImages.SizeOf(large));
         Assert.Equal((320, 180), TestImages.SizeOf(huge));
+        Assert.Equal(((320, 180), "heifload_buffer"), (TestImages.SizeOf(avif), TestImages.FormatOf(avif)));
+        Assert.Equal(["image/avif", "image/webp", "image/jpeg"], image.Sources!.Keys);
 
         Assert.NotNull(image.DeleteToken);
         Assert.Null(Assert.Single(listed).DeleteToken);

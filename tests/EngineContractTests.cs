@@ -22,6 +22,9 @@ public abstract class EngineContractTests
     /// <summary>Whether the engine converts a CMYK file's profile (ImageSharp 2.1 has no colour management for CMYK).</summary>
     protected abstract bool ConvertsCmyk { get; }
 
+    /// <summary>Whether the engine encodes AVIF (ImageSharp 2.1 has no AVIF encoder).</summary>
+    protected abstract bool OffersAvif { get; }
+
     private IImageProcessor Engine => Create(new AsgilookOptions());
 
     [Fact]
@@ -159,9 +162,27 @@ public abstract class EngineContractTests
         var engine = Engine;
         var jpeg = engine.ConvertToJpeg(TestImages.RandomEllipses(641, 361), long.MaxValue).Jpeg;
 
-        Assert.Equal((320, 180), TestImages.SizeOf(engine.Thumbnail(jpeg, 320, 180).Jpeg));
-        Assert.Equal((80, 45), TestImages.SizeOf(engine.Thumbnail(jpeg, 80, 45).Jpeg));
-        Quadrants.AssertUpright(engine.Thumbnail(engine.ConvertToJpeg(Quadrants.Png(400, 300), long.MaxValue).Jpeg, 100, 75).Jpeg, 100, 75);
+        Assert.Equal((320, 180), TestImages.SizeOf(engine.Thumbnail(jpeg, 320, 180).Bytes));
+        Assert.Equal((80, 45), TestImages.SizeOf(engine.Thumbnail(jpeg, 80, 45).Bytes));
+        Quadrants.AssertUpright(engine.Thumbnail(engine.ConvertToJpeg(Quadrants.Png(400, 300), long.MaxValue).Jpeg, 100, 75).Bytes, 100, 75);
+    }
+
+    [Fact]
+    public void EveryThumbnailFormatTheEngineOffersIsThatFormatAtExactlyTheSizeAndLooksTheSame()
+    {
+        var engine = Engine;
+        var stored = engine.ConvertToJpeg(Quadrants.Png(400, 300), long.MaxValue).Jpeg;
+        Assert.Contains(ThumbnailFormat.Jpeg, engine.ThumbnailFormats);
+        Assert.Equal(OffersAvif, engine.ThumbnailFormats.Contains(ThumbnailFormat.Avif));
+
+        foreach (var format in engine.ThumbnailFormats)
+        {
+            var thumbnail = engine.Thumbnail(stored, 200, 150, format).Bytes;
+            var loader = format switch { ThumbnailFormat.Webp => "webpload_buffer", ThumbnailFormat.Avif => "heifload_buffer", _ => "jpegload_buffer" };
+            Assert.Equal(loader, TestImages.FormatOf(thumbnail));
+            Quadrants.AssertUpright(thumbnail, 200, 150, what: format.ToString());
+            Assert.Equal(format == ThumbnailFormat.Jpeg, engine.EncoderOf(format).Length == 0);
+        }
     }
 
     [Theory]
@@ -223,6 +244,34 @@ public abstract class EngineContractTests
     }
 
     [Fact]
+    public void APlaceholderIsATinyBlurredPreviewAndTheAverageColour()
+    {
+        var engine = Engine;
+        using var orange = Solid(Orange);
+        using var large = orange.Resize(40); // 640 × 640
+        var stored = engine.ConvertToJpeg(large.PngsaveBuffer(), long.MaxValue).Jpeg;
+
+        var placeholder = engine.MakePlaceholder(stored);
+
+        Assert.True(Placeholders.IsWellFormed(placeholder), placeholder.Preview);
+        Assert.InRange(placeholder.Preview.Length, 40, 1024);
+        using var preview = Image.NewFromBuffer(Convert.FromBase64String(placeholder.Preview["data:image/webp;base64,".Length..]));
+        Assert.Equal(Placeholders.Side, Math.Max(preview.Width, preview.Height));
+        AssertColour(Orange, preview, tolerance: 10);
+        var colour = Convert.FromHexString(placeholder.Colour[1..]);
+        Assert.All(Enumerable.Range(0, 3), band => Assert.InRange(colour[band], Orange[band] - 4, Orange[band] + 4));
+    }
+
+    [Theory]
+    [InlineData("data:image/webp;base64,UklGRg==", "#c86432", true)]
+    [InlineData("data:image/svg+xml;base64,PHN2Zz4=", "#c86432", false)]
+    [InlineData("data:image/webp;base64,UklGRg==\");background:url(x", "#c86432", false)]
+    [InlineData("data:image/webp;base64,UklGRg==", "red", false)]
+    [InlineData("data:image/webp;base64,UklGRg==", "#C86432;x:y", false)]
+    public void OnlyAPlaceholderOfTheShapeAsgilookMakesIsWellFormed(string preview, string colour, bool expected) =>
+        Assert.Equal(expected, Placeholders.IsWellFormed(new Placeholder(preview, colour)));
+
+    [Fact]
     public void ARenderPastItsDeadlineIsATimeout()
     {
         var stored = Engine.ConvertToJpeg(TestImages.Noise(3000, 2000), long.MaxValue).Jpeg;
@@ -279,6 +328,8 @@ public sealed class VipsEngineTests : EngineContractTests
 
     protected override bool ConvertsCmyk => true;
 
+    protected override bool OffersAvif => true;
+
     [Fact]
     public void VipsThreadsSettingReachesLibvips()
     {
@@ -299,6 +350,8 @@ public sealed class ImageSharpEngineTests : EngineContractTests
     protected override string VersionPattern => @"^imagesharp-2\.1\.13-q85$";
 
     protected override bool ConvertsCmyk => false;
+
+    protected override bool OffersAvif => false;
 
     [Fact]
     public void AFormatOnlyTheVipsEngineReadsIsRefusedNamingIt()

@@ -111,7 +111,14 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
             new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "yesterday", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
             new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { -1, 64 }, thumbnails = Array.Empty<string>() } },
             new { origin = "elsewhere", type = "script", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
-            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "javascript:alert(1)", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 640, 360 }, thumbnails = new[] { "https://evil.example/x.jpeg" } } },
+            new
+            {
+                origin = "elsewhere", type = "image", image = new
+                {
+                    id = id.ToString(), image = "javascript:alert(1)", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 640, 360 }, thumbnails = new[] { "https://evil.example/x.jpeg" },
+                    placeholder = new { preview = "data:text/html;base64,PHNjcmlwdD4=", colour = "red;background:url(https://evil.example/)" },
+                },
+            },
         })
         {
             await redis.Server.Database.PublishAsync(RedisKeys.Events, JsonSerializer.Serialize(forged));
@@ -121,6 +128,7 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
         Assert.Equal(("image", id.ToString()), (type, data.GetProperty("id").GetString()));
         Assert.Equal($"/images/{id}.jpeg", data.GetProperty("image").GetString());
         Assert.Equal([$"/thumbnails/{id}/320x180.jpeg", $"/thumbnails/{id}/160x90.jpeg"], data.GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()));
+        Assert.Equal(JsonValueKind.Null, data.GetProperty("placeholder").ValueKind); // a forged placeholder never reaches a page's styles
         await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 4, "the forged messages were not all noticed");
     }
 

@@ -13,7 +13,7 @@ public sealed class GalleryBrowserTests
     public const string Chromium = "/usr/bin/chromium";
 
     [Fact]
-    public async Task UploadThroughThePageAppearsLiveAndEachViewportFetchesItsThumbnail()
+    public async Task UploadThroughThePageAppearsLiveAndEachViewportFetchesTheAvifItsColumnNeeds()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
         using var temporary = new TemporaryFolder("asgilook-gallery-");
@@ -25,29 +25,38 @@ public sealed class GalleryBrowserTests
         });
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(Launch());
-        var (wide, wideImages) = await OpenAsync(browser, server, width: 1400);
-        var (narrow, narrowImages) = await OpenAsync(browser, server, width: 320);
+        // The width gallery.css draws a picture at each viewport: 1, 2 or 4 columns, 1.5rem padding, 1rem gaps.
+        var viewports = new[] { (Width: 320, Drawn: 320 - 48), (Width: 1000, Drawn: (1000 - 64) / 2), (Width: 1920, Drawn: (1920 - 96) / 4) };
+        var pages = new List<(IPage Page, ConcurrentBag<(string Url, int Status, string? ContentType)> Images, int Drawn)>();
+        foreach (var (width, drawn) in viewports)
+        {
+            var (page, images) = await OpenAsync(browser, server, width);
+            pages.Add((page, images, drawn));
+        }
 
-        await narrow.SetInputFilesAsync("#files", new FilePayload
+        await pages[0].Page.SetInputFilesAsync("#files", new FilePayload
         {
             Name = "photo.png",
             MimeType = "image/png",
             Buffer = TestImages.RandomEllipses(1280, 720),
         });
 
-        foreach (var page in new[] { narrow, wide })
+        foreach (var (page, _, _) in pages)
         {
             await page.WaitForFunctionAsync(
                 "() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }",
                 null, new PageWaitForFunctionOptions { Timeout = 20_000 });
         }
 
-        Assert.Equal("Uploaded photo.png (1 of 1).", await narrow.TextContentAsync("#status"));
-        var narrowWidth = FetchedWidth(narrowImages);
-        var wideWidth = FetchedWidth(wideImages);
-        Assert.InRange(narrowWidth, 160, 320);
-        Assert.True(wideWidth > narrowWidth, $"the 1400 px page fetched {wideWidth} px, the 320 px one {narrowWidth} px");
-        Assert.All(narrowImages.Concat(wideImages), image => Assert.Equal((200, "image/jpeg"), (image.Status, image.ContentType)));
+        Assert.Equal("Uploaded photo.png (1 of 1).", await pages[0].Page.TextContentAsync("#status"));
+        int[] offered = [640, 320, 160, 80];
+        foreach (var (_, images, drawn) in pages)
+        {
+            var fetched = Assert.Single(images);
+            Assert.Equal((200, "image/avif"), (fetched.Status, fetched.ContentType));
+            Assert.Contains("/thumbnails/", fetched.Url, StringComparison.Ordinal); // never the original
+            Assert.Equal(offered.Where(width => width >= drawn).Min(), FetchedWidth(images));
+        }
     }
 
     [Fact]
@@ -102,6 +111,118 @@ public sealed class GalleryBrowserTests
         Assert.Equal(all - 1, Directory.GetFiles(temporary.Path, "*.jpeg").Length);
         await uploader.ReloadAsync();
         await uploader.WaitForFunctionAsync("() => document.querySelectorAll('figure button').length === 2", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+    }
+
+    [Fact]
+    public async Task AKeyboardAloneUploadsAndEachFileOfADropGetsItsOwnResult()
+    {
+        await using var gallery = await GallerySession.StartAsync();
+        var (temporary, server, browser) = (gallery.Storage, gallery.Server, gallery.Browser);
+        var (page, _) = await OpenAsync(browser, server, width: 1000);
+        await page.WaitForSelectorAsync("#empty", new PageWaitForSelectorOptions { Timeout = 10_000 }); // an empty gallery says so
+
+        await page.Keyboard.PressAsync("Tab"); // the first focusable thing on the page is the upload button
+        Assert.Equal("choose", await page.EvaluateAsync<string>("() => document.activeElement.id"));
+        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+        await chooser.SetFilesAsync(new[]
+        {
+            new FilePayload { Name = "first.png", MimeType = "image/png", Buffer = TestImages.RandomEllipses(320, 200) },
+            new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "not an image"u8.ToArray() },
+            new FilePayload { Name = "second.png", MimeType = "image/png", Buffer = TestImages.RandomEllipses(200, 320) },
+        });
+
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#results li').length === 3", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
+        var lines = await page.Locator("#results li").AllTextContentsAsync();
+        Assert.Equal("first.png: uploaded", lines[0]);
+        Assert.StartsWith("notes.txt: refused: The body is text, not an image", lines[1]);
+        Assert.Equal("second.png: uploaded", lines[2]);
+        Assert.Equal(2, await page.Locator("figure").CountAsync());
+        Assert.False(await page.IsVisibleAsync("#empty"));
+        var alts = await page.Locator("figure img").EvaluateAllAsync<string[]>("images => images.map(image => image.alt)");
+        Assert.All(alts, alt => Assert.Matches(@"^A \d+×\d+ photo, uploaded ", alt));
+    }
+
+    [Fact]
+    public async Task AnUploadMadeWhileThePageWasCutOffAppearsOnceItReconnects()
+    {
+        await using var gallery = await GallerySession.StartAsync();
+        var (temporary, server, browser) = (gallery.Storage, gallery.Server, gallery.Browser);
+        var (page, _) = await OpenAsync(browser, server, width: 1000);
+        var environment = new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = temporary.Path };
+
+        // The server goes away; while the page is cut off, another instance on the same storage takes an upload
+        // (so no event about it ever reaches this page); then the server is back on the page's address.
+        await server.DisposeAsync();
+        await page.WaitForSelectorAsync("body[data-live='false']", new PageWaitForSelectorOptions { Timeout = 15_000, State = WaitForSelectorState.Attached });
+        string id;
+        await using (var other = await ServerProcess.StartAsync(environment))
+        {
+            id = (await other.Client.PostImageAsync(TestImages.RandomEllipses(320, 200))).GetProperty("id").GetString()!;
+        }
+
+        await using var back = await ServerProcess.StartAsync(environment, port: server.Port);
+
+        await page.WaitForSelectorAsync($"#image-{id}", new PageWaitForSelectorOptions { Timeout = 30_000, State = WaitForSelectorState.Attached });
+        Assert.Equal(1, await page.Locator("figure").CountAsync());
+    }
+
+    [Fact]
+    public async Task ThePlaceholderIsPaintedUntilTheThumbnailArrives()
+    {
+        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
+        using var temporary = new TemporaryFolder("asgilook-gallery-");
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = temporary.Path });
+        var uploaded = await server.Client.PostImageAsync(TestImages.RandomEllipses(640, 360));
+        var placeholder = uploaded.GetProperty("placeholder");
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 800 } });
+        var release = new TaskCompletionSource();
+        await page.RouteAsync("**/thumbnails/**", async route => { await release.Task; await route.ContinueAsync(); });
+
+        await page.GotoAsync($"http://127.0.0.1:{server.Port}/");
+        await page.WaitForSelectorAsync("figure img");
+        var painted = await page.EvaluateAsync<string[]>("() => { const img = document.querySelector('figure img'); return [img.style.backgroundImage, img.style.backgroundColor]; }");
+        var (image, colour) = (painted[0], painted[1]);
+        Assert.Equal($"url(\"{placeholder.GetProperty("preview").GetString()}\")", image);
+        var rgb = Convert.FromHexString(placeholder.GetProperty("colour").GetString()![1..]);
+        Assert.Equal($"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})", colour);
+        Assert.False(await page.EvaluateAsync<bool>("() => document.querySelector('figure img').complete && document.querySelector('figure img').naturalWidth > 0"));
+
+        release.SetResult();
+        await page.WaitForFunctionAsync("() => document.querySelector('figure img').style.backgroundImage === 'none'", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
+    }
+
+    /// <summary>A server on a storage folder of its own, and Debian's Chromium to look at it.</summary>
+    private sealed class GallerySession : IAsyncDisposable
+    {
+        private GallerySession(TemporaryFolder storage, ServerProcess server, IPlaywright playwright, IBrowser browser) =>
+            (Storage, Server, Playwright, Browser) = (storage, server, playwright, browser);
+
+        public TemporaryFolder Storage { get; }
+
+        public ServerProcess Server { get; }
+
+        public IPlaywright Playwright { get; }
+
+        public IBrowser Browser { get; }
+
+        public static async Task<GallerySession> StartAsync()
+        {
+            Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
+            var storage = new TemporaryFolder("asgilook-gallery-");
+            var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage.Path });
+            var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            return new GallerySession(storage, server, playwright, await playwright.Chromium.LaunchAsync(Launch()));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Browser.DisposeAsync();
+            Playwright.Dispose();
+            await Server.DisposeAsync();
+            Storage.Dispose();
+        }
     }
 
     public static BrowserTypeLaunchOptions Launch() => new()

@@ -12,7 +12,7 @@ public sealed class OpenApiTests
     [InlineData("/images", "post", "201 400 401 408 413 415 422 429 503 507")]
     [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416 503")]
     [InlineData("/images/{id}.jpeg", "delete", "204 401 403 404 503")]
-    [InlineData("/thumbnails/{id}/{width}x{height}.jpeg", "get", "200 304 404 429 503")]
+    [InlineData("/thumbnails/{id}/{width}x{height}.{format}", "get", "200 304 404 429 503")]
     [InlineData("/events", "get", "200 429 503")]
     [InlineData("/health", "get", "200")]
     [InlineData("/health/ready", "get", "200 503")]
@@ -36,7 +36,12 @@ public sealed class OpenApiTests
         var document = await app.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
 
         var image = document.GetProperty("components").GetProperty("schemas").GetProperty("ImageResource");
-        Assert.Equal(["id", "image", "modified", "size", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["id", "image", "modified", "placeholder", "size", "sources", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var source = document.GetProperty("components").GetProperty("schemas").GetProperty("ThumbnailSource");
+        Assert.Equal(["height", "uri", "width"], source.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var thumbnail = document.GetProperty("paths").GetProperty("/thumbnails/{id}/{width}x{height}.{format}").GetProperty("get")
+            .GetProperty("responses").GetProperty("200").GetProperty("content");
+        Assert.Equal(["image/avif", "image/jpeg", "image/webp"], thumbnail.EnumerateObject().Select(p => p.Name).Order());
         var upload = document.GetProperty("paths").GetProperty("/images").GetProperty("post").GetProperty("requestBody").GetProperty("content");
         Assert.True(upload.TryGetProperty("image/jpeg", out _));
         Assert.True(upload.TryGetProperty("image/png", out _));

@@ -80,7 +80,7 @@ public sealed class OperationsTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.StartsWith("text/plain", metrics.Content.Headers.ContentType?.MediaType);
         foreach (var name in new[]
         {
-            "http_server_request_duration_seconds_count", "http_route=\"/thumbnails/{id:guid}/{width:int}x{height:int}.jpeg\"",
+            "http_server_request_duration_seconds_count", "http_route=\"/thumbnails/{id:guid}/{width:int}x{height:int}.{format}\"",
             "asgilook_cache_lookups_total", "asgilook_thumbnails_rendered_total", "asgilook_thumbnail_duration_seconds",
             "asgilook_upload_bytes_total", "asgilook_upload_conversion_duration_seconds", "asgilook_requests_rejected_total",
             "asgilook_image_work_waiting", "asgilook_image_work_capacity",

@@ -196,6 +196,12 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         public Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken) => inner.ClaimStorageIdAsync(storageId, cancellationToken);
 
         public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+
+        public Task SetPlaceholderAsync(Guid id, Asgilook.Imaging.Placeholder placeholder, CancellationToken cancellationToken) =>
+            inner.SetPlaceholderAsync(id, placeholder, cancellationToken);
+
+        public Task<IReadOnlyList<Guid>> WithoutPlaceholderAsync(int limit, CancellationToken cancellationToken) =>
+            inner.WithoutPlaceholderAsync(limit, cancellationToken);
     }
 
     /// <summary>What Npgsql throws when a command's reply does not come in time: transient, outcome unknown.</summary>

@@ -10,7 +10,9 @@ public static class EventsServices
     public static IServiceCollection AddImageEvents(this IServiceCollection services)
     {
         services.TryAddSingleton<IEventBroadcast>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
-            ? new RedisEventBroadcast(redis, provider.Settings().MinThumbSize, provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
+            ? new RedisEventBroadcast(
+                redis, provider.Settings().MinThumbSize, provider.GetRequiredService<Imaging.IImageProcessor>().ThumbnailFormats,
+                provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
             : new NoBroadcast());
         services.TryAddSingleton<ImageEvents>();
         services.AddHostedService(provider => provider.GetRequiredService<ImageEvents>());

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Asgilook.Images;
+using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Redis;
 using Asgilook.Storage;
@@ -15,7 +16,8 @@ namespace Asgilook.Events;
 /// skips its own (its listeners were told directly). Pub/sub delivers to whoever is subscribed at that
 /// moment: an event sent while Redis is away is lost, which costs a page a live update, never data.
 /// </summary>
-public sealed partial class RedisEventBroadcast(RedisConnection redis, int minThumbSize, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
+public sealed partial class RedisEventBroadcast(
+    RedisConnection redis, int minThumbSize, IReadOnlyCollection<Imaging.ThumbnailFormat> formats, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
 {
     /// <summary>The largest side a received image may claim (a real one is far smaller: MaxPixels bounds it).</summary>
     private const int MaxSide = 1_000_000;
@@ -96,7 +98,7 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, int minTh
 
     /// <summary>
     /// Whoever can publish on the channel can put anything in a message, and pages set links from what an
-    /// event says: only its id, size and time are read, each checked, and the URIs are built anew from them.
+    /// event says: only its id, size, time and placeholder are read, each checked, and the URIs are built anew from them.
     /// </summary>
     private ImageResource? Rebuild(ImageResource received)
     {
@@ -107,8 +109,8 @@ public sealed partial class RedisEventBroadcast(RedisConnection redis, int minTh
             return null;
         }
 
-        return new ImageResource(
-            id.ToString(), StoredImage.UriOf(id), modified.ToString("R"), [width, height], [.. ThumbnailSeries.Uris(id, width, height, minThumbSize)]);
+        // A placeholder goes into a page's styles: only one of the shape Asgilook makes passes.
+        return ImageResource.From(id, modified, width, height, minThumbSize, formats, Placeholders.IsWellFormed(received.Placeholder) ? received.Placeholder : null);
     }
 
     private sealed record Message(string? Origin, string? Type, ImageResource? Image);

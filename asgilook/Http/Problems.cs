@@ -29,6 +29,10 @@ internal static class Problems
         Problem(StatusCodes.Status404NotFound, "Thumbnail size not offered",
             $"Image {id} offers no {width}x{height} thumbnail; its 'thumbnails' list names the sizes it offers.");
 
+    public static ProblemHttpResult ThumbnailFormatNotOffered(Guid id, string format) =>
+        Problem(StatusCodes.Status404NotFound, "Thumbnail format not offered",
+            $"This server renders no {Quote(format)} thumbnails; image {id}'s 'sources' names the formats it offers.");
+
     public static ProblemHttpResult BadListQuery(string detail) =>
         Problem(StatusCodes.Status400BadRequest, "Bad list query", detail);
 

@@ -1,21 +1,41 @@
 using System.Text.Json.Serialization;
+using Asgilook.Imaging;
 using Asgilook.Storage;
 using Asgilook.Thumbnails;
 
 namespace Asgilook.Images;
 
-/// <summary>An image as the API shows it: the tutorial's <c>Image.serialize()</c>.</summary>
+/// <summary>
+/// An image as the API shows it: the tutorial's <c>Image.serialize()</c>, and <c>sources</c>: its thumbnails in
+/// every format this server renders (AVIF, WebP, JPEG), by media type, each size largest first with its width,
+/// as a page's <c>&lt;picture&gt;</c> and <c>srcset</c> take them.
+/// </summary>
 public record ImageResource(string Id, string Image, string Modified, int[] Size, string[] Thumbnails)
 {
     /// <summary>The collection's URI, whose cached copy every upload and delete invalidates.</summary>
     public const string ListUri = "/images";
 
-    public static ImageResource From(StoredImage image, int minThumbSize) => new(
-        image.Id.ToString(),
-        image.Uri,
-        image.Modified.ToString("R"),
-        [image.Width, image.Height],
-        [.. ThumbnailSeries.Uris(image, minThumbSize)]);
+    [JsonPropertyOrder(1)]
+    public IReadOnlyDictionary<string, ThumbnailSource[]>? Sources { get; init; }
+
+    /// <summary>A tiny blurred preview (<c>data:</c> URI) and the average colour, to paint before a thumbnail arrives; null until made.</summary>
+    [JsonPropertyOrder(1)]
+    public Placeholder? Placeholder { get; init; }
+
+    public static ImageResource From(StoredImage image, int minThumbSize, IEnumerable<ThumbnailFormat> formats) =>
+        From(image.Id, image.Modified, image.Width, image.Height, minThumbSize, formats, image.Placeholder);
+
+    public static ImageResource From(
+        Guid id, DateTimeOffset modified, int width, int height, int minThumbSize, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder) => new(
+        id.ToString(),
+        StoredImage.UriOf(id),
+        modified.ToString("R"),
+        [width, height],
+        [.. ThumbnailSeries.Uris(id, width, height, minThumbSize)])
+    {
+        Sources = ThumbnailSeries.Sources(id, width, height, minThumbSize, formats),
+        Placeholder = placeholder,
+    };
 }
 
 /// <summary>The answer to an upload: the image, and the one time its delete token is ever shown.</summary>
@@ -25,6 +45,8 @@ public sealed record UploadedImage(string Id, string Image, string Modified, int
     public UploadedImage(ImageResource image, string deleteToken)
         : this(image.Id, image.Image, image.Modified, image.Size, image.Thumbnails, deleteToken)
     {
+        Sources = image.Sources;
+        Placeholder = image.Placeholder;
     }
 
     /// <summary>Never the token, should the record be logged.</summary>

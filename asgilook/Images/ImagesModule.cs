@@ -36,7 +36,8 @@ public sealed class ImagesModule : ICarterModule
     {
         Required = true,
         Description = "The image's bytes. Any Content-Type is taken: the format is recognised from the bytes.",
-        Content = new[] { "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heif", "image/avif", "image/svg+xml", "application/octet-stream" }
+        Content = new[] { "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heif", "image/avif", "image/svg+xml", "image/bmp",
+            "image/x-icon", "image/x-tga", "image/x-portable-anymap", "image/vnd.adobe.photoshop", "image/jxl", "image/jp2", "application/octet-stream" }
             .ToDictionary(type => type, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } }),
     };
 
@@ -150,7 +151,7 @@ public sealed class ImagesModule : ICarterModule
             response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}>; rel=\"next\"";
         }
 
-        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize)).ToArray());
+        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize, store.ThumbnailFormats)).ToArray());
     }
 
     /// <summary>A page size as the list takes it: digits only, 1 to <see cref="MaxPageSize"/>.</summary>
@@ -216,7 +217,7 @@ public sealed class ImagesModule : ICarterModule
             return Problems.InsufficientStorage();
         }
 
-        var resource = ImageResource.From(image, limits.MinThumbSize);
+        var resource = ImageResource.From(image, limits.MinThumbSize, store.ThumbnailFormats);
         await events.PublishAsync(new ImageUploaded(resource));
         return TypedResults.Created(image.Uri, new UploadedImage(resource, token.Value));
     }
@@ -263,7 +264,7 @@ public sealed class ImagesModule : ICarterModule
             return Problems.ImageNotFound(id); // deleted meanwhile by another request
         }
 
-        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, options.Value.MinThumbSize)));
+        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, options.Value.MinThumbSize, store.ThumbnailFormats)));
         return TypedResults.NoContent();
     }
 }

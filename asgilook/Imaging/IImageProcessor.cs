@@ -3,10 +3,16 @@ namespace Asgilook.Imaging;
 /// <summary>A JPEG converted from an upload, with its pixel size.</summary>
 public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height);
 
+/// <summary>What a page paints before an image's thumbnail arrives.</summary>
+/// <param name="Preview">A tiny blurred WebP of the image, as a <c>data:</c> URI of a few hundred characters.</param>
+/// <param name="Colour">Its average colour, <c>#rrggbb</c>.</param>
+public sealed record Placeholder(string Preview, string Colour);
+
 /// <summary>A rendered thumbnail and where its time went (shown in Server-Timing).</summary>
+/// <param name="Bytes">The encoded thumbnail, in the format asked for.</param>
 /// <param name="Resize">Decoding (with shrink-on-load) and resizing.</param>
-/// <param name="Encode">Encoding the JPEG.</param>
-public sealed record RenderedThumbnail(byte[] Jpeg, TimeSpan Resize, TimeSpan Encode)
+/// <param name="Encode">Encoding it.</param>
+public sealed record RenderedThumbnail(byte[] Bytes, TimeSpan Resize, TimeSpan Encode)
 {
     /// <summary>Waiting for an image worker, set by the store that queued the work.</summary>
     public TimeSpan Queue { get; init; }
@@ -34,6 +40,18 @@ public interface IImageProcessor
     /// <exception cref="RejectedImageException">The bytes are not an image Asgilook takes.</exception>
     ConvertedImage ConvertToJpeg(byte[] data, long maxPixels);
 
-    /// <summary>Scales a stored JPEG to exactly <paramref name="width"/> × <paramref name="height"/>.</summary>
-    RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height);
+    /// <summary>The placeholder of a stored JPEG: a preview fitting <see cref="Placeholders.Side"/> pixels, blurred, and its average colour.</summary>
+    Placeholder MakePlaceholder(byte[] jpeg);
+
+    /// <summary>The formats this engine renders thumbnails in (JPEG always).</summary>
+    IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats { get; }
+
+    /// <summary>
+    /// The engine's settings for one thumbnail format, part of that format's ETags (e.g. <c>webp-q85-e2</c>);
+    /// empty for JPEG, whose settings <see cref="Version"/> names.
+    /// </summary>
+    string EncoderOf(ThumbnailFormat format);
+
+    /// <summary>Scales a stored JPEG to exactly <paramref name="width"/> × <paramref name="height"/>, encoded as <paramref name="format"/>.</summary>
+    RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg);
 }

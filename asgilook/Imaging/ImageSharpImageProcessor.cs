@@ -4,6 +4,7 @@ using Asgilook.Configuration;
 using Microsoft.Extensions.Options;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Metadata;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -22,9 +23,12 @@ namespace Asgilook.Imaging;
 public sealed class ImageSharpImageProcessor : IImageProcessor
 {
     private const int JpegQuality = 85;
+    private const int WebpQuality = 85;
+    private const int WebpMethod = 2;
 
     private readonly ImageSharpDecoder _decoder;
     private readonly TimeSpan _timeout;
+    private readonly WebpEncoder _webp = new() { Quality = WebpQuality, Method = (WebpEncodingMethod)WebpMethod, FileFormat = WebpFileFormatType.Lossy };
     private readonly JpegEncoder _encoder = new() { Quality = JpegQuality, ColorType = JpegColorType.YCbCrRatio420 };
 
     public ImageSharpImageProcessor(IOptions<AsgilookOptions> options)
@@ -61,8 +65,41 @@ public sealed class ImageSharpImageProcessor : IImageProcessor
         }
     }
 
-    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
+    /// <summary>ImageSharp 2.1 has no shrink-on-load: the stored JPEG is decoded whole, then reduced.</summary>
+    public Placeholder MakePlaceholder(byte[] jpeg)
     {
+        using var image = new JpegDecoder().Decode<Rgb24>(_decoder.Configuration, new MemoryStream(jpeg, writable: false), CancellationToken.None);
+        image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(Placeholders.Side, Placeholders.Side), Mode = ResizeMode.Max }));
+        double red = 0, green = 0, blue = 0;
+        image.ProcessPixelRows(rows =>
+        {
+            for (var y = 0; y < rows.Height; y++)
+            {
+                foreach (var pixel in rows.GetRowSpan(y))
+                {
+                    (red, green, blue) = (red + pixel.R, green + pixel.G, blue + pixel.B);
+                }
+            }
+        });
+        var count = (double)image.Width * image.Height;
+        image.Mutate(x => x.GaussianBlur(Placeholders.PreviewBlur));
+        using var webp = new MemoryStream();
+        image.SaveAsWebp(webp, new WebpEncoder { Quality = Placeholders.PreviewQuality, FileFormat = WebpFileFormatType.Lossy });
+        return new Placeholder(Placeholders.DataUri(webp.ToArray()), Placeholders.Colour(red / count, green / count, blue / count));
+    }
+
+    /// <summary>ImageSharp 2.1 has no AVIF encoder: JPEG and WebP.</summary>
+    public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats { get; } = [ThumbnailFormat.Webp, ThumbnailFormat.Jpeg];
+
+    public string EncoderOf(ThumbnailFormat format) => format == ThumbnailFormat.Webp ? $"webp-q{WebpQuality}-m{WebpMethod}" : "";
+
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
+    {
+        if (!ThumbnailFormats.Contains(format))
+        {
+            throw new NotSupportedException($"The ImageSharp engine renders no {format} thumbnails.");
+        }
+
         // No shrink-on-load in ImageSharp 2.1: the whole stored JPEG is decoded, then resized.
         var clock = Stopwatch.StartNew();
         using var cancel = new CancellationTokenSource(_timeout);
@@ -86,7 +123,15 @@ public sealed class ImageSharpImageProcessor : IImageProcessor
             }
 
             using var encoded = new MemoryStream();
-            image.SaveAsJpeg(encoded, _encoder);
+            if (format == ThumbnailFormat.Webp)
+            {
+                image.SaveAsWebp(encoded, _webp);
+            }
+            else
+            {
+                image.SaveAsJpeg(encoded, _encoder);
+            }
+
             return new RenderedThumbnail(encoded.ToArray(), resize, clock.Elapsed - resize);
         }
     }

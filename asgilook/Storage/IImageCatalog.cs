@@ -35,4 +35,10 @@ public interface IImageCatalog
 
     /// <summary>Checks that the database answers a query; throws when it does not.</summary>
     Task PingAsync(CancellationToken cancellationToken);
+
+    /// <summary>Records the placeholder of an image that had none (one stored before placeholders existed).</summary>
+    Task SetPlaceholderAsync(Guid id, Imaging.Placeholder placeholder, CancellationToken cancellationToken);
+
+    /// <summary>Up to <paramref name="limit"/> images that have no placeholder yet, oldest first.</summary>
+    Task<IReadOnlyList<Guid>> WithoutPlaceholderAsync(int limit, CancellationToken cancellationToken);
 }

@@ -46,13 +46,17 @@ public sealed partial class ImageStore(
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, CancellationToken cancellationToken)
     {
         var conversion = Stopwatch.StartNew();
-        var converted = await work.Conversions.RunAsync(() => processor.ConvertToJpeg(upload, options.Value.MaxPixels), cancellationToken);
+        var (converted, placeholder) = await work.Conversions.RunAsync(() =>
+        {
+            var jpeg = processor.ConvertToJpeg(upload, options.Value.MaxPixels);
+            return (jpeg, processor.MakePlaceholder(jpeg.Jpeg));
+        }, cancellationToken);
         metrics.UploadConverted(conversion.Elapsed);
 
         await files.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
-            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)), ownership.DeleteTokenHash, ownership.OwnerKeyId);
+            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)), ownership.DeleteTokenHash, ownership.OwnerKeyId, placeholder);
         try
         {
             // Not cancellable: once the file is in place, the row must follow it or the file must go.
@@ -160,11 +164,15 @@ public sealed partial class ImageStore(
     public FileStream? OpenOriginal(StoredImage image) => files.OpenRead(image.Id);
 
     /// <summary>The thumbnail's ETag, known before rendering: the stored image's hash, the size and the engine.</summary>
-    public string ThumbnailETag(StoredImage image, int width, int height) => ThumbnailSeries.ETag(image, width, height, processor.Version);
+    public string ThumbnailETag(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg) =>
+        ThumbnailSeries.ETag(image, width, height, processor.Version, processor.EncoderOf(format));
+
+    /// <summary>The formats this server renders thumbnails in.</summary>
+    public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => processor.ThumbnailFormats;
 
     /// <summary>Renders the thumbnail on an image worker; null when the image was deleted meanwhile.</summary>
     /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
-    public async Task<RenderedThumbnail?> RenderThumbnailAsync(StoredImage image, int width, int height)
+    public async Task<RenderedThumbnail?> RenderThumbnailAsync(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         byte[] jpeg;
         try
@@ -181,7 +189,7 @@ public sealed partial class ImageStore(
         var rendered = await work.Renders.RunAsync(() =>
         {
             var waited = queued.Elapsed;
-            return processor.Thumbnail(jpeg, width, height) with { Queue = waited };
+            return processor.Thumbnail(jpeg, width, height, format) with { Queue = waited };
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
         return rendered;

@@ -9,21 +9,23 @@ namespace Asgilook.Storage;
 /// </summary>
 public abstract class SqlImageCatalog : IImageCatalog
 {
-    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id";
+    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id, placeholder, colour";
 
     public abstract string Description { get; }
+
+    /// <summary>What the catalog knows of itself: the identity of the storage folder it lists.</summary>
+    protected const string MetaSchema = "CREATE TABLE IF NOT EXISTS asgilook_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
     /// <summary>
     /// Columns added since the first schema, in order: every catalog adds those it lacks when it
     /// migrates, so a database written by an older version keeps working (its rows read them as null).
     /// </summary>
-    /// <summary>What the catalog knows of itself: the identity of the storage folder it lists.</summary>
-    protected const string MetaSchema = "CREATE TABLE IF NOT EXISTS asgilook_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
-
     protected static readonly (string Column, string Type)[] AddedColumns =
     [
         ("delete_token_hash", "TEXT"),
         ("owner_key_id", "TEXT"),
+        ("placeholder", "TEXT"),
+        ("colour", "TEXT"),
     ];
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
@@ -32,11 +34,35 @@ public abstract class SqlImageCatalog : IImageCatalog
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = Command(
-            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id);",
+            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour);",
             ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
             ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
-            ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value));
+            ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value),
+            ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value));
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task SetPlaceholderAsync(Guid id, Imaging.Placeholder placeholder, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection, "UPDATE images SET placeholder = @placeholder, colour = @colour WHERE id = @id AND placeholder IS NULL;",
+            ("id", IdValue(id)), ("placeholder", placeholder.Preview), ("colour", placeholder.Colour));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Guid>> WithoutPlaceholderAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT id FROM images WHERE placeholder IS NULL ORDER BY uploaded_at, seq LIMIT @limit;", ("limit", (long)limit));
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(ReadId(reader, 0));
+        }
+
+        return ids;
     }
 
     public async Task<string?> GetStorageIdAsync(CancellationToken cancellationToken)
@@ -167,5 +193,6 @@ public abstract class SqlImageCatalog : IImageCatalog
         row.GetInt64(4),
         row.GetString(5),
         row.IsDBNull(6) ? null : row.GetString(6),
-        row.IsDBNull(7) ? null : row.GetString(7));
+        row.IsDBNull(7) ? null : row.GetString(7),
+        row.IsDBNull(8) || row.IsDBNull(9) ? null : new Imaging.Placeholder(row.GetString(8), row.GetString(9)));
 }

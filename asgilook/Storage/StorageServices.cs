@@ -19,6 +19,7 @@ public static class StorageServices
         services.TryAddSingleton<ImageStore>();
         services.TryAddSingleton<StorageStartup>();
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService<PlaceholderBackfill>();
         return services;
     }
 }

@@ -5,9 +5,10 @@ namespace Asgilook.Storage;
 /// <param name="Sha256">The stored JPEG's SHA-256, lowercase hex.</param>
 /// <param name="DeleteTokenHash">The SHA-256 of its delete token; null for images stored before tokens existed.</param>
 /// <param name="OwnerKeyId">The SHA-256 of the upload key it was uploaded with, if any: that key may delete it too.</param>
+/// <param name="Placeholder">What a page paints before the thumbnail arrives; null until made (images stored before placeholders existed).</param>
 public sealed record StoredImage(
     Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256,
-    string? DeleteTokenHash = null, string? OwnerKeyId = null)
+    string? DeleteTokenHash = null, string? OwnerKeyId = null, Imaging.Placeholder? Placeholder = null)
 {
     /// <summary>The image's URI, built from the lowercase uuid as the tutorial's <c>str(uuid)</c>.</summary>
     public string Uri => UriOf(Id);

@@ -1,3 +1,5 @@
+using Asgilook.Imaging;
+
 namespace Asgilook.Thumbnails;
 
 /// <summary>
@@ -20,7 +22,24 @@ public static class ThumbnailSeries
     public static bool Contains(int width, int height, int minSize, (int Width, int Height) size) =>
         Sizes(width, height, minSize).Contains(size);
 
-    public static string Uri(Guid imageId, int width, int height) => $"/thumbnails/{imageId}/{width}x{height}.jpeg";
+    public static string Uri(Guid imageId, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg) =>
+        $"/thumbnails/{imageId}/{width}x{height}.{format.Extension()}";
+
+    /// <summary>
+    /// Where a page finds each format: the media type, then every size largest first, in the order
+    /// <paramref name="formats"/> gives (the smallest for the same look first), JPEG always among them.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ThumbnailSource[]> Sources(Guid id, int width, int height, int minSize, IEnumerable<ThumbnailFormat> formats)
+    {
+        var sizes = Sizes(width, height, minSize).ToArray();
+        return formats.ToDictionary(
+            format => format.MediaType(),
+            format => sizes.Select(size => new ThumbnailSource(Uri(id, size.Width, size.Height, format), size.Width, size.Height)).ToArray());
+    }
+
+    /// <summary>A JPEG thumbnail's URI in every format any engine renders: what a delete must invalidate.</summary>
+    public static IEnumerable<string> InEveryFormat(string jpegUri) =>
+        ThumbnailFormats.All.Select(format => System.IO.Path.ChangeExtension(jpegUri, format.Extension()));
 
     /// <summary>The URIs of an image's thumbnails, largest first: what it lists, and all a delete must invalidate.</summary>
     public static IEnumerable<string> Uris(Storage.StoredImage image, int minSize) => Uris(image.Id, image.Width, image.Height, minSize);
@@ -32,6 +51,10 @@ public static class ThumbnailSeries
     /// A strong ETag from what determines the thumbnail's bytes: the stored image's hash, the size and
     /// the engine. The same on every instance and after every restart, and known before rendering.
     /// </summary>
-    public static string ETag(Storage.StoredImage image, int width, int height, string engine) =>
-        $"\"{image.Sha256[..24]}-{width}x{height}-{engine}\"";
+    /// <param name="encoder">The format's encoder settings; empty for JPEG, whose ETags stay as they were.</param>
+    public static string ETag(Storage.StoredImage image, int width, int height, string engine, string encoder = "") =>
+        encoder.Length == 0 ? $"\"{image.Sha256[..24]}-{width}x{height}-{engine}\"" : $"\"{image.Sha256[..24]}-{width}x{height}-{engine}-{encoder}\"";
 }
+
+/// <summary>One size of a thumbnail in one format, as a page's <c>srcset</c> takes it.</summary>
+public sealed record ThumbnailSource(string Uri, int Width, int Height);

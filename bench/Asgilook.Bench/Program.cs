@@ -4,6 +4,7 @@ using Asgilook.Bench;
 //   prepare <work>            make the benchmark images from real photos
 //   vips <work> <seconds>     the same libvips operations as Asgilook, in-process on all cores
 //   engine <Vips|ImageSharp> <work> <seconds>   the same, through the engine named
+//   formats <work>            the thumbnail encoders' quality against JPEG q85 (SSIM), bytes and time
 //   kestrel <port> <work> <redis host:port>   a bare endpoint answering the same bytes from memory and from Redis
 //   badday <base url> <work> <seconds>        attacks and a well-behaved client at once (bench/badday.sh)
 return args switch
@@ -12,6 +13,7 @@ return args switch
     ["vips", var work, var seconds] => VipsLimit.Run(work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
     ["engine", var engine, var work, var seconds] => VipsLimit.Run(
         work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), Enum.Parse<Asgilook.Configuration.ImageEngine>(engine, ignoreCase: true)),
+    ["formats", var work] => ThumbnailFormats.Run(work),
     ["kestrel", var port, var work, var redis] => await BareKestrel.RunAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis),
     ["badday", var url, var work, var seconds] => await BadDay.RunAsync(url, work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
     _ => Usage(),
@@ -19,6 +21,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | engine <name> <work> <seconds> | kestrel <port> <work> <redis> | badday <url> <work> <seconds>");
+    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds>");
     return 2;
 }

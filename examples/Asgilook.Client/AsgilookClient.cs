@@ -77,9 +77,13 @@ public sealed class AsgilookClient(HttpClient http, string? uploadKey = null, Ti
         GetBytesOrNullAsync($"/images/{id}.jpeg", cancellationToken);
 
     /// <summary>The narrowest listed thumbnail at least <paramref name="width"/> pixels wide (the largest listed when all are narrower).</summary>
-    public async Task<byte[]> GetThumbnailAsync(AsgilookImage image, int width, CancellationToken cancellationToken = default)
+    /// <param name="mediaType">image/jpeg (the default), image/webp or image/avif, as the image's sources offer them.</param>
+    public async Task<byte[]> GetThumbnailAsync(AsgilookImage image, int width, CancellationToken cancellationToken = default, string mediaType = "image/jpeg")
     {
-        var sizes = image.ThumbnailSizes.ToArray();
+        var sizes = mediaType == "image/jpeg"
+            ? image.ThumbnailSizes.ToArray()
+            : image.Sources?.GetValueOrDefault(mediaType)?.Select(source => (source.Width, source.Height, source.Uri)).ToArray()
+                ?? throw new InvalidOperationException($"Image {image.Id} offers no {mediaType} thumbnails.");
         if (sizes.Length == 0)
         {
             throw new InvalidOperationException($"Image {image.Id} is too small to offer thumbnails.");

@@ -2,9 +2,11 @@ namespace Asgilook.Client;
 
 /// <summary>An image as the API describes it.</summary>
 /// <param name="DeleteToken">Only in the answer to its upload: the credential that deletes it.</param>
+/// <param name="Sources">Its thumbnails by media type (image/avif, image/webp, image/jpeg), each size largest first.</param>
 public sealed record AsgilookImage(
     Guid Id, string Image, string Modified, int[] Size, string[] Thumbnails,
-    [property: System.Text.Json.Serialization.JsonPropertyName("delete_token")] string? DeleteToken = null)
+    [property: System.Text.Json.Serialization.JsonPropertyName("delete_token")] string? DeleteToken = null,
+    IReadOnlyDictionary<string, AsgilookThumbnailSource[]>? Sources = null)
 {
     public int Width => Size[0];
 
@@ -18,6 +20,9 @@ public sealed record AsgilookImage(
             return (int.Parse(size[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(size[1], System.Globalization.CultureInfo.InvariantCulture), uri);
         });
 }
+
+/// <summary>One size of a thumbnail in one format.</summary>
+public sealed record AsgilookThumbnailSource(string Uri, int Width, int Height);
 
 /// <summary>An RFC 9457 problem the API answered with.</summary>
 public sealed class AsgilookProblemException(int status, string? title, string? detail)

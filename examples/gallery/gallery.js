@@ -1,11 +1,21 @@
-// The gallery lists the images, newest first. Each <img> offers its thumbnails (and the original)
-// in srcset with their widths, and sizes says how wide it is drawn, so the browser fetches the
-// smallest file that is sharp enough for this screen. New uploads, from this page or anywhere
-// else, arrive through the Server-Sent Events stream /events.
+// The gallery lists the images, newest first. Each is a <picture>: AVIF and WebP <source>s and the JPEG
+// <img>, each with its thumbnails in srcset by width, and sizes says how wide the grid draws it, so the
+// browser fetches the smallest file, in the best format it decodes, that is sharp enough for this
+// screen. New uploads, from this page or anywhere else, arrive through the Server-Sent Events stream /events.
 const gallery = document.getElementById('gallery');
 const status = document.getElementById('status');
 const progress = document.getElementById('progress');
-const drawnWidth = '(max-width: 600px) 100vw, (max-width: 1200px) 50vw, 33vw';
+const results = document.getElementById('results');
+const announce = document.getElementById('announce');
+const empty = document.getElementById('empty');
+const describe = image => `${image.size[0]}×${image.size[1]} photo, uploaded ${image.modified}`;
+const showEmpty = () => { empty.hidden = gallery.childElementCount > 0; };
+// One line per file of a drop, so the result of each stays readable.
+const result = text => { const item = document.createElement('li'); item.textContent = text; results.append(item); };
+// How wide gallery.css draws a picture: 1 to 4 columns at these breakpoints, 1.5rem of padding each side
+// and 1rem between columns. Keep the two in step, or the browser fetches a size the page does not need.
+const drawnWidth = '(max-width: 640px) calc(100vw - 3rem), (max-width: 1024px) calc((100vw - 4rem) / 2), ' +
+  '(max-width: 1440px) calc((100vw - 5rem) / 3), calc((100vw - 6rem) / 4)';
 
 // The delete tokens of the images uploaded from this browser: only those get a Delete button.
 const tokens = JSON.parse(localStorage.getItem('asgilook-delete-tokens') || '{}');
@@ -31,20 +41,40 @@ function show(image, newest) {
     return;
   }
   const [width, height] = image.size;
+  const picture = document.createElement('picture');
+  const sources = image.sources || {};
+  for (const type of ['image/avif', 'image/webp']) {
+    if (!sources[type] || !sources[type].length) continue;
+    const source = document.createElement('source');
+    source.type = type;
+    source.srcset = sources[type].map(thumbnail => `${thumbnail.uri} ${thumbnail.width}w`).join(', ');
+    source.sizes = drawnWidth;
+    picture.append(source);
+  }
+  // The JPEG <img>: its thumbnails, and the original for screens wider than the largest.
   const candidates = image.thumbnails.map(uri => `${uri} ${parseInt(uri.split('/').pop(), 10)}w`);
   candidates.push(`${image.image} ${width}w`);
-
   const img = document.createElement('img');
   img.srcset = candidates.join(', ');
   img.sizes = drawnWidth;
   img.src = image.thumbnails.length ? image.thumbnails[image.thumbnails.length - 1] : image.image;
   img.width = width;
   img.height = height;
-  img.alt = `Image ${image.id}`;
+  img.loading = 'lazy';
+  img.alt = `A ${describe(image)}`;
+  // Painted at once from the JSON, until the thumbnail arrives: the image's average colour, and over it
+  // its tiny blurred preview (a data: URI).
+  if (image.placeholder) {
+    img.style.backgroundColor = image.placeholder.colour;
+    img.style.backgroundImage = `url("${image.placeholder.preview}")`;
+    img.style.backgroundSize = 'cover';
+    img.addEventListener('load', () => { img.style.backgroundImage = 'none'; }, { once: true });
+  }
+  picture.append(img);
 
   const link = document.createElement('a');
   link.href = image.image;
-  link.append(img);
+  link.append(picture);
   const caption = document.createElement('figcaption');
   const about = document.createElement('span');
   about.textContent = `${width}×${height} · ${image.modified}`;
@@ -54,6 +84,7 @@ function show(image, newest) {
   figure.id = 'image-' + image.id;
   figure.append(link, caption);
   if (newest) gallery.prepend(figure); else gallery.append(figure);
+  showEmpty();
 }
 
 function deleteButton(image) {
@@ -66,6 +97,7 @@ function deleteButton(image) {
       delete tokens[image.id];
       saveTokens();
       document.getElementById('image-' + image.id)?.remove();
+      showEmpty();
       status.textContent = 'Deleted.';
     } else {
       let reason = response.statusText;
@@ -94,13 +126,14 @@ function send(file) {
 async function upload(file, position, count) {
   while (true) {
     const request = await send(file);
-    if (request === null) { status.textContent = `${file.name} could not be sent.`; return; }
+    if (request === null) { status.textContent = `${file.name} could not be sent.`; result(`${file.name}: could not be sent`); return; }
     if (request.status === 201) {
       const image = JSON.parse(request.responseText);
       tokens[image.id] = image.delete_token;
       saveTokens();
       show(image, true); // /events brings it too; show() adds each image once
       status.textContent = `Uploaded ${file.name} (${position} of ${count}).`;
+      result(`${file.name}: uploaded`);
       return;
     }
     if (request.status === 429) {
@@ -117,6 +150,7 @@ async function upload(file, position, count) {
       continue;
     }
     status.textContent = `${file.name} was refused: ${problemOf(request)}`;
+    result(`${file.name}: refused: ${problemOf(request)}`);
     return;
   }
 }
@@ -127,19 +161,41 @@ function uploadAll(files) {
   files.forEach((file, index) => { queue = queue.then(() => upload(file, index + 1, files.length)); });
 }
 
+// The list: every image, newest first. A failure says the problem's detail rather than throwing.
+async function load() {
+  const response = await fetch('/images');
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(body?.detail || response.statusText);
+  return body;
+}
+
 const events = new EventSource('/events');
-events.addEventListener('image', event => show(JSON.parse(event.data), true));
+events.addEventListener('image', event => {
+  const image = JSON.parse(event.data);
+  if (!document.getElementById('image-' + image.id)) announce.textContent = `A new ${describe(image)}.`;
+  show(image, true);
+});
 events.addEventListener('deleted', event => {
   const id = JSON.parse(event.data).id;
   document.getElementById('image-' + id)?.remove();
+  showEmpty();
   if (tokens[id]) { delete tokens[id]; saveTokens(); }
 });
-events.addEventListener('open', () => document.body.dataset.live = 'true');
+// EventSource reconnects by itself after a cut; what was uploaded meanwhile is caught up from the list.
+let disconnected = false;
+events.addEventListener('error', () => { disconnected = true; document.body.dataset.live = 'false'; });
+events.addEventListener('open', () => {
+  document.body.dataset.live = 'true';
+  if (!disconnected) return;
+  disconnected = false;
+  load().then(images => images.forEach(image => show(image, true))).catch(error => { status.textContent = `Could not catch up: ${error.message}`; });
+});
 
-fetch('/images')
-  .then(response => response.json())
-  .then(images => images.reverse().forEach(image => show(image, false)));
+load()
+  .then(images => { images.reverse().forEach(image => show(image, false)); showEmpty(); })
+  .catch(error => { status.textContent = `Could not list the images: ${error.message}`; });
 
+document.getElementById('choose').addEventListener('click', () => document.getElementById('files').click());
 document.getElementById('files').addEventListener('change', event => uploadAll([...event.target.files]));
 document.addEventListener('dragover', event => { event.preventDefault(); document.body.classList.add('dragging'); });
 document.addEventListener('dragleave', () => document.body.classList.remove('dragging'));

@@ -47,11 +47,17 @@ public sealed class BlockingProcessor : IImageProcessor, IDisposable
         }
     }
 
-    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height)
+    public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => _inner.ThumbnailFormats;
+
+    public Placeholder MakePlaceholder(byte[] jpeg) => _inner.MakePlaceholder(jpeg);
+
+    public string EncoderOf(ThumbnailFormat format) => _inner.EncoderOf(format);
+
+    public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         Interlocked.Increment(ref _thumbnails);
         _thumbnailGate.Wait(TimeSpan.FromSeconds(30));
-        return _inner.Thumbnail(jpeg, width, height);
+        return _inner.Thumbnail(jpeg, width, height, format);
     }
 
     public void Dispose()

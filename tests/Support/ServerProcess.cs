@@ -19,6 +19,8 @@ public sealed class ServerProcess : IAsyncDisposable
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
     }
 
+    private bool _disposed;
+
     public int Port { get; }
 
     public HttpClient Client { get; }
@@ -36,13 +38,15 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>A path as the server sees it, through its mount namespace (for a server started under <c>unshare -m</c>).</summary>
     public string SeenByServer(string path) => $"/proc/{Pid}/root{path}";
 
-    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment) =>
-        StartAsync(environment, AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]);
+    public static Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, int? port = null) =>
+        StartAsync(environment, AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")], port: port);
 
     /// <summary>Starts <paramref name="executable"/> (dotnet) with these arguments (then <c>--urls</c>) in that folder.</summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, string folder, string[] arguments, string executable = "dotnet")
+    /// <param name="port">The port to listen on (a restart on the same address); a free one when null.</param>
+    public static async Task<ServerProcess> StartAsync(
+        IReadOnlyDictionary<string, string?> environment, string folder, string[] arguments, string executable = "dotnet", int? port = null)
     {
-        var port = Loopback.FreePort();
+        port ??= Loopback.FreePort();
         var start = new ProcessStartInfo(executable)
         {
             WorkingDirectory = folder,
@@ -63,7 +67,7 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var server = new ServerProcess(process, port);
+        var server = new ServerProcess(process, port.Value);
         process.OutputDataReceived += (_, line) => server.Received(line.Data);
         process.ErrorDataReceived += (_, line) => server.Received(line.Data);
         process.BeginOutputReadLine();
@@ -101,6 +105,12 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Client.Dispose();
         await KillAsync();
         _process.Dispose();
