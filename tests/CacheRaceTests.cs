@@ -69,9 +69,9 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
 
-        public async Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken)
+        public async Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken)
         {
-            var page = await inner.ListAsync(after, limit, cancellationToken);
+            var page = await inner.ListAsync(after, limit, order, cancellationToken);
             gate.Reached.TrySetResult();
             await gate.Passage;
             return page;

@@ -76,7 +76,7 @@ public abstract class CatalogContractTests
         await catalog.MigrateAsync(CancellationToken.None);
         var added = Image(3) with { DeleteTokenHash = new string('a', 64) };
         await catalogs[^1].AddAsync(added, CancellationToken.None);
-        Assert.Equal([old, added.Id], (await catalog.ListAsync(null, null, CancellationToken.None))!.Images.Select(image => image.Id));
+        Assert.Equal([old, added.Id], (await catalog.ListAsync(null, null, ListOrder.OldestFirst, CancellationToken.None))!.Images.Select(image => image.Id));
         Assert.Equal(added, await catalog.GetAsync(added.Id, CancellationToken.None));
     }
 
@@ -88,6 +88,25 @@ public abstract class CatalogContractTests
         $"VALUES ('{row}', 640, 360, {Start.ToUnixTimeMilliseconds()}, 1000, '{new string('c', 64)}');";
 
     [Fact]
+    public async Task NewestFirstPagesFollowTheCursorBackwards()
+    {
+        var catalog = await NewCatalogAsync();
+        var images = Enumerable.Range(0, 5).Select(Image).ToArray();
+        foreach (var image in images)
+        {
+            await catalog.AddAsync(image, CancellationToken.None);
+        }
+
+        var first = await catalog.ListAsync(null, 2, ListOrder.NewestFirst, CancellationToken.None);
+        var second = await catalog.ListAsync(first!.Images[^1].Id, 2, ListOrder.NewestFirst, CancellationToken.None);
+        var last = await catalog.ListAsync(second!.Images[^1].Id, 2, ListOrder.NewestFirst, CancellationToken.None);
+
+        Assert.Equal(images.Reverse().Select(image => image.Id), first.Images.Concat(second.Images).Concat(last!.Images).Select(image => image.Id));
+        Assert.Equal((true, true, false), (first.HasMore, second.HasMore, last.HasMore));
+        Assert.Equal(images.Reverse(), (await catalog.ListAsync(null, null, ListOrder.NewestFirst, CancellationToken.None))!.Images);
+    }
+
+    [Fact]
     public async Task ListIsInUploadOrderAndPagesFollowTheCursor()
     {
         var catalog = await NewCatalogAsync();
@@ -97,10 +116,10 @@ public abstract class CatalogContractTests
             await catalog.AddAsync(image, CancellationToken.None);
         }
 
-        var all = await catalog.ListAsync(null, null, CancellationToken.None);
-        var first = await catalog.ListAsync(null, 2, CancellationToken.None);
-        var second = await catalog.ListAsync(first!.Images[^1].Id, 2, CancellationToken.None);
-        var last = await catalog.ListAsync(second!.Images[^1].Id, 2, CancellationToken.None);
+        var all = await catalog.ListAsync(null, null, ListOrder.OldestFirst, CancellationToken.None);
+        var first = await catalog.ListAsync(null, 2, ListOrder.OldestFirst, CancellationToken.None);
+        var second = await catalog.ListAsync(first!.Images[^1].Id, 2, ListOrder.OldestFirst, CancellationToken.None);
+        var last = await catalog.ListAsync(second!.Images[^1].Id, 2, ListOrder.OldestFirst, CancellationToken.None);
 
         Assert.Equal(images, all!.Images);
         Assert.False(all.HasMore);
@@ -108,7 +127,7 @@ public abstract class CatalogContractTests
         Assert.Equal(images[2..4], second.Images);
         Assert.Equal(images[4..], last!.Images);
         Assert.Equal((true, true, false), (first.HasMore, second.HasMore, last.HasMore));
-        Assert.Null(await catalog.ListAsync(Guid.NewGuid(), 2, CancellationToken.None));
+        Assert.Null(await catalog.ListAsync(Guid.NewGuid(), 2, ListOrder.OldestFirst, CancellationToken.None));
     }
 
     [Fact]
@@ -121,8 +140,8 @@ public abstract class CatalogContractTests
             await catalog.AddAsync(image, CancellationToken.None);
         }
 
-        Assert.Equal(images, (await catalog.ListAsync(null, null, CancellationToken.None))!.Images);
-        Assert.Equal(images[1..], (await catalog.ListAsync(images[0].Id, 10, CancellationToken.None))!.Images);
+        Assert.Equal(images, (await catalog.ListAsync(null, null, ListOrder.OldestFirst, CancellationToken.None))!.Images);
+        Assert.Equal(images[1..], (await catalog.ListAsync(images[0].Id, 10, ListOrder.OldestFirst, CancellationToken.None))!.Images);
     }
 
     [Fact]
@@ -146,7 +165,7 @@ public abstract class CatalogContractTests
 
         await Task.WhenAll(images.Select(image => catalog.AddAsync(image, CancellationToken.None)));
 
-        Assert.Equal(images, (await catalog.ListAsync(null, null, CancellationToken.None))!.Images);
+        Assert.Equal(images, (await catalog.ListAsync(null, null, ListOrder.OldestFirst, CancellationToken.None))!.Images);
     }
 
     private static StoredImage Image(int n) =>

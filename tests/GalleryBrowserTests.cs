@@ -167,6 +167,27 @@ public sealed class GalleryBrowserTests
     }
 
     [Fact]
+    public async Task TheNewestPageComesFirstAndTheNextScrollsIn()
+    {
+        await using var gallery = await GallerySession.StartAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            ids.Add((await gallery.Server.Client.PostImageAsync(TestImages.RandomEllipses(160, 90, ellipses: 2))).GetProperty("id").GetString()!);
+        }
+
+        var page = await gallery.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1920, Height = 600 } });
+        await page.GotoAsync($"http://127.0.0.1:{gallery.Server.Port}/");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('figure').length === 24", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
+        Assert.Equal($"image-{ids[^1]}", await page.EvaluateAsync<string>("() => document.querySelector('figure').id")); // newest first
+
+        await page.EvaluateAsync("() => window.scrollTo(0, document.body.scrollHeight)");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('figure').length === 30", null, new PageWaitForFunctionOptions { Timeout = 20_000 });
+        var shown = await page.Locator("figure").EvaluateAllAsync<string[]>("figures => figures.map(figure => figure.id)");
+        Assert.Equal(Enumerable.Reverse(ids).Select(id => $"image-{id}"), shown);
+    }
+
+    [Fact]
     public async Task ThePlaceholderIsPaintedUntilTheThumbnailArrives()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");

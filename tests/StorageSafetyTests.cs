@@ -185,7 +185,7 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) =>
             _readFails ? throw new TimedOut() : inner.GetAsync(id, cancellationToken);
 
-        public Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken) => inner.ListAsync(after, limit, cancellationToken);
+        public Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken) => inner.ListAsync(after, limit, order, cancellationToken);
 
         public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
 

@@ -27,7 +27,8 @@ public sealed class ImagesModule : ICarterModule
     /// <summary>What a page of the list depends on, for its cache key: any other parameter cannot make a page a miss.</summary>
     private static readonly CacheVaryByQuery ListQuery = new(
         ("limit", value => PageSize(value)?.ToString(CultureInfo.InvariantCulture)),
-        ("after", value => Guid.TryParse(value, out var id) ? id.ToString() : null));
+        ("after", value => Guid.TryParse(value, out var id) ? id.ToString() : null),
+        ("order", value => OrderOf(value)?.ToString()));
 
     /// <summary>How long an upload may arrive slower than <c>MinUploadBytesPerSecond</c> (a phone's connection has lulls).</summary>
     private static readonly TimeSpan MinimumRateGrace = TimeSpan.FromSeconds(5);
@@ -47,7 +48,8 @@ public sealed class ImagesModule : ICarterModule
         images.MapMethods("", [HttpMethods.Get, HttpMethods.Head], ListImages)
             .WithName(nameof(ListImages))
             .WithSummary("List the stored images, oldest upload first")
-            .WithDescription("Without parameters, every image. With limit (and after, the id of the previous page's last image), one page; " +
+            .WithDescription("Without parameters, every image, in upload order (order=newest: the newest first). " +
+                "With limit (and after, the id of the previous page's last image), one page; " +
                 "a Link header with rel=\"next\" names the next page when there is one. Cache-Control: no-cache. " +
                 "503 with Retry-After while the catalog database does not answer.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -114,9 +116,21 @@ public sealed class ImagesModule : ICarterModule
 
     internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(
         [Description("How many images to answer, 1 to 1000; all when absent.")] string? limit,
-        [Description("The id of the last image of the previous page.")] string? after, HttpResponse response, ImageStore store, IOptions<AsgilookOptions> options,
-        CancellationToken cancellationToken)
+        [Description("The id of the last image of the previous page.")] string? after,
+        [Description("oldest (the default: upload order, as the tutorial) or newest (the newest upload first).")] string? order,
+        HttpResponse response, ImageStore store, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
+        var listOrder = ListOrder.OldestFirst;
+        if (order is not null)
+        {
+            if (OrderOf(order) is not { } known)
+            {
+                return Problems.BadListQuery($"order must be oldest or newest, not {Problems.Quote(order)}.");
+            }
+
+            listOrder = known;
+        }
+
         int? pageSize = null;
         if (limit is not null)
         {
@@ -139,7 +153,7 @@ public sealed class ImagesModule : ICarterModule
             cursor = id;
         }
 
-        var page = await store.ListAsync(cursor, pageSize, cancellationToken);
+        var page = await store.ListAsync(cursor, pageSize, listOrder, cancellationToken);
         if (page is null)
         {
             return Problems.BadListQuery($"after names no stored image ({Problems.Quote(after!)}); it may have been deleted. List again from the start.");
@@ -148,11 +162,19 @@ public sealed class ImagesModule : ICarterModule
         response.Headers.CacheControl = ConditionalRequest.Revalidate;
         if (page.HasMore)
         {
-            response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}>; rel=\"next\"";
+            var ordered = listOrder == ListOrder.NewestFirst ? "&order=newest" : "";
+            response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}{ordered}>; rel=\"next\"";
         }
 
         return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize, store.ThumbnailFormats)).ToArray());
     }
+
+    private static ListOrder? OrderOf(string value) => value switch
+    {
+        "oldest" => ListOrder.OldestFirst,
+        "newest" => ListOrder.NewestFirst,
+        _ => null,
+    };
 
     /// <summary>A page size as the list takes it: digits only, 1 to <see cref="MaxPageSize"/>.</summary>
     private static int? PageSize(string value) =>

@@ -17,10 +17,10 @@ public interface IImageCatalog
     Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Images in upload order, after the image <paramref name="after"/> (from the start when null),
+    /// Images in upload order (or newest first), after the image <paramref name="after"/> (from the start when null),
     /// at most <paramref name="limit"/> (all when null). Null when <paramref name="after"/> is unknown.
     /// </summary>
-    Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken);
+    Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken);
 
     /// <summary>Removes the row; false when there was none.</summary>
     Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken);

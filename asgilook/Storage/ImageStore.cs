@@ -35,8 +35,8 @@ public sealed partial class ImageStore(
     }
 
     /// <inheritdoc cref="IImageCatalog.ListAsync"/>
-    public Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken) =>
-        catalog.ListAsync(after, limit, cancellationToken);
+    public Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken) =>
+        catalog.ListAsync(after, limit, order, cancellationToken);
 
     /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>, with who may delete it.</summary>
     /// <exception cref="RejectedImageException">The upload is not an image Asgilook takes.</exception>

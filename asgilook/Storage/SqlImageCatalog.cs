@@ -99,7 +99,7 @@ public abstract class SqlImageCatalog : IImageCatalog
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
-    public async Task<ImagePage?> ListAsync(Guid? after, int? limit, CancellationToken cancellationToken)
+    public async Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var where = string.Empty;
@@ -111,12 +111,12 @@ public abstract class SqlImageCatalog : IImageCatalog
                 return null;
             }
 
-            where = "WHERE (uploaded_at, seq) > (SELECT uploaded_at, seq FROM images WHERE id = @after)";
+            where = $"WHERE (uploaded_at, seq) {(order == ListOrder.NewestFirst ? "<" : ">")} (SELECT uploaded_at, seq FROM images WHERE id = @after)";
         }
 
         // One row more than asked tells whether another page follows.
         await using var command = Command(
-            connection, $"SELECT {Columns} FROM images {where} ORDER BY uploaded_at, seq LIMIT @limit;",
+            connection, $"SELECT {Columns} FROM images {where} ORDER BY {(order == ListOrder.NewestFirst ? "uploaded_at DESC, seq DESC" : "uploaded_at, seq")} LIMIT @limit;",
             ("limit", limit is { } pageSize ? pageSize + 1L : NoLimit));
         if (after is { } id)
         {

@@ -24,6 +24,13 @@ public sealed record StoredImage(
 /// <param name="OwnerKeyId">The SHA-256 of the upload key it came with, if any.</param>
 public readonly record struct Ownership(string DeleteTokenHash, string? OwnerKeyId);
 
-/// <summary>One page of the image list, in upload order.</summary>
+/// <summary>The order of the image list: the tutorial's (upload order), or the newest upload first.</summary>
+public enum ListOrder
+{
+    OldestFirst,
+    NewestFirst,
+}
+
+/// <summary>One page of the image list, in the order asked for.</summary>
 /// <param name="HasMore">Whether more images follow the last one of this page.</param>
 public sealed record ImagePage(IReadOnlyList<StoredImage> Images, bool HasMore);

@@ -161,13 +161,38 @@ function uploadAll(files) {
   files.forEach((file, index) => { queue = queue.then(() => upload(file, index + 1, files.length)); });
 }
 
-// The list: every image, newest first. A failure says the problem's detail rather than throwing.
-async function load() {
-  const response = await fetch('/images');
+// The list, newest first, a page at a time: the first on load, the next (its Link rel="next") when the
+// reader scrolls near the end. A failure says the problem's detail rather than throwing.
+const pageSize = 24;
+const firstPage = `/images?order=newest&limit=${pageSize}`;
+let nextPage = null;
+async function load(uri) {
+  const response = await fetch(uri);
   const body = await response.json().catch(() => null);
   if (!response.ok) throw new Error(body?.detail || response.statusText);
-  return body;
+  const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('Link') || '');
+  return { images: body, next: next ? next[1] : null };
 }
+const sentinel = document.getElementById('more');
+let loading = false;
+async function loadMore() {
+  if (loading || !nextPage) return;
+  loading = true;
+  try {
+    const page = await load(nextPage);
+    page.images.forEach(image => show(image, false));
+    nextPage = page.next;
+  } catch (error) {
+    status.textContent = `Could not list more images: ${error.message}`;
+    nextPage = null;
+  } finally {
+    loading = false;
+  }
+  loadWhileInView();
+}
+// The observer speaks when the end comes into view; a page too short to scroll is filled here.
+const loadWhileInView = () => { if (nextPage && sentinel.getBoundingClientRect().top < innerHeight + 400) loadMore(); };
+new IntersectionObserver(entries => { if (entries.some(entry => entry.isIntersecting)) loadMore(); }, { rootMargin: '400px' }).observe(sentinel);
 
 const events = new EventSource('/events');
 events.addEventListener('image', event => {
@@ -188,11 +213,11 @@ events.addEventListener('open', () => {
   document.body.dataset.live = 'true';
   if (!disconnected) return;
   disconnected = false;
-  load().then(images => images.forEach(image => show(image, true))).catch(error => { status.textContent = `Could not catch up: ${error.message}`; });
+  load(firstPage).then(page => page.images.reverse().forEach(image => show(image, true))).catch(error => { status.textContent = `Could not catch up: ${error.message}`; });
 });
 
-load()
-  .then(images => { images.reverse().forEach(image => show(image, false)); showEmpty(); })
+load(firstPage)
+  .then(page => { page.images.forEach(image => show(image, false)); nextPage = page.next; showEmpty(); loadWhileInView(); })
   .catch(error => { status.textContent = `Could not list the images: ${error.message}`; });
 
 document.getElementById('choose').addEventListener('click', () => document.getElementById('files').click());
