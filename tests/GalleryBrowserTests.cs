@@ -188,6 +188,40 @@ public sealed class GalleryBrowserTests
     }
 
     [Fact]
+    public async Task WithoutAnAvifSourceTheBrowserTakesTheWebp()
+    {
+        await using var gallery = await GallerySession.StartAsync();
+        await gallery.Server.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var page = await gallery.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 800 } });
+        // As a server whose engine renders no AVIF (ImageSharp) lists it: the list's sources without image/avif.
+        await page.RouteAsync("**/images?*", async route =>
+        {
+            var response = await route.FetchAsync();
+            var images = System.Text.Json.Nodes.JsonNode.Parse(await response.TextAsync())!.AsArray();
+            foreach (var image in images)
+            {
+                image!["sources"]!.AsObject().Remove("image/avif");
+            }
+
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = images.ToJsonString() });
+        });
+        var fetched = new ConcurrentBag<string?>();
+        page.Response += (_, response) =>
+        {
+            if (response.Url.Contains("/thumbnails/", StringComparison.Ordinal))
+            {
+                fetched.Add(response.Headers.GetValueOrDefault("content-type"));
+            }
+        };
+
+        await page.GotoAsync($"http://127.0.0.1:{gallery.Server.Port}/");
+        await page.WaitForFunctionAsync("() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }");
+
+        Assert.Equal("image/webp", Assert.Single(fetched));
+        Assert.EndsWith("/640x360.webp", await page.EvaluateAsync<string>("() => document.querySelector('figure img').currentSrc"));
+    }
+
+    [Fact]
     public async Task ThePlaceholderIsPaintedUntilTheThumbnailArrives()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");

@@ -52,6 +52,8 @@ public sealed class PlaceholderTests
         await Loopback.WaitUntilAsync(
             async () => (await restarted.Client.GetFromJsonAsync<JsonElement>("/images"))[0].GetProperty("placeholder").ValueKind == JsonValueKind.Object,
             "the older image got no placeholder");
-        Assert.Contains(restarted.Logs.Entries, entry => entry.Message.Contains("Made placeholders for 1 image(s)", StringComparison.Ordinal));
+        await Loopback.WaitUntilAsync( // logged once the batch is done, just after its row was written
+            () => restarted.Logs.Entries.Any(entry => entry.Message.Contains("Made placeholders for 1 image(s)", StringComparison.Ordinal)),
+            "the backfill did not say what it made");
     }
 }
