@@ -49,6 +49,21 @@ make_images() {
     fi
 }
 
+# launch_server LOG STORAGE [NAME=value ...]: the Release server on a free port, its cache the Redis of
+# start_redis, with those settings; sets server_pid and base and waits until it answers.
+server_pid=
+launch_server() {
+    local log=$1 storage=$2; shift 2
+    app_port=$(free_port)
+    env ASGI_LOOK_STORAGE_PATH="$storage" ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 "$@" \
+        dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    base=http://127.0.0.1:$app_port
+    wait_http "$base/health"
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
+
 start_redis() { # sets redis_port
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &

@@ -21,18 +21,10 @@ make_images
 
 start_redis
 
-server_pid=
 start_server() { # engine, storage folder
-    app_port=$(free_port)
-    env ASGI_LOOK_IMAGE_ENGINE="$1" ASGI_LOOK_STORAGE_PATH="$2" ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 \
-        Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 \
-        dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$work/engines-server.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    base=http://127.0.0.1:$app_port
-    wait_http "$base/health"
+    launch_server "$work/engines-server.log" "$2" ASGI_LOOK_IMAGE_ENGINE="$1" \
+        Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
 }
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 
 declare -A rate p50 errors count

@@ -19,13 +19,7 @@ bench_tool formats "$images" | tee "$work/formats-quality.txt"
 
 storage=$work/storage-formats
 rm -rf "$storage"
-app_port=$(free_port)
-env ASGI_LOOK_STORAGE_PATH="$storage" ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 \
-    Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 \
-    dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$work/formats-server.log" 2>&1 &
-pids+=($!)
-base=http://127.0.0.1:$app_port
-wait_http "$base/health"
+launch_server "$work/formats-server.log" "$storage" Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
 echo "== storing $((seconds * 4)) ~12 MP photos"
 seq $((seconds * 4)) | xargs -P 4 -I{} curl -sf --data-binary "@$images/photo-12mp.jpg" -o /dev/null "$base/images"
 curl -sf "$base/images" >"$work/formats-list.json"

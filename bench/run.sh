@@ -16,7 +16,6 @@ build_release
 make_images
 start_redis
 
-server_pid=
 # wrk is one client: the per-client budgets (60 uploads, 600 renders a minute) would refuse most of a
 # run, so the throughput workloads turn them off; what the checks cost is measured on its own below.
 limits_off=(Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0)
@@ -24,15 +23,8 @@ limits_unspendable=(Asgilook__RateLimits__UploadsPerMinute=100000000 Asgilook__R
 start_server() { # storage folder, then settings (NAME=value ...; the limits off when none are given)
     local storage=$1; shift
     [ $# -gt 0 ] || set -- "${limits_off[@]}"
-    app_port=$(free_port)
-    env ASGI_LOOK_STORAGE_PATH="$storage" ASGI_LOOK_REDIS_HOST=redis://127.0.0.1:$redis_port/0 Logging__LogLevel__Default=Warning "$@" \
-        dotnet "$root/asgilook/bin/Release/net10.0/Asgilook.dll" --urls "http://127.0.0.1:$app_port" >"$work/server.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
-    base=http://127.0.0.1:$app_port
-    wait_http "$base/health"
+    launch_server "$work/server.log" "$storage" Logging__LogLevel__Default=Warning "$@"
 }
-stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
 # Setup, not measurement: stores COUNT copies of FILE, four uploads at a time.
 upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }

@@ -15,16 +15,8 @@ public sealed class GalleryBrowserTests
     [Fact]
     public async Task UploadThroughThePageAppearsLiveAndEachViewportFetchesTheAvifItsColumnNeeds()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
-        using var temporary = new TemporaryFolder("asgilook-gallery-");
-        var storage = temporary.Path;
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
-        {
-            ["ASGI_LOOK_STORAGE_PATH"] = storage,
-            ["ASGI_LOOK_REDIS_HOST"] = null,
-        });
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
+        await using var gallery = await GallerySession.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_REDIS_HOST"] = null });
+        var (server, browser) = (gallery.Server, gallery.Browser);
         // The width gallery.css draws a picture at each viewport: 1, 2 or 4 columns, 1.5rem padding, 1rem gaps.
         var viewports = new[] { (Width: 320, Drawn: 320 - 48), (Width: 1000, Drawn: (1000 - 64) / 2), (Width: 1920, Drawn: (1920 - 96) / 4) };
         var pages = new List<(IPage Page, ConcurrentBag<(string Url, int Status, string? ContentType)> Images, int Drawn)>();
@@ -62,15 +54,11 @@ public sealed class GalleryBrowserTests
     [Fact]
     public async Task ADropOfPhotosArrivesWholeThroughTheRateLimitAndOnlyThisBrowsersOwnGetADeleteButton()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
-        using var temporary = new TemporaryFolder("asgilook-gallery-");
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>
+        await using var gallery = await GallerySession.StartAsync(new Dictionary<string, string?>
         {
-            ["ASGI_LOOK_STORAGE_PATH"] = temporary.Path,
             ["Asgilook__RateLimits__UploadsPerMinute"] = "12", // a token every 5 s once the bucket is empty
         });
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
+        var (temporary, server, browser) = (gallery.Storage, gallery.Server, gallery.Browser);
         var (uploader, _) = await OpenAsync(browser, server, width: 1000);
         var (stranger, _) = await OpenAsync(browser, server, width: 1000); // its own context: its own localStorage
 
@@ -224,13 +212,10 @@ public sealed class GalleryBrowserTests
     [Fact]
     public async Task ThePlaceholderIsPaintedUntilTheThumbnailArrives()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
-        using var temporary = new TemporaryFolder("asgilook-gallery-");
-        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = temporary.Path });
+        await using var gallery = await GallerySession.StartAsync();
+        var (server, browser) = (gallery.Server, gallery.Browser);
         var uploaded = await server.Client.PostImageAsync(TestImages.RandomEllipses(640, 360));
         var placeholder = uploaded.GetProperty("placeholder");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(Launch());
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 800 } });
         var release = new TaskCompletionSource();
         await page.RouteAsync("**/thumbnails/**", async route => { await release.Task; await route.ContinueAsync(); });
@@ -262,11 +247,13 @@ public sealed class GalleryBrowserTests
 
         public IBrowser Browser { get; }
 
-        public static async Task<GallerySession> StartAsync()
+        /// <param name="settings">Environment variables for the server besides its storage folder.</param>
+        public static async Task<GallerySession> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
         {
             Assert.True(File.Exists(Chromium), $"{Chromium} is missing: run ./test.sh, which installs Debian's chromium, or apt-get install chromium.");
             var storage = new TemporaryFolder("asgilook-gallery-");
-            var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage.Path });
+            var environment = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>()) { ["ASGI_LOOK_STORAGE_PATH"] = storage.Path };
+            var server = await ServerProcess.StartAsync(environment);
             var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
             return new GallerySession(storage, server, playwright, await playwright.Chromium.LaunchAsync(Launch()));
         }

@@ -5,7 +5,6 @@ using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Redis;
 using Asgilook.Storage;
-using Asgilook.Thumbnails;
 using StackExchange.Redis;
 
 namespace Asgilook.Events;

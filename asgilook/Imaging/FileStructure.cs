@@ -104,20 +104,32 @@ public static class FileStructure
         return at + 2 <= jpeg.Length && jpeg[at] == 0xFF && jpeg[at + 1] == 0xD9;
     }
 
-    private static bool PngIsComplete(ReadOnlySpan<byte> png)
+    private static bool PngIsComplete(ReadOnlySpan<byte> png) => FindPngChunk(png, "IEND"u8, stopAt: default) is not null;
+
+    /// <summary>
+    /// Where the first chunk of <paramref name="type"/> holds its data (offset, length), walking the chunks by their
+    /// lengths; null when the file ends (or reaches a <paramref name="stopAt"/> chunk) first.
+    /// </summary>
+    public static (int Offset, int Length)? FindPngChunk(ReadOnlySpan<byte> png, ReadOnlySpan<byte> type, ReadOnlySpan<byte> stopAt)
     {
         for (long at = 8; at + 12 <= png.Length;)
         {
             var length = BinaryPrimitives.ReadUInt32BigEndian(png[(int)at..]);
-            if (png.Slice((int)at + 4, 4).SequenceEqual("IEND"u8))
+            var chunk = png.Slice((int)at + 4, 4);
+            if (chunk.SequenceEqual(type))
             {
-                return true;
+                return at + 12 + length <= png.Length ? ((int)at + 8, (int)length) : null;
+            }
+
+            if (chunk.SequenceEqual(stopAt))
+            {
+                return null;
             }
 
             at += 12L + length;
         }
 
-        return false;
+        return null;
     }
 
     private static bool GifIsComplete(ReadOnlySpan<byte> gif)

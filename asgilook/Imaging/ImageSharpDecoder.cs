@@ -67,7 +67,8 @@ public sealed class ImageSharpDecoder
             data = PlainPbm.Spaced(data);
         }
 
-        if (FileStructure.DeclaredSize(format.Loader, data) is var (declaredWidth, declaredHeight))
+        var declared = FileStructure.DeclaredSize(format.Loader, data);
+        if (declared is var (declaredWidth, declaredHeight))
         {
             DecodeBudget.CheckPixels(declaredWidth, declaredHeight, maxPixels); // before ImageSharp reads a number of it
         }
@@ -79,7 +80,7 @@ public sealed class ImageSharpDecoder
             var header = ((IImageInfoDetector)decoder).Identify(Configuration, new MemoryStream(data, writable: false), cancel.Token)
                 ?? throw new RejectedImageException(Rejection.Unreadable, $"The {format.Name} is truncated or corrupt: its header cannot be read.");
             var orientation = OrientationOf(header.Metadata);
-            CheckCost(format, header, data, maxPixels, copies + (orientation is > 1 and <= 8 ? 1 : 0));
+            CheckCost(format, declared ?? (header.Width, header.Height), data, maxPixels, copies + (orientation is > 1 and <= 8 ? 1 : 0));
             if (!FileStructure.IsComplete(format.Loader, data))
             {
                 throw new RejectedImageException(Rejection.Unreadable, $"The {format.Name} is truncated or corrupt: the file ends before its structure does.");
@@ -148,9 +149,10 @@ public sealed class ImageSharpDecoder
     /// ImageSharp decodes into 32-bit RGBA whole: four bytes a pixel, for every frame of an animated WebP
     /// (its decoder has no first-frame mode), and again for each further copy.
     /// </summary>
-    private void CheckCost(Format format, IImageInfo header, byte[] data, long maxPixels, int copies)
+    /// <param name="size">The size the header declares: read here for BMP, TGA and PNM, by ImageSharp for the rest.</param>
+    private void CheckCost(Format format, (long Width, long Height) size, byte[] data, long maxPixels, int copies)
     {
-        var (width, height) = FileStructure.DeclaredSize(format.Loader, data) ?? (header.Width, header.Height);
+        var (width, height) = size;
         if (width <= 0 || height <= 0)
         {
             throw new RejectedImageException(Rejection.Unreadable, $"The {format.Name} is truncated or corrupt: its header declares no size.");
@@ -183,46 +185,33 @@ public sealed class ImageSharpDecoder
         return Math.Max(1, frames);
     }
 
-    /// <summary>The profile in a PNG's iCCP chunk (a name, a compression byte, then zlib), at most 16 MiB inflated.</summary>
+    /// <summary>The profile in a PNG's iCCP chunk (before the pixels: a name, a compression byte, then zlib), at most 16 MiB inflated.</summary>
     private static byte[]? PngProfile(byte[] png)
     {
-        for (long at = 8; at + 12 <= png.Length;)
+        if (FileStructure.FindPngChunk(png, "iCCP"u8, stopAt: "IDAT"u8) is not var (offset, length))
         {
-            var length = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan((int)at));
-            var type = png.AsSpan((int)at + 4, 4);
-            if (type.SequenceEqual("IDAT"u8) || at + 12 + length > png.Length)
-            {
-                return null; // iCCP comes before the pixels
-            }
-
-            if (type.SequenceEqual("iCCP"u8))
-            {
-                var chunk = png.AsSpan((int)at + 8, (int)length);
-                var name = chunk.IndexOf((byte)0);
-                if (name < 0 || name + 2 > chunk.Length)
-                {
-                    return null;
-                }
-
-                using var inflate = new System.IO.Compression.ZLibStream(
-                    new MemoryStream(png, (int)at + 8 + name + 2, chunk.Length - name - 2, writable: false), System.IO.Compression.CompressionMode.Decompress);
-                using var profile = new MemoryStream();
-                var buffer = new byte[81920];
-                for (int read; (read = inflate.Read(buffer)) > 0;)
-                {
-                    profile.Write(buffer, 0, read);
-                    if (profile.Length > MaxProfileBytes)
-                    {
-                        return null;
-                    }
-                }
-
-                return profile.ToArray();
-            }
-
-            at += 12 + length;
+            return null;
         }
 
-        return null;
+        var name = png.AsSpan(offset, length).IndexOf((byte)0);
+        if (name < 0 || name + 2 > length)
+        {
+            return null;
+        }
+
+        using var inflate = new System.IO.Compression.ZLibStream(
+            new MemoryStream(png, offset + name + 2, length - name - 2, writable: false), System.IO.Compression.CompressionMode.Decompress);
+        using var profile = new MemoryStream();
+        var buffer = new byte[81920];
+        for (int read; (read = inflate.Read(buffer)) > 0;)
+        {
+            profile.Write(buffer, 0, read);
+            if (profile.Length > MaxProfileBytes)
+            {
+                return null;
+            }
+        }
+
+        return profile.ToArray();
     }
 }
