@@ -89,12 +89,4 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(1, store.RememberedGenerations);
     }
 
-    private sealed class ManualClock : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
-    }
 }

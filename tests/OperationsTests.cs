@@ -121,4 +121,43 @@ public sealed class OperationsTests(RedisCacheBackend redis) : IClassFixture<Red
             && entry.Message.Contains($"GET /thumbnails/{FirstId}/320x180.jpeg 200", StringComparison.Ordinal)
             && entry.Message.Contains($"image {FirstId}, cache Miss", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task StartedFromAnotherFolderTheServerStillLogsNoLinePerRequest()
+    {
+        // The content root is the working folder: started elsewhere, appsettings.json is not read,
+        // and the built-in defaults must keep ASP.NET Core's and the request log's lines off.
+        var folder = Directory.CreateTempSubdirectory("asgilook-elsewhere-").FullName;
+        try
+        {
+            await using (var server = await ServerProcess.StartAsync(
+                new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = Path.Combine(folder, "storage"), ["ASGI_LOOK_REDIS_HOST"] = null },
+                folder, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]))
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    using var list = await server.Client.GetAsync("/images");
+                    Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+                }
+
+                Assert.Contains("Application started", server.Output, StringComparison.Ordinal);
+                Assert.DoesNotContain("Request starting", server.Output, StringComparison.Ordinal);
+                Assert.DoesNotContain("GET /images 200", server.Output, StringComparison.Ordinal);
+            }
+
+            await using var logging = await ServerProcess.StartAsync(
+                new Dictionary<string, string?>
+                {
+                    ["ASGI_LOOK_STORAGE_PATH"] = Path.Combine(folder, "storage"), ["ASGI_LOOK_REDIS_HOST"] = null,
+                    ["Logging__LogLevel__Asgilook.Operations.RequestLog"] = "Information",
+                },
+                folder, [Path.Combine(AppContext.BaseDirectory, "Asgilook.dll")]);
+            using (await logging.Client.GetAsync("/images")) { }
+            await Loopback.WaitUntilAsync(() => logging.Output.Contains("GET /images 200", StringComparison.Ordinal), "the request was not logged with the request log on");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -1,5 +1,7 @@
 using System.Net;
+using Asgilook.Caching;
 using MessagePack;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Asgilook.Tests;
@@ -83,11 +85,19 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
     [Fact]
     public async Task TruncatedOrForeignEntriesAreNeverServedAndAreReplaced()
     {
-        await using var app = await TestApp.StartAsync(redis);
-        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        await using var writer = await TestApp.StartAsync(redis);
+        var posted = await writer.Client.PostImageAsync(TestImages.RandomEllipses());
         var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
-        var real = await app.Client.GetByteArrayAsync(thumbnail);
+        var real = await writer.Client.GetByteArrayAsync(thumbnail);
         var stored = (byte[])(await redis.Server.Database.StringGetAsync($"asgilook:{thumbnail}"))!;
+
+        // Read by an instance whose memory tier does not hold the thumbnail: the writer's still holds its
+        // own good copy, and keeps serving it whatever Redis holds meanwhile.
+        await using var app = await TestApp.StartAsync(redis, storagePath: writer.StoragePath, keepCache: true);
+        using (var fromMemory = await writer.Client.GetAsync(thumbnail))
+        {
+            Assert.Equal("Hit", fromMemory.CacheOutcome());
+        }
 
         // Cut short (a full Redis, a broken proxy), or written by someone else with a type Asgilook never caches.
         var foreign = MessagePackSerializer.Serialize(new object[] { "text/html", "<script>alert(1)</script>"u8.ToArray() });
@@ -100,6 +110,12 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
             Assert.Equal(real, await first.Content.ReadAsByteArrayAsync());
             using var second = await app.Client.GetAsync(thumbnail);
             Assert.Equal("Hit", second.CacheOutcome());
+            app.Services.GetRequiredService<HotTier>().Clear(); // the next bad bytes are read from Redis again
+        }
+
+        using (var stillGood = await writer.Client.GetAsync(thumbnail))
+        {
+            Assert.Equal(real, await stillGood.Content.ReadAsByteArrayAsync());
         }
 
         Assert.Equal(3, app.Logs.Warnings("ResponseCache").Count(warning => warning.Contains("is not a cached response", StringComparison.Ordinal)));

@@ -152,6 +152,8 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         public Task InvalidateAsync(string key) => inner.InvalidateAsync(key);
 
+        public Task<long> GetGenerationAsync(string family) => inner.GetGenerationAsync(family);
+
         public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
         {
             Interlocked.Increment(ref _lockAttempts);

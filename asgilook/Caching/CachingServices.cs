@@ -9,7 +9,7 @@ public static class CachingServices
 {
     /// <summary>
     /// The response cache: in Redis when <c>Asgilook:RedisHost</c> is set, otherwise in this process's
-    /// memory within <c>MemoryCacheMegabytes</c>; the fill-once protocol; and the invalidation of what
+    /// memory within <c>MemoryCacheMegabytes</c>, with a memory tier of <c>HotCacheMegabytes</c> in front of Redis; the fill-once protocol; and the invalidation of what
     /// uploads and deletes make stale.
     /// </summary>
     public static IServiceCollection AddResponseCache(this IServiceCollection services)
@@ -17,6 +17,10 @@ public static class CachingServices
         services.TryAddSingleton<ICacheStore>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
             ? new RedisCacheStore(redis)
             : new MemoryCacheStore(provider.Settings().MemoryCacheMegabytes * 1024L * 1024L, provider.GetRequiredService<TimeProvider>()));
+        // Only in front of Redis: the in-process store is in memory already.
+        services.TryAddSingleton(provider => new HotTier(
+            provider.GetRequiredService<RedisConnection>().Configured ? provider.Settings().HotCacheMegabytes * 1024L * 1024L : 0,
+            provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ResponseCache>();
         services.AddHostedService(provider => provider.GetRequiredService<ResponseCache>());
         services.TryAddSingleton<CacheFill>();

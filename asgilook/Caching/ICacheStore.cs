@@ -47,4 +47,15 @@ public interface ICacheStore
     /// </summary>
     /// <returns>The lock, to dispose once the entry is stored; null when another request holds it.</returns>
     Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry);
+
+    /// <summary>How often the family has been invalidated (what <see cref="GetAsync"/> reads beside an entry), alone.</summary>
+    Task<long> GetGenerationAsync(string family);
+
+    /// <summary>Whether the store is reachable as far as its client knows, without asking it.</summary>
+    bool IsConnected => true;
+
+    /// <summary>Calls <paramref name="changed"/> whenever the connection to the store drops or comes back.</summary>
+    void OnConnectionChanged(Action changed)
+    {
+    }
 }

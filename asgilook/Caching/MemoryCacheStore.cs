@@ -114,6 +114,8 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         }
     }
 
+    public Task<long> GetGenerationAsync(string family) => Task.FromResult(GenerationOf(family));
+
     private long GenerationOf(string key) =>
         _generations.TryGetValue(key, out var generation) && generation.ForgetAt > clock.GetUtcNow() ? generation.Value : 0;
 

@@ -63,6 +63,12 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
     public Task InvalidateAsync(string family) =>
         Database.ScriptEvaluateAsync(DeleteAndBump, [family, RedisKeys.GenerationOf(family)], [(long)ICacheStore.GenerationLifetime.TotalMilliseconds]);
 
+    public async Task<long> GetGenerationAsync(string family) => GenerationOf(await Database.StringGetAsync(RedisKeys.GenerationOf(family)));
+
+    public bool IsConnected => redis.IsConnected;
+
+    public void OnConnectionChanged(Action changed) => redis.ConnectionChanged += changed;
+
     private static long GenerationOf(RedisValue value) => value.IsNull ? 0 : (long)value;
 
     public async Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)

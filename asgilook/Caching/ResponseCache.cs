@@ -31,14 +31,27 @@ public enum FillLockState
 /// The response cache over its store: keys, time-to-live, encoding, and the rule that the cache only
 /// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
 /// invalidations it missed are replayed when it answers again, before anything is read from it.
+/// In front of a Redis store, the <see cref="HotTier"/> answers what it may without a round trip.
 /// </summary>
-public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCache> logger) : IHostedService
+public sealed partial class ResponseCache : IHostedService
 {
     public const string Prefix = RedisKeys.Prefix;
     public static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(3600);
 
     private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new(StringComparer.Ordinal);
+    private readonly ICacheStore store;
+    private readonly HotTier hot;
+    private readonly ILogger<ResponseCache> logger;
     private int _failing;
+
+    public ResponseCache(ICacheStore store, HotTier hot, ILogger<ResponseCache> logger)
+    {
+        this.store = store;
+        this.hot = hot;
+        this.logger = logger;
+        // While the connection is away, announcements of deletes and uploads may be missed.
+        store.OnConnectionChanged(hot.Clear);
+    }
 
     /// <summary>
     /// The key of a path: the prefix and the path. Routing ignores case and a trailing slash, so the
@@ -66,8 +79,31 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The cached answer of the key, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
-    public async Task<CacheLookup> LookupAsync(CacheKey key)
+    /// <param name="policy">How the route's answers may be kept in this process's memory tier; null: never.</param>
+    public async Task<CacheLookup> LookupAsync(CacheKey key, HotCache? policy = null)
     {
+        if (policy is not null && HotUsable && hot.Get(key) is { } kept)
+        {
+            if (kept.Policy is HotCachePolicy.UntilInvalidated)
+            {
+                return new CacheLookup(kept.Response, kept.Generation, Available: true);
+            }
+
+            var current = await Guarded<long?>(async () => await store.GetGenerationAsync(key.Family));
+            if (current is null)
+            {
+                return CacheLookup.Unavailable;
+            }
+
+            if (current == kept.Generation)
+            {
+                return new CacheLookup(kept.Response, kept.Generation, Available: true);
+            }
+
+            hot.Drop(key);
+        }
+
+        var epoch = hot.Epoch;
         var read = await Guarded<CacheRead?>(async () =>
         {
             await DropPendingInvalidationsAsync();
@@ -88,6 +124,11 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
             var hit = CachedResponse.Deserialize(found.Value);
             if (CachedResponse.IsServable(hit.ContentType))
             {
+                if (policy is not null && HotUsable)
+                {
+                    hot.Add(key, hit, found.Generation, policy.Policy, TimeToLive, epoch);
+                }
+
                 return new CacheLookup(hit, found.Generation, Available: true);
             }
 
@@ -112,26 +153,46 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
     /// Stores the answer produced after <paramref name="lookup"/> missed, unless the key was
     /// invalidated meanwhile: then the answer may predate the change, and is not kept.
     /// </summary>
-    public async Task StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup)
+    public async Task StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup, HotCache? policy = null)
     {
         if (lookup.Available && CachedResponse.IsServable(response.ContentType))
         {
-            await Guarded(async () =>
+            var epoch = hot.Epoch;
+            var stored = await Guarded(async () =>
             {
                 await DropPendingInvalidationsAsync();
                 return await store.SetAsync(key, response.Serialize(), TimeToLive, lookup.Generation);
             });
+            if (stored && policy is not null && HotUsable)
+            {
+                hot.Add(key, response, lookup.Generation, policy.Policy, TimeToLive, epoch);
+            }
         }
     }
+
+    /// <summary>Drops what this process's memory tier keeps of the paths (another instance changed them: Redis knows already).</summary>
+    public void ForgetHot(string path) => hot.DropFamilies([KeyFor(new PathString(path))]);
+
+    /// <summary>Drops what this process's memory tier keeps of every path that starts so.</summary>
+    public void ForgetHotStartingWith(string pathPrefix) => hot.DropFamiliesStartingWith(Prefix + pathPrefix.ToLowerInvariant());
+
+    /// <summary>
+    /// The memory tier answers only while the store does and nothing is waiting to be invalidated in it:
+    /// otherwise it could answer what the store no longer would.
+    /// </summary>
+    private bool HotUsable => hot.Enabled && Volatile.Read(ref _failing) == 0 && _pendingInvalidations.IsEmpty && store.IsConnected;
 
     /// <summary>Drops the entries of the paths; what the store cannot drop now is dropped when it recovers.</summary>
     public async Task InvalidateAsync(params IEnumerable<string> paths)
     {
-        // Every invalidation is pending until the store confirms it.
-        foreach (var key in paths.Select(path => KeyFor(new PathString(path))))
+        // Every invalidation is pending until the store confirms it; the memory tier forgets at once.
+        var keys = paths.Select(path => KeyFor(new PathString(path))).ToHashSet(StringComparer.Ordinal);
+        foreach (var key in keys)
         {
             _pendingInvalidations[key] = 0;
         }
+
+        hot.DropFamilies(keys);
 
         await Guarded(async () =>
         {
@@ -174,6 +235,7 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
             var result = await operation();
             if (Interlocked.Exchange(ref _failing, 0) == 1)
             {
+                hot.Clear();
                 Log.Recovered(logger, store.Description);
             }
 
@@ -183,6 +245,7 @@ public sealed partial class ResponseCache(ICacheStore store, ILogger<ResponseCac
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
+                hot.Clear();
                 Log.Failed(logger, store.Description, Redaction.Describe(e));
             }
 

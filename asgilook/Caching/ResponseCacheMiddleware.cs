@@ -45,7 +45,8 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
 
         // snippet: lookup
         var clock = Stopwatch.StartNew();
-        var lookup = await cache.LookupAsync(key);
+        var hot = context.GetEndpoint()?.Metadata.GetMetadata<HotCache>();
+        var lookup = await cache.LookupAsync(key, hot);
         metrics.CacheLookup(lookup.Outcome);
         context.Response.Headers.Append("Server-Timing",
             $"cache;desc=\"{lookup.Outcome}\";dur={clock.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
@@ -62,11 +63,11 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         }
         else if (FillsOnce(context))
         {
-            await fill.RunAsync(context, key, lookup, miss => ProduceAndStoreAsync(context, key, miss), hit => WriteHitAsync(context, hit));
+            await fill.RunAsync(context, key, lookup, miss => ProduceAndStoreAsync(context, key, miss, hot), hit => WriteHitAsync(context, hit));
         }
         else
         {
-            await ProduceAndStoreAsync(context, key, lookup);
+            await ProduceAndStoreAsync(context, key, lookup, hot);
         }
         // end snippet
     }
@@ -129,7 +130,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
 
     /// <summary>Produces the answer, keeping a copy of its body; stores it when it is a whole 200.</summary>
     /// <returns>The entry, or null when the answer is not one to cache.</returns>
-    private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup)
+    private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup, HotCache? hot)
     {
         var response = context.Response;
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -160,7 +161,7 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             response.ContentType ?? "application/octet-stream", capture.Captured,
             headers.ETag?.ToString(), headers.LastModified, response.Headers.CacheControl.ToString() is { Length: > 0 } policy ? policy : null,
             response.Headers.Link.ToString() is { Length: > 0 } link ? link : null);
-        await cache.StoreAsync(key, entry, lookup);
+        await cache.StoreAsync(key, entry, lookup, hot);
         return entry;
     }
 }

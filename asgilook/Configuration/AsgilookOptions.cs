@@ -134,6 +134,13 @@ public sealed class AsgilookOptions
     [Range(1, 64 * 1024)]
     public int MemoryCacheMegabytes { get; set; } = 128;
 
+    /// <summary>
+    /// The budget of the in-process tier in front of Redis (thumbnails and the list, answered without a
+    /// round trip): used only with a Redis; 0 turns it off.
+    /// </summary>
+    [Range(0, 64 * 1024)]
+    public int HotCacheMegabytes { get; set; } = 32;
+
     /// <summary>Keys that may delete any image (<c>Authorization: Bearer &lt;key&gt;</c>). None: only owners delete.</summary>
     public string[] AdminKeys { get; set; } = [];
 

@@ -8,12 +8,12 @@ public static class ConfigurationServices
     public const string DefaultUrl = "http://localhost:8000";
 
     /// <summary>
-    /// The tutorial's variables, the default address, and <see cref="AsgilookOptions"/> validated at
+    /// The built-in defaults, the tutorial's variables, the default address, and <see cref="AsgilookOptions"/> validated at
     /// startup: a bad setting stops the service with a message naming it, not on the first request.
     /// </summary>
     public static WebApplicationBuilder AddAsgilookConfiguration(this WebApplicationBuilder builder)
     {
-        builder.Configuration.AddTutorialEnvironmentVariables();
+        builder.Configuration.AddEmbeddedDefaults().AddTutorialEnvironmentVariables();
         var configuration = builder.Configuration;
         var management = configuration[$"{AsgilookOptions.SectionName}:{nameof(AsgilookOptions.ManagementUrls)}"];
         if (!HasListenAddress(configuration))

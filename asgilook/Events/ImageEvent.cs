@@ -25,4 +25,9 @@ public sealed record ImageDeleted(ImageResource Image) : ImageEvent(Name, Image)
 public interface IImageEventHandler
 {
     Task HandleAsync(ImageEvent item);
+
+    /// <summary>Told of another instance's upload or delete, as it arrives (what that instance's handlers did is done already).</summary>
+    void Received(ImageEvent item)
+    {
+    }
 }

@@ -58,7 +58,7 @@ public sealed partial class ImageEvents(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await broadcast.StartAsync(Deliver, cancellationToken);
+        await broadcast.StartAsync(Receive, cancellationToken);
         Log.Started(logger, broadcast.Description);
     }
 
@@ -86,6 +86,17 @@ public sealed partial class ImageEvents(
             _listeners.Add(listener);
             return (listener, null);
         }
+    }
+
+    /// <summary>Another instance's event: this instance's handlers are told, then its streams.</summary>
+    private void Receive(ImageEvent item)
+    {
+        foreach (var handler in _handlers)
+        {
+            handler.Received(item);
+        }
+
+        Deliver(item);
     }
 
     private void Deliver(ImageEvent item)

@@ -54,7 +54,7 @@ public sealed class ImagesModule : ICarterModule
                 "503 with Retry-After while the catalog database does not answer.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithMetadata(ListQuery);
+            .WithMetadata(ListQuery, HotCache.WhileGenerationHolds);
         images.MapPost("", UploadImage)
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")

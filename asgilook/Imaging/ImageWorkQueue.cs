@@ -113,6 +113,7 @@ public sealed class ImageWorkQueue : IDisposable
             {
                 Interlocked.Decrement(ref _running);
                 Interlocked.Decrement(ref _admitted);
+                NativeHeap.Trim();
             }
         }
     }

@@ -9,6 +9,8 @@ public static class ImagingServices
     /// <summary>The image engine (<c>Asgilook:ImageEngine</c>) and the work queues its conversions and thumbnails run on.</summary>
     public static IServiceCollection AddImaging(this IServiceCollection services)
     {
+        // Before libvips starts its threads.
+        NativeHeap.CapArenas();
         services.TryAddSingleton<IImageProcessor>(provider => provider.Settings().ImageEngine switch
         {
             ImageEngine.ImageSharp => ActivatorUtilities.CreateInstance<ImageSharpImageProcessor>(provider),

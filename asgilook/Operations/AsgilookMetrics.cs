@@ -13,6 +13,7 @@ public sealed class AsgilookMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _fillWaits;
     private readonly Counter<long> _thumbnailsRendered;
+    private readonly Counter<long> _thumbnailsRead;
     private readonly Histogram<double> _thumbnailSeconds;
     private readonly Histogram<double> _conversionSeconds;
     private readonly Counter<long> _uploadBytes;
@@ -25,6 +26,7 @@ public sealed class AsgilookMetrics
         _fillWaits = meter.CreateCounter<long>("asgilook.cache.fill_waits", "{request}",
             "Misses that waited for another request (in any instance) producing the same answer, by outcome: filled (served its entry), took over (it stored none), expired (it took too long).");
         _thumbnailsRendered = meter.CreateCounter<long>("asgilook.thumbnails.rendered", "{thumbnail}", "Thumbnails rendered (cache misses that reached libvips).");
+        _thumbnailsRead = meter.CreateCounter<long>("asgilook.thumbnails.read", "{thumbnail}", "Thumbnails read from their kept render beside the image (cache misses that needed no libvips).");
         _thumbnailSeconds = meter.CreateHistogram<double>("asgilook.thumbnail.duration", "s", "Time to render one thumbnail: decode with shrink-on-load, resize, encode.");
         _conversionSeconds = meter.CreateHistogram<double>("asgilook.upload.conversion.duration", "s", "Time to convert one upload to the stored JPEG.");
         _uploadBytes = meter.CreateCounter<long>("asgilook.upload.bytes", "By", "Bytes of upload bodies received.");
@@ -51,6 +53,8 @@ public sealed class AsgilookMetrics
         _thumbnailsRendered.Add(1);
         _thumbnailSeconds.Record(duration.TotalSeconds);
     }
+
+    public void ThumbnailRead() => _thumbnailsRead.Add(1);
 
     public void UploadReceived(long bodyBytes) => _uploadBytes.Add(bodyBytes);
 

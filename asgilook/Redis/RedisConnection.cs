@@ -52,6 +52,12 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public IDatabase Database => Multiplexer.GetDatabase();
 
+    /// <summary>Whether the connection is up now (no round trip); false before it opened.</summary>
+    public bool IsConnected => _redis?.IsConnected ?? false;
+
+    /// <summary>Raised when a connection to Redis (commands or subscriptions) drops or is restored.</summary>
+    public event Action? ConnectionChanged;
+
     public ISubscriber Subscriber => Multiplexer.GetSubscriber();
 
     /// <summary>Connects (once) and checks that Redis answers; one that does not yet is logged, not fatal.</summary>
@@ -63,6 +69,8 @@ public sealed partial class RedisConnection : IAsyncDisposable
         }
 
         _redis = await ConnectionMultiplexer.ConnectAsync(_options);
+        _redis.ConnectionFailed += (_, _) => ConnectionChanged?.Invoke();
+        _redis.ConnectionRestored += (_, _) => ConnectionChanged?.Invoke();
         try
         {
             await Database.PingAsync();

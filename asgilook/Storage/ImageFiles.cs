@@ -3,7 +3,9 @@ namespace Asgilook.Storage;
 /// <summary>
 /// The JPEG files in the storage folder: <c>&lt;uuid&gt;.jpeg</c>, written under <c>.incoming/</c>,
 /// flushed to disk and renamed into place (the folder flushed too), so that a reader, a crash or a
-/// power cut never sees half a file, nor loses one whose upload was acknowledged.
+/// power cut never sees half a file, nor loses one whose upload was acknowledged. Beside each, its
+/// rendered thumbnails: <c>&lt;uuid&gt;.renders/&lt;w&gt;x&lt;h&gt;.&lt;hash&gt;.&lt;format&gt;</c>, written the same way
+/// (a lost one is rendered again, so the folder is not flushed for them), removed with the image.
 /// </summary>
 public sealed class ImageFiles(string root)
 {
@@ -14,6 +16,7 @@ public sealed class ImageFiles(string root)
     public const string IdentityFile = ".asgilook-storage";
 
     private const string Extension = ".jpeg";
+    private const string RendersExtension = ".renders";
 
     public string Root { get; } = Path.GetFullPath(root);
 
@@ -55,7 +58,90 @@ public sealed class ImageFiles(string root)
         }
     }
 
-    public void Delete(Guid id) => File.Delete(PathOf(id));
+    /// <summary>Deletes the image's file, then its renders.</summary>
+    public void Delete(Guid id)
+    {
+        File.Delete(PathOf(id));
+        DeleteRenders(id);
+    }
+
+    public string RendersOf(Guid id) => Path.Combine(Root, $"{id}{RendersExtension}");
+
+    /// <summary>A kept render, whole; null when there is none.</summary>
+    public async Task<byte[]?> ReadRenderAsync(Guid id, string name)
+    {
+        try
+        {
+            return await File.ReadAllBytesAsync(Path.Combine(RendersOf(id), name));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Keeps a render beside its image, atomically (a reader sees all of it or none). Not kept when the
+    /// image went meanwhile: then the folder goes too, so a delete never leaves renders behind.
+    /// </summary>
+    public async Task WriteRenderAsync(Guid id, string name, byte[] bytes)
+    {
+        var temporary = Path.Combine(Incoming, $"{id}.{Guid.NewGuid():N}.render");
+        try
+        {
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, useAsync: true))
+            {
+                await file.WriteAsync(bytes);
+                file.Flush(flushToDisk: true);
+            }
+
+            var folder = Directory.CreateDirectory(RendersOf(id));
+            File.Move(temporary, Path.Combine(folder.FullName, name), overwrite: true);
+            if (!Exists(id))
+            {
+                DeleteRenders(id);
+            }
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
+    public void DeleteRender(Guid id, string name) => File.Delete(Path.Combine(RendersOf(id), name));
+
+    /// <summary>How many bytes the image's renders take.</summary>
+    public long RenderBytes(Guid id) =>
+        Directory.Exists(RendersOf(id)) ? new DirectoryInfo(RendersOf(id)).EnumerateFiles().Sum(file => file.Length) : 0;
+
+    private void DeleteRenders(Guid id)
+    {
+        try
+        {
+            Directory.Delete(RendersOf(id), recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Render folders whose image no catalog row names (deleted while a render was being written, or by
+    /// hand), older than <paramref name="grace"/> (as <see cref="Leftovers"/>): derived data, deleted.
+    /// </summary>
+    public int DeleteOrphanRenders(IReadOnlyCollection<Guid> catalogued, TimeSpan grace, DateTimeOffset now)
+    {
+        var orphans = Directory.EnumerateDirectories(Root, $"*{RendersExtension}")
+            .Where(path => !Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var id) || !catalogued.Contains(id))
+            .Where(path => now - Directory.GetLastWriteTimeUtc(path) >= grace)
+            .ToArray();
+        foreach (var orphan in orphans)
+        {
+            Directory.Delete(orphan, recursive: true);
+        }
+
+        return orphans.Length;
+    }
 
     /// <summary>The file, open for reading; null when there is none.</summary>
     public FileStream? OpenRead(Guid id)

@@ -170,7 +170,41 @@ public sealed partial class ImageStore(
     /// <summary>The formats this server renders thumbnails in.</summary>
     public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => processor.ThumbnailFormats;
 
-    /// <summary>Renders the thumbnail on an image worker; null when the image was deleted meanwhile.</summary>
+    /// <summary>The thumbnail as rendered before (by any instance, before any restart); null when it never was.</summary>
+    public async Task<RenderedThumbnail?> KeptThumbnailAsync(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
+    {
+        var clock = Stopwatch.StartNew();
+        var name = RenderName(image, width, height, format);
+        if (await files.ReadRenderAsync(image.Id, name) is not { } bytes)
+        {
+            return null;
+        }
+
+        if (!IsWhole(bytes, format))
+        {
+            // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
+            Log.RenderDamaged(logger, image.Id);
+            files.DeleteRender(image.Id, name);
+            return null;
+        }
+
+        metrics.ThumbnailRead();
+        return new RenderedThumbnail(bytes, clock.Elapsed, TimeSpan.Zero) { Kept = true };
+    }
+
+    private static bool IsWhole(byte[] bytes, ThumbnailFormat format) =>
+        ImageFormats.Sniff(bytes) is { } sniffed
+        && sniffed.Name == format switch { ThumbnailFormat.Jpeg => "JPEG", ThumbnailFormat.Webp => "WebP", _ => "AVIF" }
+        && FileStructure.IsComplete(sniffed.Loader, bytes);
+
+    /// <summary>
+    /// A render's file name: its size, and a hash of its ETag (the image, the size, the engine and the
+    /// encoder), so that another engine or encoder setting never serves an older render.
+    /// </summary>
+    private string RenderName(StoredImage image, int width, int height, ThumbnailFormat format) =>
+        $"{width}x{height}.{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ThumbnailETag(image, width, height, format))))[..16]}.{format.Extension()}";
+
+    /// <summary>Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.</summary>
     /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
     public async Task<RenderedThumbnail?> RenderThumbnailAsync(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
@@ -192,7 +226,26 @@ public sealed partial class ImageStore(
             return processor.Thumbnail(jpeg, width, height, format) with { Queue = waited };
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
+        await KeepAsync(image, RenderName(image, width, height, format), rendered.Bytes);
         return rendered;
+    }
+
+    /// <summary>Keeps a render unless the disk is short of room; a render that cannot be kept is still served.</summary>
+    private async Task KeepAsync(StoredImage image, string name, byte[] bytes)
+    {
+        if (!HasRoomForUploads())
+        {
+            return;
+        }
+
+        try
+        {
+            await files.WriteRenderAsync(image.Id, name, bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.RenderNotKept(logger, image.Id, Redaction.Describe(e));
+        }
     }
 
     private static partial class Log
@@ -205,6 +258,12 @@ public sealed partial class ImageStore(
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} was unlisted but its file could not be deleted ({Failure}); the next start quarantines it")]
         public static partial void FileNotDeleted(ILogger logger, Guid imageId, string failure);
+
+        [LoggerMessage(LogLevel.Warning, "A kept thumbnail of image {ImageId} is not a whole image; it is rendered again")]
+        public static partial void RenderDamaged(ILogger logger, Guid imageId);
+
+        [LoggerMessage(LogLevel.Warning, "A thumbnail of image {ImageId} was served but could not be kept ({Failure}); it will be rendered again")]
+        public static partial void RenderNotKept(ILogger logger, Guid imageId, string failure);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

@@ -81,6 +81,7 @@ public sealed partial class StorageStartup(
             await catalog.DeleteAsync(id, cancellationToken);
         }
 
+        files.DeleteOrphanRenders([.. catalogued.Except(missing)], options.Value.LeftoverGracePeriod, clock.GetUtcNow());
         var leftovers = files.Leftovers(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
         var quarantine = leftovers.Count > 0 ? files.Quarantine(leftovers, clock.GetUtcNow()) : null;
         if (missing.Count > 0 || quarantine is not null)

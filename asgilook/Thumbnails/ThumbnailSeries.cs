@@ -23,7 +23,10 @@ public static class ThumbnailSeries
         Sizes(width, height, minSize).Contains(size);
 
     public static string Uri(Guid imageId, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg) =>
-        $"/thumbnails/{imageId}/{width}x{height}.{format.Extension()}";
+        $"{FolderOf(imageId.ToString())}{width}x{height}.{format.Extension()}";
+
+    /// <summary>The start every thumbnail URI of the image shares.</summary>
+    public static string FolderOf(string imageId) => $"/thumbnails/{imageId}/";
 
     /// <summary>
     /// Where a page finds each format: the media type, then every size largest first, in the order

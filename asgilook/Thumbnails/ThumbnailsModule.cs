@@ -19,7 +19,7 @@ public sealed class ThumbnailsModule : ICarterModule
     public void AddRoutes(IEndpointRouteBuilder app)
     {
         app.MapMethods("/thumbnails/{id:guid}/{width:int}x{height:int}.{format}", [HttpMethods.Get, HttpMethods.Head], GetThumbnail)
-            .WithMetadata(FillOnce.Instance)
+            .WithMetadata(FillOnce.Instance, HotCache.UntilInvalidated)
             .WithTags("Thumbnails")
             .WithName(nameof(GetThumbnail))
             .WithSummary("A thumbnail, exactly width × height, as JPEG, WebP or AVIF")
@@ -81,21 +81,27 @@ public sealed class ThumbnailsModule : ICarterModule
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        // Only a render costs: answers from the cache never reach this resource.
-        if (await rateLimits.TakeAsync(context, rateLimits.Renders) is { Allowed: false } refused)
-        {
-            return Problems.TooManyRequests(refused);
-        }
-
-        var thumbnail = await store.RenderThumbnailAsync(image, width, height, kind);
+        // Rendered once for the image's lifetime: after that, a miss reads the render kept beside the image.
+        var thumbnail = await store.KeptThumbnailAsync(image, width, height, kind);
         if (thumbnail is null)
         {
-            return Problems.ImageNotFound(id);
+            // Only a render costs: answers from the cache or from a kept render never come here.
+            if (await rateLimits.TakeAsync(context, rateLimits.Renders) is { Allowed: false } refused)
+            {
+                return Problems.TooManyRequests(refused);
+            }
+
+            thumbnail = await store.RenderThumbnailAsync(image, width, height, kind);
+            if (thumbnail is null)
+            {
+                return Problems.ImageNotFound(id);
+            }
         }
 
         response.Headers.CacheControl = ConditionalRequest.Immutable;
-        response.Headers.Append("Server-Timing",
-            $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
+        response.Headers.Append("Server-Timing", thumbnail.Kept
+            ? $"kept;desc=\"read the kept render\";dur={Milliseconds(thumbnail.Resize)}"
+            : $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
         return TypedResults.Bytes(thumbnail.Bytes, kind.MediaType(), lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(etag));
     }
 

@@ -4,7 +4,8 @@ namespace Asgilook.Bench;
 
 /// <summary>
 /// The HTTP limit: Kestrel answering the same bytes as Asgilook with nothing in between, from memory
-/// (<c>/memory/{name}</c>) and from Redis (<c>/redis/{name}</c>, one GET per request).
+/// (<c>/memory/{name}</c>), from Redis (<c>/redis/{name}</c>, one GET per request) and from the file
+/// (<c>/file/{name}</c>, send-file: what a miss served from a kept render is measured against).
 /// </summary>
 internal static class BareKestrel
 {
@@ -27,6 +28,10 @@ internal static class BareKestrel
             files.TryGetValue(name, out var bytes) ? Results.Bytes(bytes, ContentType(name)) : Results.NotFound());
         app.MapGet("/redis/{name}", async (string name) =>
             await database.StringGetAsync($"bare:{name}") is { IsNull: false } value ? Results.Bytes((byte[])value!, ContentType(name)) : Results.NotFound());
+        // Any file of the folder, also one written after the start (the kept render bench/run.sh copies there).
+        app.MapGet("/file/{name}", (string name) => Path.GetFileName(name) == name && File.Exists(Path.Combine(work, name))
+            ? Results.File(Path.Combine(Path.GetFullPath(work), name), ContentType(name))
+            : Results.NotFound());
         Console.WriteLine($"bare kestrel on {port} with {files.Count} files");
         await app.RunAsync();
         return 0;

@@ -1,3 +1,4 @@
+using Asgilook.Configuration;
 using Asgilook.Images;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -77,6 +78,8 @@ public sealed class TestApp : IAsyncDisposable
         {
             ["Asgilook:StoragePath"] = storagePath,
             ["Asgilook:RedisHost"] = cache.RedisHost,
+            // On in every test (off by default), so that the run's log check reads every request's line too.
+            [EmbeddedDefaults.RequestLogLevelKey] = "Information",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
