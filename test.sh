@@ -50,6 +50,9 @@ if [ -n "$trx" ]; then
     echo
     echo "tests: $(count passed) passed, $(count failed) failed"
 fi
+if [ -s "$ASGILOOK_TEST_LOGS/tutorial-times.txt" ]; then
+    echo "docs/tutorial followed from an empty folder, per chapter: $(paste -sd ' ' "$ASGILOOK_TEST_LOGS/tutorial-times.txt")"
+fi
 
 if [ -s "$ASGILOOK_TEST_LOGS/secrets.txt" ] && [ -s "$ASGILOOK_TEST_LOGS/logs.txt" ]; then
     leaks=$(grep -c -F -f "$ASGILOOK_TEST_LOGS/secrets.txt" "$ASGILOOK_TEST_LOGS/logs.txt" || true)

@@ -14,7 +14,7 @@ public sealed partial class DocsTests
     public static TheoryData<string, string, string> Snippets()
     {
         var data = new TheoryData<string, string, string>();
-        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md"))
+        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md", SearchOption.AllDirectories))
         {
             foreach (Match match in SnippetBlock().Matches(File.ReadAllText(doc)))
             {
@@ -48,7 +48,7 @@ public sealed partial class DocsTests
     [Fact]
     public async Task SessionShowsWhatTheScriptPrints()
     {
-        var doc = File.ReadAllText(Path.Combine(Repository.Root, "docs", "walkthrough.md"));
+        var doc = File.ReadAllText(Path.Combine(Repository.Root, "docs", "tutorial", "07-from-tutorial-to-production.md"));
         var session = Assert.Single(SessionBlock().Matches(doc));
         var actual = Normalise(await ExampleScriptsTests.RunAgainstServerAsync("curl.sh"));
 
@@ -61,7 +61,7 @@ public sealed partial class DocsTests
     public static TheoryData<string, string> Commands()
     {
         var data = new TheoryData<string, string>();
-        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md"))
+        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md", SearchOption.AllDirectories))
         {
             foreach (Match match in RunBlock().Matches(File.ReadAllText(doc)))
             {

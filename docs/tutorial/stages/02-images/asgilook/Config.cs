@@ -1,0 +1,10 @@
+namespace Asgilook;
+
+/// <summary>The tutorial's config.py: where images are stored, and how their ids are made.</summary>
+public sealed class Config
+{
+    public string StoragePath { get; init; } =
+        Environment.GetEnvironmentVariable("ASGI_LOOK_STORAGE_PATH") ?? Path.Combine(Path.GetTempPath(), "asgilook");
+
+    public Func<Guid> NewId { get; init; } = Guid.NewGuid;
+}

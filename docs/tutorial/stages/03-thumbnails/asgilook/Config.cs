@@ -1,0 +1,12 @@
+namespace Asgilook;
+
+/// <summary>The tutorial's config.py: where images are stored, how their ids are made, the smallest thumbnail.</summary>
+public sealed class Config
+{
+    public string StoragePath { get; init; } =
+        Environment.GetEnvironmentVariable("ASGI_LOOK_STORAGE_PATH") ?? Path.Combine(Path.GetTempPath(), "asgilook");
+
+    public Func<Guid> NewId { get; init; } = Guid.NewGuid;
+
+    public int MinThumbSize { get; init; } = 64;
+}

@@ -1,0 +1,3 @@
+using Asgilook;
+
+App.Create(new Config(), args).Run();
