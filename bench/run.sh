@@ -31,7 +31,7 @@ flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
 upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 peak_rss() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$server_pid/status"; }
 
-declare -A rate p50 p99 errors count
+declare -A rate p50 p99 avg errors count
 # run_wrk NAME URL [wrk args...]: records req/s, p50, p99 (ms) and non-2xx/3xx answers, after a
 # warm-up of the same load (WARMUP seconds, 5 by default; none with NO_WARMUP=1) that is not counted:
 # .NET compiles hot code again, optimised, after its first calls, and a cold start would be measured.
@@ -42,6 +42,7 @@ run_wrk() {
     out=$(wrk --latency "$@" "$url" 2>&1)
     rate[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p50[$name]=$(awk '$1 == "50%" { print $2 }' <<<"$out" | to_ms)
+    avg[$name]=$(awk '$1 == "Latency" { print $2; exit }' <<<"$out" | to_ms)
     p99[$name]=$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_ms)
     errors[$name]=$(awk '/Non-2xx or 3xx/ { print $5 }' <<<"$out")
     count[$name]=$(awk '/requests in/ { print $1 }' <<<"$out")
@@ -116,16 +117,22 @@ peak_rss_mb=$(peak_rss)
 echo "  peak RSS over the pass ${peak_rss_mb} MiB"
 stop_server
 
-echo "== misses served from kept renders: restarted (memory tier empty), Redis flushed"
+echo "== misses served from kept renders: restarted (memory tier empty), Redis flushed, one connection"
+# Each kept render can miss once only, and there are only as many as the miss run rendered: the first
+# hundred warm the restarted process up (uncounted), the rest are measured at one connection, and their
+# rate is 1 / mean latency (the run outlasts the list). Send-file is measured the same way.
 head -n "${count[thumbnail-miss]}" "$work/miss-paths.txt" >"$work/kept-paths.txt"
+head -n 100 "$work/kept-paths.txt" >"$work/kept-warmup.txt"; tail -n +101 "$work/kept-paths.txt" >"$work/kept-measured.txt"
 kept_jpeg=$(ls "$work/storage/"*.renders/265x177.*.jpeg | head -n 1)
 cp "$kept_jpeg" "$images/kept.jpg"
 flush_redis
 start_server "$work/storage"
-PATHS=$work/kept-paths.txt THREADS=2 NO_WARMUP=1 run_wrk thumbnail-kept "$base" -s bench/wrk/each-once.lua -t2 -c2 -d"${seconds}s" --timeout 60s
+PATHS=$work/kept-warmup.txt THREADS=1 NO_WARMUP=1 run_wrk thumbnail-kept-warmup "$base" -s bench/wrk/each-once.lua -t1 -c1 -d2s --timeout 60s >/dev/null
+PATHS=$work/kept-measured.txt THREADS=1 NO_WARMUP=1 run_wrk thumbnail-kept "$base" -s bench/wrk/each-once.lua -t1 -c1 -d"${seconds}s" --timeout 60s
+rate[thumbnail-kept]=$(echo "scale=1; 1000 / ${avg[thumbnail-kept]}" | bc)
 rendered=$(curl -sf "$base/metrics" | awk '/^asgilook_thumbnails_rendered_total/ { print $2 }')
-echo "  (${count[thumbnail-kept]} of ${count[thumbnail-miss]} rendered thumbnails requested again; rendered again: ${rendered:-0})"
-run_wrk bare-file-thumbnail "$bare/file/kept.jpg" -t2 -c2 -d"${seconds}s"
+echo "  (${count[thumbnail-kept]} kept renders requested once each, mean ${avg[thumbnail-kept]} ms: ${rate[thumbnail-kept]} req/s on one connection; rendered again: ${rendered:-0})"
+run_wrk bare-file-thumbnail "$bare/file/kept.jpg" -t1 -c1 -d"${seconds}s"
 kept_rss_mb=$(peak_rss)
 [ "$kept_rss_mb" -le "$peak_rss_mb" ] || peak_rss_mb=$kept_rss_mb
 stop_server
@@ -168,7 +175,7 @@ echo "| --- | --- | --- | --- | --- | --- |"
 row "upload 1920×1080 PNG" "${rate[upload-1080p]} req/s" "${p50[upload-1080p]} / ${p99[upload-1080p]}" "libvips conversion $(limit convert-1080p-png) ops/s" "${rate[upload-1080p]}" "$(limit convert-1080p-png)" "≥ 90 %"
 row "upload ~12 MP JPEG" "${rate[upload-12mp]} req/s" "${p50[upload-12mp]} / ${p99[upload-12mp]}" "libvips conversion $(limit convert-12mp-jpeg) ops/s" "${rate[upload-12mp]}" "$(limit convert-12mp-jpeg)" "≥ 90 %"
 row "thumbnail miss, rendered (each listed size once)" "${rate[thumbnail-miss]} req/s" "${p50[thumbnail-miss]} / ${p99[thumbnail-miss]}" "libvips thumbnail $(limit thumbnail-12mp) ops/s" "${rate[thumbnail-miss]}" "$(limit thumbnail-12mp)" "≥ 90 %"
-row "thumbnail miss, kept render (restarted, Redis flushed)" "${rate[thumbnail-kept]} req/s" "${p50[thumbnail-kept]} / ${p99[thumbnail-kept]}" "Kestrel send-file ${rate[bare-file-thumbnail]} req/s (c2)" "${rate[thumbnail-kept]}" "${rate[bare-file-thumbnail]}" "≥ 80 %"
+row "thumbnail miss, kept render (restarted, Redis flushed)" "${rate[thumbnail-kept]} req/s" "${p50[thumbnail-kept]} / ${p99[thumbnail-kept]}" "Kestrel send-file ${rate[bare-file-thumbnail]} req/s (c1)" "${rate[thumbnail-kept]}" "${rate[bare-file-thumbnail]}" "≥ 80 %"
 row "thumbnail hit ($(($(stat -c %s "$images/hit.jpg") / 1024)) KiB), median of $rounds" "${rate[thumbnail-hit]} req/s" "${p50[thumbnail-hit-1]} / ${p99[thumbnail-hit-1]}" "Kestrel from memory ${rate[bare-memory-thumbnail]} req/s (+Redis ${rate[bare-redis-thumbnail]})" "${rate[thumbnail-hit]}" "${rate[bare-memory-thumbnail]}" "≥ 60 %"
 row "list of 1,000 ($(($(stat -c %s "$images/list.json") / 1024)) KiB), cached, median of $rounds" "${rate[list-cached]} req/s" "${p50[list-cached-1]} / ${p99[list-cached-1]}" "Kestrel from memory ${rate[bare-memory-list]} req/s (+Redis ${rate[bare-redis-list]})" "${rate[list-cached]}" "${rate[bare-memory-list]}" "≥ 60 %"
 row "original GET ($(($(stat -c %s "$images/original.jpg") / 1024)) KiB)" "${rate[original-get]} req/s" "${p50[original-get]} / ${p99[original-get]}" "Kestrel from memory ${rate[bare-memory-original]} req/s" "${rate[original-get]}" "${rate[bare-memory-original]}" ""

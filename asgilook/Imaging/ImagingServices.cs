@@ -9,8 +9,7 @@ public static class ImagingServices
     /// <summary>The image engine (<c>Asgilook:ImageEngine</c>) and the work queues its conversions and thumbnails run on.</summary>
     public static IServiceCollection AddImaging(this IServiceCollection services)
     {
-        // Before libvips starts its threads.
-        NativeHeap.CapArenas();
+        NativeHeap.MapLargeBlocks();
         services.TryAddSingleton<IImageProcessor>(provider => provider.Settings().ImageEngine switch
         {
             ImageEngine.ImageSharp => ActivatorUtilities.CreateInstance<ImageSharpImageProcessor>(provider),
