@@ -68,15 +68,20 @@ public sealed class ImageFiles(string root)
     public string RendersOf(Guid id) => Path.Combine(Root, $"{id}{RendersExtension}");
 
     /// <summary>A kept render, whole; null when there is none.</summary>
-    public async Task<byte[]?> ReadRenderAsync(Guid id, string name)
+    /// <remarks>
+    /// Read synchronously: a thumbnail is tens of KiB, nearly always in the page cache, and an
+    /// asynchronous read's hops through the thread pool cost more than the read (0.6-1.3 ms against
+    /// microseconds, measured through Server-Timing).
+    /// </remarks>
+    public Task<byte[]?> ReadRenderAsync(Guid id, string name)
     {
         try
         {
-            return await File.ReadAllBytesAsync(Path.Combine(RendersOf(id), name));
+            return Task.FromResult<byte[]?>(File.ReadAllBytes(Path.Combine(RendersOf(id), name)));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return null;
+            return Task.FromResult<byte[]?>(null);
         }
     }
 
