@@ -151,6 +151,39 @@ public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisC
         Assert.Equal(0, tier.Count);
     }
 
+    [Fact]
+    public void ADeleteDropsEveryEntryOfItsImageAndNothingElse()
+    {
+        var tier = new HotTier(1024 * 1024, new ManualClock());
+        var response = new CachedResponse("image/jpeg", new byte[1000]);
+        CacheKey[] mine = ["asgilook:/thumbnails/aaaa/320x180.jpeg", "asgilook:/thumbnails/aaaa/160x90.webp"];
+        CacheKey other = "asgilook:/thumbnails/bbbb/320x180.jpeg";
+        foreach (var key in mine.Append(other))
+        {
+            tier.Add(key, response, 0, HotCachePolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
+        }
+
+        tier.DropFamiliesStartingWith("asgilook:/thumbnails/aaaa/");
+        Assert.All(mine, key => Assert.Null(tier.Get(key)));
+        Assert.NotNull(tier.Get(other));
+
+        tier.Drop(other);
+        Assert.Equal((0, 0L), (tier.Count, tier.Bytes));
+    }
+
+    [Fact]
+    public async Task TheInProcessStoreIsAlwaysConnectedAndReadsItsGenerations()
+    {
+        ICacheStore store = new MemoryCacheStore(1024 * 1024, new ManualClock());
+        var changed = false;
+        store.OnConnectionChanged(() => changed = true);
+        Assert.True(store.IsConnected);
+        Assert.False(changed);
+        Assert.Equal(0, await store.GetGenerationAsync("asgilook:/images"));
+        await store.InvalidateAsync("asgilook:/images");
+        Assert.Equal(1, await store.GetGenerationAsync("asgilook:/images"));
+    }
+
     private sealed class RedisOf(RedisServer server) : ICacheBackend
     {
         public string RedisHost => server.Url;
