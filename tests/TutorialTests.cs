@@ -138,15 +138,7 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
         string chapter, string command, string[] expected, string folder, Dictionary<string, string> environment, int port, Dictionary<string, string> ids)
     {
         var actualCommand = Uuid().Replace(command.Replace("localhost:8000", $"127.0.0.1:{port}", StringComparison.Ordinal), id => ids.GetValueOrDefault(id.Value, id.Value));
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(actualCommand);
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(Bash(actualCommand, folder, environment))!;
         var printed = process.StandardOutput.ReadToEndAsync();
         var errors = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
@@ -171,20 +163,26 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
 
     private static Process StartServer(string command, string folder, Dictionary<string, string> environment, int port)
     {
-        var start = new ProcessStartInfo("bash") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"exec {command} -- --urls http://127.0.0.1:{port}");
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = Process.Start(start)!;
+        var process = Process.Start(Bash($"exec {command} -- --urls http://127.0.0.1:{port}", folder, environment))!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>The command as a reader's shell runs it, in the reader's folder, with the test's environment.</summary>
+    private static ProcessStartInfo Bash(string command, string folder, Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("bash") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(command);
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return start;
     }
 
     private static async Task WaitForAsync(int port, Process server, string chapter)

@@ -96,34 +96,12 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
     /// <summary>Drops every entry of the families (a family and its queries, as an invalidation does).</summary>
     public void DropFamilies(IReadOnlyCollection<string> families)
     {
-        Interlocked.Increment(ref _epoch);
-        if (_entries.IsEmpty || families.Count == 0)
-        {
-            return;
-        }
-
         var set = families as ISet<string> ?? new HashSet<string>(families, StringComparer.Ordinal);
-        foreach (var (key, entry) in _entries)
-        {
-            if (set.Contains(entry.Family))
-            {
-                Remove(key, entry);
-            }
-        }
+        DropWhere(family => set.Contains(family));
     }
 
     /// <summary>Drops every entry whose family starts with the prefix (every thumbnail of an image).</summary>
-    public void DropFamiliesStartingWith(string prefix)
-    {
-        Interlocked.Increment(ref _epoch);
-        foreach (var (key, entry) in _entries)
-        {
-            if (entry.Family.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                Remove(key, entry);
-            }
-        }
-    }
+    public void DropFamiliesStartingWith(string prefix) => DropWhere(family => family.StartsWith(prefix, StringComparison.Ordinal));
 
     public void Clear()
     {
@@ -137,6 +115,18 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
 
     private static long SizeOf(CacheKey key, CachedResponse response) =>
         response.Body.Length + 2L * (key.Entry.Length + response.ContentType.Length + (response.ETag?.Length ?? 0) + (response.Link?.Length ?? 0)) + 256;
+
+    private void DropWhere(Func<string, bool> family)
+    {
+        Interlocked.Increment(ref _epoch);
+        foreach (var (key, entry) in _entries)
+        {
+            if (family(entry.Family))
+            {
+                Remove(key, entry);
+            }
+        }
+    }
 
     private void Remove(string key, Entry entry)
     {
@@ -160,10 +150,7 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
                 break;
             }
 
-            if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
-            {
-                _bytes -= entry.Size;
-            }
+            Remove(key, entry); // under the write lock already, which Remove takes again
         }
     }
 

@@ -9,7 +9,7 @@ namespace Asgilook.Imaging;
 /// buffers) are given their own mapping, returned whole when freed, and the heap is trimmed after image
 /// work: on a benchmark pass, peak RSS 437 → 328 MiB at the same throughput (bench/RESULTS.md).
 /// </summary>
-public static partial class NativeHeap
+public static class NativeHeap
 {
     public const int MmapThresholdBytes = 1024 * 1024;
 

@@ -171,11 +171,11 @@ public sealed partial class ImageStore(
     public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => processor.ThumbnailFormats;
 
     /// <summary>The thumbnail as rendered before (by any instance, before any restart); null when it never was.</summary>
-    public async Task<RenderedThumbnail?> KeptThumbnailAsync(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
+    public RenderedThumbnail? KeptThumbnail(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         var clock = Stopwatch.StartNew();
         var name = RenderName(image, width, height, format);
-        if (await files.ReadRenderAsync(image.Id, name) is not { } bytes)
+        if (files.ReadRender(image.Id, name) is not { } bytes)
         {
             return null;
         }

@@ -82,7 +82,7 @@ public sealed class ThumbnailsModule : ICarterModule
         }
 
         // Rendered once for the image's lifetime: after that, a miss reads the render kept beside the image.
-        var thumbnail = await store.KeptThumbnailAsync(image, width, height, kind);
+        var thumbnail = store.KeptThumbnail(image, width, height, kind);
         if (thumbnail is null)
         {
             // Only a render costs: answers from the cache or from a kept render never come here.
