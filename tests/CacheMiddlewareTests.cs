@@ -91,35 +91,51 @@ public sealed class CacheMiddlewareTests
         Assert.Equal(key, ResponseCache.KeyFor(new PathString(path)));
 
     [Fact]
-    public void CapturingStreamPassesEverythingThroughAndKeepsACopyUpToItsLimit()
+    public async Task AResponseBufferHoldsTheBodyUntilItOutgrowsItsLimitThenPassesEverythingThrough()
     {
         using var client = new MemoryStream();
-        using var capture = new CapturingStream(client, limit: 8);
+        var response = new DefaultHttpContext().Response;
+        using var buffer = new ResponseBuffer(client, response, limit: 8);
 
-        capture.Write([1, 2, 3], 0, 3);
-        capture.Write([4, 5]);
-        capture.Flush();
-        Assert.True(capture.Complete);
-        Assert.Equal([1, 2, 3, 4, 5], capture.Captured);
-        Assert.Equal(5, capture.BytesWritten);
+        buffer.Write([1, 2, 3], 0, 3);
+        await buffer.WriteAsync(new byte[] { 4, 5 });
+        await buffer.FlushAsync();
+        Assert.False(buffer.PassedThrough);
+        Assert.Empty(client.ToArray()); // nothing reaches the client before the endpoint is done
+        Assert.Equal([1, 2, 3, 4, 5], buffer.ToArray());
+        Assert.Equal(5, buffer.BytesWritten);
 
-        capture.Write([6, 7, 8, 9]);
-        Assert.False(capture.Complete);
-        Assert.Empty(capture.Captured);
-        Assert.Equal(9, capture.BytesWritten);
+        await buffer.WriteAsync(new byte[] { 6, 7, 8, 9 });
+        Assert.True(buffer.PassedThrough);
+        Assert.Equal(0, buffer.Held.Length);
+        Assert.Equal(9, buffer.BytesWritten);
         Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9], client.ToArray());
+    }
+
+    [Fact]
+    public void AResponseBufferHoldsADeclaredLengthInOneArrayOfThatLength()
+    {
+        var response = new DefaultHttpContext().Response;
+        response.ContentLength = 5;
+        using var buffer = new ResponseBuffer(Stream.Null, response, limit: 8);
+        byte[] body = [1, 2, 3, 4, 5];
+        buffer.Write(body.AsSpan(0, 2));
+        buffer.Write(body.AsSpan(2));
+        Assert.Same(buffer.ToArray(), buffer.ToArray());
+        Assert.Equal(body, buffer.ToArray());
     }
 
     [Fact]
     public async Task BodiesOverTheLimitAreServedWholeButNotCached()
     {
-        var large = new byte[ResponseCacheMiddleware.MaxCachedBodyBytes + 1];
-        Random.Shared.NextBytes(large);
-        var small = new byte[ResponseCacheMiddleware.MaxCachedBodyBytes];
+        // JSON strings exactly as long as the limit, and one byte longer: whole answers, judged by size alone.
+        static byte[] JsonString(int length) => [(byte)'"', .. Enumerable.Repeat((byte)'a', length - 2), (byte)'"'];
+        var large = JsonString(ResponseCacheMiddleware.MaxCachedBodyBytes + 1);
+        var small = JsonString(ResponseCacheMiddleware.MaxCachedBodyBytes);
         await using var app = await TestApp.StartAsync(endpoints: app =>
         {
-            app.MapGet("/large", () => TypedResults.Bytes(large, "image/jpeg"));
-            app.MapGet("/small", () => TypedResults.Bytes(small, "image/jpeg"));
+            app.MapGet("/large", () => TypedResults.Bytes(large, "application/json"));
+            app.MapGet("/small", () => TypedResults.Bytes(small, "application/json"));
         });
 
         foreach (var expected in new[] { "Miss", "Miss" })

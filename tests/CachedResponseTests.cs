@@ -68,4 +68,31 @@ public sealed class CachedResponseTests
         Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(MessagePackSerializer.Serialize(new object?[] { null, new byte[1] })));
         Assert.Throws<MessagePackSerializationException>(() => CachedResponse.Deserialize(Encoding.ASCII.GetBytes("not messagepack")));
     }
+
+    [Theory]
+    [InlineData(".jpg", "image/jpeg")]
+    [InlineData(".webp", "image/webp")]
+    [InlineData(".avif", "image/avif")]
+    public void AWholeImageIsWellFormedAndATornOrDoubledOneIsNot(string format, string contentType)
+    {
+        var image = TestImages.RandomEllipses(64, 48, format);
+        Assert.True(new CachedResponse(contentType, image).IsWellFormed());
+        Assert.False(new CachedResponse(contentType, image[..^7]).IsWellFormed());
+        Assert.False(new CachedResponse(contentType, [.. image[..100], .. image]).IsWellFormed());
+        Assert.False(new CachedResponse(contentType, []).IsWellFormed());
+    }
+
+    [Theory]
+    [InlineData("[1,2,3]", true)]
+    [InlineData("{\"a\":[1]}", true)]
+    [InlineData("[1,2,", false)]
+    [InlineData("[1,2][3]", false)]
+    [InlineData("", false)]
+    [InlineData("[1,2]   x", false)]
+    public void JsonIsWellFormedOnlyAsOneWholeValue(string body, bool wellFormed) =>
+        Assert.Equal(wellFormed, new CachedResponse("application/json; charset=utf-8", Encoding.UTF8.GetBytes(body)).IsWellFormed());
+
+    [Fact]
+    public void AContentTypeAsgilookNeverCachesIsNotWellFormed() =>
+        Assert.False(new CachedResponse("text/html", "<p>x</p>"u8.ToArray()).IsWellFormed());
 }

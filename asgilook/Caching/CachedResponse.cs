@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text.Json;
+using Asgilook.Imaging;
 using MessagePack;
 
 namespace Asgilook.Caching;
@@ -27,6 +29,42 @@ public sealed record CachedResponse(
         || contentType.StartsWith("image/webp", StringComparison.OrdinalIgnoreCase)
         || contentType.StartsWith("image/avif", StringComparison.OrdinalIgnoreCase)
         || contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether the body is one whole answer of its type, judged before it is cached: JSON parses to its end as
+    /// one value, and an image is exactly one whole file of its format (<see cref="FileStructure.IsExactlyOneFile"/>).
+    /// A torn body, or two answers run together, fails.
+    /// </summary>
+    public bool IsWellFormed()
+    {
+        if (ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return IsOneJsonValue(Body);
+        }
+
+        var loader = ContentType.StartsWith("image/jpeg", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Jpeg
+            : ContentType.StartsWith("image/webp", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Webp
+            : ContentType.StartsWith("image/avif", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Heif
+            : ImageFormats.ImageLoader.None;
+        return FileStructure.IsExactlyOneFile(loader, Body);
+    }
+
+    private static bool IsOneJsonValue(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            while (reader.Read())
+            {
+            }
+
+            return reader.BytesConsumed == body.Length && reader.TokenType is not JsonTokenType.None;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     public byte[] Serialize()
     {

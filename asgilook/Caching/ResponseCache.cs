@@ -153,7 +153,8 @@ public sealed partial class ResponseCache : IHostedService
     /// Stores the answer produced after <paramref name="lookup"/> missed, unless the key was
     /// invalidated meanwhile: then the answer may predate the change, and is not kept.
     /// </summary>
-    public async Task StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup, HotCache? policy = null)
+    /// <returns>Whether the store kept it.</returns>
+    public async Task<bool> StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup, HotCache? policy = null)
     {
         if (lookup.Available && CachedResponse.IsServable(response.ContentType))
         {
@@ -167,7 +168,11 @@ public sealed partial class ResponseCache : IHostedService
             {
                 hot.Add(key, response, lookup.Generation, policy.Policy, TimeToLive, epoch);
             }
+
+            return stored;
         }
+
+        return false;
     }
 
     /// <summary>Drops what this process's memory tier keeps of the paths (another instance changed them: Redis knows already).</summary>

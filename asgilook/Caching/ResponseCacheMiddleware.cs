@@ -14,7 +14,8 @@ namespace Asgilook.Caching;
 /// hour. A successful POST, PUT or DELETE drops the entry of its own path, so an upload invalidates
 /// the cached list. HEAD is answered from the same entries.
 /// </summary>
-public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache cache, CacheFill fill, AsgilookMetrics metrics)
+public sealed partial class ResponseCacheMiddleware(
+    RequestDelegate next, ResponseCache cache, CacheFill fill, AsgilookMetrics metrics, ILogger<ResponseCacheMiddleware> logger)
 {
     public const string CacheHeader = "X-ASGILook-Cache";
     public static readonly FrozenSet<string> InvalidateOn =
@@ -85,13 +86,14 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
             return null;
         }
 
+        // No endpoint, nothing to cache: a 404 for a path nothing serves (or one hidden from this port) costs no lookup.
         var metadata = context.GetEndpoint()?.Metadata;
-        if (metadata?.GetMetadata<ExcludeFromResponseCache>() is not null)
+        if (metadata is null || metadata.GetMetadata<ExcludeFromResponseCache>() is not null)
         {
             return null;
         }
 
-        var query = metadata?.GetMetadata<CacheVaryByQuery>() is { } vary ? vary.KeyOf(request.Query) : string.Empty;
+        var query = metadata.GetMetadata<CacheVaryByQuery>() is { } vary ? vary.KeyOf(request.Query) : string.Empty;
         return query is null ? (CacheKey?)null : ResponseCache.KeyFor(request.Path, query);
     }
 
@@ -128,40 +130,79 @@ public sealed class ResponseCacheMiddleware(RequestDelegate next, ResponseCache 
         }
     }
 
-    /// <summary>Produces the answer, keeping a copy of its body; stores it when it is a whole 200.</summary>
+    /// <summary>
+    /// Produces the answer into a <see cref="ResponseBuffer"/>, stores it when it is a whole 200, then sends it.
+    /// An answer is whole when its endpoint finished while the client was still there (an aborted request
+    /// may end early without an error: the JSON writer stops quietly when its flush is cancelled), and
+    /// its body is every byte written, as long as declared. It is stored before it is sent, so a waiting
+    /// request never waits on this client's network.
+    /// </summary>
     /// <returns>The entry, or null when the answer is not one to cache.</returns>
     private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup, HotCache? hot)
     {
         var response = context.Response;
-        var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var capture = new CapturingStream(originalBody.Stream, MaxCachedBodyBytes);
-        context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(capture, originalBody));
+        var clientBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+        var buffer = new ResponseBuffer(clientBody.Stream, response, MaxCachedBodyBytes);
+        var buffered = new StreamResponseBodyFeature(buffer, clientBody);
+        context.Features.Set<IHttpResponseBodyFeature>(buffered);
         try
         {
             await next(context);
-            if (IsSuccess(response.StatusCode))
-            {
-                // Push out anything still buffered in the body writer, so the copy is whole.
-                // Only for successes: an empty 404 must stay unstarted for the problem+json writer.
-                await response.CompleteAsync();
-            }
+            // What the endpoint wrote through the PipeWriter reaches the buffer when the writer completes.
+            await buffered.CompleteAsync();
         }
         finally
         {
-            context.Features.Set(originalBody);
+            context.Features.Set(clientBody);
         }
 
-        if (response.StatusCode is not StatusCodes.Status200OK || !capture.Complete)
+        var entry = response.StatusCode is StatusCodes.Status200OK ? await StoreWholeAsync(context, key, lookup, hot, buffer) : null;
+        if (buffer.Held.Length > 0)
         {
+            response.ContentLength ??= buffer.Held.Length;
+            await response.Body.WriteAsync(buffer.Held);
+        }
+
+        return entry;
+    }
+
+    /// <summary>Stores the buffered 200 if it is whole; counts the fill, or why there was none.</summary>
+    private async Task<CachedResponse?> StoreWholeAsync(HttpContext context, CacheKey key, CacheLookup lookup, HotCache? hot, ResponseBuffer buffer)
+    {
+        var response = context.Response;
+        if (buffer.PassedThrough)
+        {
+            metrics.CacheFill(CacheFillOutcome.TooLarge);
+            return null;
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            metrics.CacheFill(CacheFillOutcome.Aborted);
             return null;
         }
 
         var headers = response.GetTypedHeaders();
         var entry = new CachedResponse(
-            response.ContentType ?? "application/octet-stream", capture.Captured,
+            response.ContentType ?? "application/octet-stream", buffer.ToArray(),
             headers.ETag?.ToString(), headers.LastModified, response.Headers.CacheControl.ToString() is { Length: > 0 } policy ? policy : null,
             response.Headers.Link.ToString() is { Length: > 0 } link ? link : null);
-        await cache.StoreAsync(key, entry, lookup, hot);
+        if (entry.Body.Length != buffer.BytesWritten || (response.ContentLength is { } declared && declared != entry.Body.Length)
+            || !entry.IsWellFormed())
+        {
+            metrics.CacheFill(CacheFillOutcome.Torn);
+            Log.Torn(logger, key.Entry, entry.Body.Length, response.ContentLength ?? buffer.BytesWritten);
+            return null;
+        }
+
+        var stored = await cache.StoreAsync(key, entry, lookup, hot);
+        metrics.CacheFill(stored ? CacheFillOutcome.Stored : CacheFillOutcome.NotKept);
         return entry;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Warning, "A response for {Key} was not cached: its body is not whole ({Bytes} bytes of {Expected})")]
+        public static partial void Torn(ILogger logger, string key, int bytes, long expected);
     }
 }

@@ -18,7 +18,7 @@ internal sealed class HeadRequests(RequestDelegate next)
         }
 
         var body = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        var sink = new CapturingStream(Stream.Null, limit: 0);
+        var sink = new DiscardingStream();
         context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(sink, body));
         try
         {

@@ -65,14 +65,17 @@ public static class FileStructure
         }
     }
 
-    private static bool JpegIsComplete(ReadOnlySpan<byte> jpeg)
+    private static bool JpegIsComplete(ReadOnlySpan<byte> jpeg) => JpegEnd(jpeg) >= 0;
+
+    /// <summary>Where a JPEG's end-of-image marker ends (the offset after it); -1 when the file stops before one.</summary>
+    private static int JpegEnd(ReadOnlySpan<byte> jpeg)
     {
         var at = 2;
         while (at + 4 <= jpeg.Length)
         {
             if (jpeg[at] != 0xFF)
             {
-                return false;
+                return -1;
             }
 
             var marker = jpeg[at + 1];
@@ -84,7 +87,7 @@ public static class FileStructure
 
             if (marker == 0xD9)
             {
-                return true;
+                return at + 2;
             }
 
             var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(at + 2)..]);
@@ -101,7 +104,68 @@ public static class FileStructure
             }
         }
 
-        return at + 2 <= jpeg.Length && jpeg[at] == 0xFF && jpeg[at + 1] == 0xD9;
+        return at + 2 <= jpeg.Length && jpeg[at] == 0xFF && jpeg[at + 1] == 0xD9 ? at + 2 : -1;
+    }
+
+    /// <summary>
+    /// Whether the bytes are exactly one whole file as an encoder writes it, nothing missing and nothing after:
+    /// a JPEG from its start marker to its end marker, a WebP as long as its RIFF header says, an AVIF (or other
+    /// ISO BMFF file) whose top-level boxes end where the bytes do. For the formats Asgilook encodes; false for others.
+    /// </summary>
+    public static bool IsExactlyOneFile(ImageLoader loader, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return loader switch
+            {
+                ImageLoader.Jpeg => data.Length >= 4 && data[0] == 0xFF && data[1] == 0xD8 && JpegEnd(data) == data.Length,
+                ImageLoader.Webp => data.Length >= 12 && data[..4].SequenceEqual("RIFF"u8) && data[8..12].SequenceEqual("WEBP"u8)
+                    && 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]) == data.Length,
+                ImageLoader.Heif => BoxesFill(data),
+                _ => false,
+            };
+        }
+        catch (Exception e) when (e is ArgumentOutOfRangeException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>An ISO BMFF file: a run of top-level boxes, the first an <c>ftyp</c>, ending exactly at the end.</summary>
+    private static bool BoxesFill(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < 8 || !data[4..8].SequenceEqual("ftyp"u8))
+        {
+            return false;
+        }
+
+        long at = 0;
+        while (at < data.Length)
+        {
+            if (data.Length - at < 8)
+            {
+                return false;
+            }
+
+            long size = BinaryPrimitives.ReadUInt32BigEndian(data[(int)at..]);
+            if (size == 1 && data.Length - at >= 16)
+            {
+                size = (long)BinaryPrimitives.ReadUInt64BigEndian(data[(int)(at + 8)..]);
+            }
+            else if (size == 0)
+            {
+                size = data.Length - at; // the last box runs to the end
+            }
+
+            if (size < 8 || size > data.Length - at)
+            {
+                return false;
+            }
+
+            at += size;
+        }
+
+        return true;
     }
 
     private static bool PngIsComplete(ReadOnlySpan<byte> png) => FindPngChunk(png, "IEND"u8, stopAt: default) is not null;

@@ -12,6 +12,7 @@ public sealed class AsgilookMetrics
 
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _fillWaits;
+    private readonly Counter<long> _fills;
     private readonly Counter<long> _thumbnailsRendered;
     private readonly Counter<long> _thumbnailsRead;
     private readonly Histogram<double> _thumbnailSeconds;
@@ -25,6 +26,8 @@ public sealed class AsgilookMetrics
         _cacheLookups = meter.CreateCounter<long>("asgilook.cache.lookups", "{lookup}", "Response-cache lookups, by outcome (hit, miss, unavailable).");
         _fillWaits = meter.CreateCounter<long>("asgilook.cache.fill_waits", "{request}",
             "Misses that waited for another request (in any instance) producing the same answer, by outcome: filled (served its entry), took over (it stored none), expired (it took too long).");
+        _fills = meter.CreateCounter<long>("asgilook.cache.fills", "{response}",
+            "Successful (200) answers produced on a miss, by outcome: stored, not kept (the store refused or was unavailable), aborted (the client left before it was produced), torn (not whole), too large.");
         _thumbnailsRendered = meter.CreateCounter<long>("asgilook.thumbnails.rendered", "{thumbnail}", "Thumbnails rendered (cache misses that reached libvips).");
         _thumbnailsRead = meter.CreateCounter<long>("asgilook.thumbnails.read", "{thumbnail}", "Thumbnails read from their kept render beside the image (cache misses that needed no libvips).");
         _thumbnailSeconds = meter.CreateHistogram<double>("asgilook.thumbnail.duration", "s", "Time to render one thumbnail: decode with shrink-on-load, resize, encode.");
@@ -45,6 +48,15 @@ public sealed class AsgilookMetrics
     private static Measurement<int> Measure(Imaging.ImageWorkQueue queue, int value) => new(value, new KeyValuePair<string, object?>("queue", queue.Name));
 
     public void CacheLookup(string outcome) => _cacheLookups.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void CacheFill(Caching.CacheFillOutcome outcome) => _fills.Add(1, new KeyValuePair<string, object?>("outcome", outcome switch
+    {
+        Caching.CacheFillOutcome.Stored => "stored",
+        Caching.CacheFillOutcome.NotKept => "not kept",
+        Caching.CacheFillOutcome.Aborted => "aborted",
+        Caching.CacheFillOutcome.Torn => "torn",
+        _ => "too large",
+    }));
 
     public void FillWait(string outcome) => _fillWaits.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 

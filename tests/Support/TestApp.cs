@@ -26,14 +26,20 @@ public sealed class TestApp : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly bool _ownsStorage;
 
-    private TestApp(WebApplication app, string storagePath, bool ownsStorage, CapturedLogs logs)
+    private TestApp(WebApplication app, string storagePath, bool ownsStorage, CapturedLogs logs, int? port)
     {
         _app = app;
         _ownsStorage = ownsStorage;
         StoragePath = storagePath;
         Logs = logs;
-        Client = app.GetTestClient();
+        Port = port;
+        Client = port is { } listening
+            ? new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{listening}"), Timeout = TimeSpan.FromSeconds(30) }
+            : app.GetTestClient();
     }
+
+    /// <summary>The loopback port Kestrel listens on, for an app started with <c>listen: true</c>; null under TestHost.</summary>
+    public int? Port { get; }
 
     public HttpClient Client { get; }
 
@@ -47,13 +53,15 @@ public sealed class TestApp : IAsyncDisposable
     /// <param name="cache">The cache store; the in-process one when null. It is emptied first unless <paramref name="keepCache"/>.</param>
     /// <param name="storagePath">A storage folder to reuse (kept after the test); a fresh temporary one when null.</param>
     /// <param name="endpoints">Extra endpoints, mapped after the app's own (behind its middleware).</param>
+    /// <param name="listen">Serve through Kestrel on a loopback port instead of TestHost, for clients on real sockets.</param>
     public static async Task<TestApp> StartAsync(
         ICacheBackend? cache = null,
         IReadOnlyDictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null,
         string? storagePath = null,
         bool keepCache = false,
-        Action<WebApplication>? endpoints = null)
+        Action<WebApplication>? endpoints = null,
+        bool listen = false)
     {
         cache ??= new MemoryCacheBackend();
         if (!keepCache)
@@ -65,7 +73,17 @@ public sealed class TestApp : IAsyncDisposable
         storagePath ??= Directory.CreateTempSubdirectory("asgilook-tests-").FullName;
         var logs = new CapturedLogs();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
-        builder.WebHost.UseTestServer();
+        int? port = null;
+        if (listen)
+        {
+            port = Loopback.FreePort();
+            builder.WebHost.UseSetting("urls", $"http://127.0.0.1:{port}");
+        }
+        else
+        {
+            builder.WebHost.UseTestServer();
+        }
+
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);
 
@@ -106,7 +124,7 @@ public sealed class TestApp : IAsyncDisposable
             throw;
         }
 
-        return new TestApp(app, storagePath, ownsStorage, logs);
+        return new TestApp(app, storagePath, ownsStorage, logs, port);
     }
 
     /// <summary>The stored JPEG files (the catalog's database lives beside them).</summary>
