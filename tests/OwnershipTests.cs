@@ -180,6 +180,41 @@ public sealed class OwnershipTests
     }
 
     [Fact]
+    public async Task ARevokedUploadKeyNeitherUploadsNorDeletesWhatItUploaded()
+    {
+        using var storage = new TemporaryFolder("asgilook-revoked-");
+        JsonElement posted;
+        await using (var before = await TestApp.StartAsync(storagePath: storage.Path, settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadKeys:0"] = Secrets.UploadKey,
+        }))
+        {
+            posted = await before.Client.PostImageAsync(TestImages.RandomEllipses(), Secrets.UploadKey);
+        }
+
+        // The operator removes the key (it leaked) and restarts.
+        await using var after = await TestApp.StartAsync(storagePath: storage.Path, settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadKeys:0"] = Secrets.OtherUploadKey,
+            ["Asgilook:AdminKeys:0"] = Secrets.AdminKey,
+        });
+        using (var upload = await SendAsync(after.Client, HttpMethod.Post, "/images", new AuthenticationHeaderValue("Bearer", Secrets.UploadKey), TestImages.RandomEllipses()))
+        {
+            await upload.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        }
+
+        using (var delete = await after.Client.DeleteAsync(posted.GetProperty("image").GetString()!, Secrets.UploadKey))
+        {
+            await delete.AssertProblemAsync(HttpStatusCode.Forbidden);
+        }
+
+        Assert.Single(after.StoredFiles());
+        // Its images stay, and the delete token and an admin key still delete them.
+        using var byToken = await after.Client.DeleteImageAsync(posted);
+        Assert.Equal(HttpStatusCode.NoContent, byToken.StatusCode);
+    }
+
+    [Fact]
     public async Task AnUploadWithoutAKeyIsRefusedFromItsHeadersBeforeTheBodyArrives()
     {
         using var storage = new TemporaryFolder("asgilook-keys-");

@@ -79,7 +79,8 @@ public sealed class Credentials
         var hash = HashBytes(credential);
         var allowed = AnyEquals(_adminKeys, hash);
         allowed |= image.DeleteTokenHash is { } token && FixedTimeEquals(token, hash);
-        allowed |= image.OwnerKeyId is { } owner && FixedTimeEquals(owner, hash);
+        // An uploader's key deletes its images only while it is still an upload key: removing it from the list revokes both halves.
+        allowed |= image.OwnerKeyId is { } owner && FixedTimeEquals(owner, hash) && AnyEquals(_uploadKeys, hash);
         return allowed ? DeleteAccess.Allowed : DeleteAccess.Denied;
     }
 
