@@ -62,8 +62,9 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         var refused = await Assert.ThrowsAsync<StorageMismatchException>(() => TestApp.StartAsync(storagePath: storage.Path));
         Assert.Contains("5 of the 6 images", refused.Message);
-        Assert.Contains("Asgilook:AllowLargeRepair=true", refused.Message);
+        Assert.Contains("Asgilook:UnlistMissingFiles=true", refused.Message);
 
+        // The former name of the setting is taken too.
         await using var allowed = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:AllowLargeRepair"] = "true" }, storagePath: storage.Path);
         Assert.Equal(1, (await allowed.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
     }

@@ -96,16 +96,55 @@ public sealed class StoreTests
         var fileGone = TestApp.PredictableIds[1];
         File.Delete(Path.Combine(storage, $"{fileGone}.jpeg"));
 
-        await using var second = await TestApp.StartAsync(storagePath: storage);
+        await using (var second = await TestApp.StartAsync(storagePath: storage))
+        {
+            Assert.False(File.Exists(unfinished));
+            Assert.False(File.Exists(orphan));
+            Assert.True(File.Exists(recentOrphan), "an upload another process may be finishing must be left alone");
+            var quarantined = Directory.GetFiles(Path.Combine(storage, ImageFiles.QuarantineFolder), "*", SearchOption.AllDirectories).Select(Path.GetFileName);
+            Assert.Equal(new[] { Path.GetFileName(unfinished), Path.GetFileName(orphan) }.Order(), quarantined.Order()); // moved aside, never deleted
 
-        Assert.False(File.Exists(unfinished));
-        Assert.False(File.Exists(orphan));
-        Assert.True(File.Exists(recentOrphan), "an upload another process may be finishing must be left alone");
-        var quarantined = Directory.GetFiles(Path.Combine(storage, ImageFiles.QuarantineFolder), "*", SearchOption.AllDirectories).Select(Path.GetFileName);
-        Assert.Equal(new[] { Path.GetFileName(unfinished), Path.GetFileName(orphan) }.Order(), quarantined.Order()); // moved aside, never deleted
-        var listed = await second.Client.GetFromJsonAsync<JsonElement>("/images");
+            // A listed image whose file is gone stays listed (it answers 404) until told otherwise: its row is never deleted unasked.
+            Assert.Equal(2, (await second.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+            using var gone = await second.Client.GetAsync($"/images/{fileGone}.jpeg");
+            await gone.AssertProblemAsync(HttpStatusCode.NotFound);
+            Assert.Single(second.Logs.Warnings(nameof(StorageStartup)), warning => warning.Contains("1 listed image(s) have no file", StringComparison.Ordinal));
+        }
+
+        await using var told = await TestApp.StartAsync(storagePath: storage, settings: new Dictionary<string, string?> { ["Asgilook:UnlistMissingFiles"] = "true" });
+        var listed = await told.Client.GetFromJsonAsync<JsonElement>("/images");
         Assert.Equal(TestApp.PredictableIds[0].ToString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
-        Assert.Single(second.Logs.Warnings(nameof(StorageStartup)), warning => warning.Contains("1 listed image(s) without a file", StringComparison.Ordinal));
+        Assert.Single(told.Logs.Warnings(nameof(StorageStartup)), warning => warning.Contains("1 listed image(s) without a file unlisted", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AFileThatCannotBeReadAtStartupIsNeverTakenForALostOne()
+    {
+        using var temporary = new TemporaryFolder("asgilook-unreadable-");
+        var storage = temporary.Path;
+        await using (var first = await TestApp.StartAsync(storagePath: storage))
+        {
+            await first.Client.PostImageAsync(TestImages.RandomEllipses());
+        }
+
+        // What a network mount's bad minute looks like to stat: an error that is not "no such file" (here a symbolic link loop).
+        var path = Path.Combine(storage, $"{TestApp.PredictableIds[0]}.jpeg");
+        var saved = path + ".saved";
+        File.Move(path, saved);
+        File.CreateSymbolicLink(path, path);
+
+        await using (var during = await TestApp.StartAsync(storagePath: storage, settings: new Dictionary<string, string?> { ["Asgilook:UnlistMissingFiles"] = "true" }))
+        {
+            Assert.Equal(1, (await during.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+            Assert.Single(during.Logs.Warnings(nameof(StorageStartup)), warning => warning.Contains("could not be read at startup", StringComparison.Ordinal));
+        }
+
+        // The mount comes back: the image was never unlisted, nor its file quarantined.
+        File.Delete(path);
+        File.Move(saved, path);
+        await using var after = await TestApp.StartAsync(storagePath: storage);
+        using var original = await after.Client.GetAsync($"/images/{TestApp.PredictableIds[0]}.jpeg");
+        Assert.Equal(HttpStatusCode.OK, original.StatusCode);
     }
 
     [Fact]

@@ -56,10 +56,13 @@ public sealed class AsgilookOptions
     public TimeSpan LeftoverGracePeriod { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Lets startup unlist more than a small share of the images when their files are gone (see
-    /// <see cref="Storage.StorageStartup"/>); without it, such a start fails, since the likelier cause is a
-    /// folder that is not mounted.
+    /// Lets startup unlist the images whose files the system says do not exist (see <see cref="Storage.StorageStartup"/>).
+    /// Without it they stay listed (answering 404 until restored), and more than a small share of them missing fails the
+    /// start, since the likelier cause is a folder that is not mounted. Never applied to a file that is only unreadable.
     /// </summary>
+    public bool UnlistMissingFiles { get; set; }
+
+    /// <summary>The former name of <see cref="UnlistMissingFiles"/>, still taken.</summary>
     public bool AllowLargeRepair { get; set; }
 
     /// <summary>

@@ -28,6 +28,27 @@ public sealed class ImageFiles(string root)
 
     public bool Exists(Guid id) => File.Exists(PathOf(id));
 
+    /// <summary>
+    /// Whether the image's file is there, is certainly not there (the system said it does not exist), or cannot be told
+    /// (any other error: an I/O error, a stale or timed-out network mount). Only the second is ever taken for a lost file.
+    /// </summary>
+    public FilePresence PresenceOf(Guid id)
+    {
+        try
+        {
+            using var handle = File.OpenHandle(PathOf(id)); // opened, as a read would: through links, with the mount's own errors
+            return FilePresence.Present;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return FilePresence.Missing;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return FilePresence.Unknown;
+        }
+    }
+
     /// <summary>Free space where the images are written, in bytes.</summary>
     public long FreeBytes() => new DriveInfo(Root).AvailableFreeSpace;
 

@@ -8,9 +8,11 @@ namespace Asgilook.Storage;
 /// must know each other: at the first start both get one identity (a file in the folder, a row in the
 /// catalog), and a later start with a folder that is not the catalog's (a shared volume not mounted, an
 /// instance pointed at a fresh SQLite beside another's files) refuses to start, as PostgreSQL refuses a
-/// data folder with another system identifier. Then what a crash left is repaired: rows whose file is gone
-/// are unlisted (unless that would be more than a small share of them: then the start fails and says why)
-/// and leftover files go to <c>.quarantine/</c>, never deleted.
+/// data folder with another system identifier. Then what a crash left is looked at: rows whose file the system
+/// says does not exist are reported, and unlisted only when <c>UnlistMissingFiles</c> says so (a file that is
+/// only unreadable for now, on a network mount having a bad minute, is never taken for lost); more than a small
+/// share of them missing fails the start, since the likelier cause is a folder that is not mounted. Leftover
+/// files go to <c>.quarantine/</c>, never deleted.
 /// </summary>
 public sealed partial class StorageStartup(
     IImageCatalog catalog, ImageFiles files, IOptions<AsgilookOptions> options, TimeProvider clock, ILogger<StorageStartup> logger)
@@ -69,24 +71,42 @@ public sealed partial class StorageStartup(
 
     private async Task RepairAsync(IReadOnlyCollection<Guid> catalogued, CancellationToken cancellationToken)
     {
-        var missing = catalogued.Where(id => !files.Exists(id)).ToList();
-        if (missing.Count > UnlistedWithoutAsking && missing.Count > catalogued.Count * ShareUnlistedWithoutAsking && !options.Value.AllowLargeRepair)
+        var presence = catalogued.ToDictionary(id => id, files.PresenceOf);
+        var missing = presence.Where(pair => pair.Value is FilePresence.Missing).Select(pair => pair.Key).ToList();
+        var unknown = presence.Count(pair => pair.Value is FilePresence.Unknown);
+        var unlist = options.Value.UnlistMissingFiles || options.Value.AllowLargeRepair;
+        if (missing.Count > UnlistedWithoutAsking && missing.Count > catalogued.Count * ShareUnlistedWithoutAsking && !unlist)
         {
             throw Mismatch($"{missing.Count} of the {catalogued.Count} images {catalog.Description} lists have no file in {files.Root}. " +
-                "Nothing was unlisted: mount or restore the folder, or, if those files really are lost, start once with Asgilook:AllowLargeRepair=true");
+                "Nothing was unlisted: mount or restore the folder, or, if those files really are lost, start once with Asgilook:UnlistMissingFiles=true");
         }
 
-        foreach (var id in missing)
+        if (unlist)
         {
-            await catalog.DeleteAsync(id, cancellationToken);
+            foreach (var id in missing)
+            {
+                await catalog.DeleteAsync(id, cancellationToken);
+            }
         }
 
-        files.DeleteOrphanRenders([.. catalogued.Except(missing)], options.Value.LeftoverGracePeriod, clock.GetUtcNow());
-        var leftovers = files.Leftovers(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
+        // What was unreadable may come back: its renders and files are left where they are.
+        var kept = catalogued.Where(id => !unlist || presence[id] is not FilePresence.Missing).ToList();
+        files.DeleteOrphanRenders(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
+        var leftovers = files.Leftovers(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
         var quarantine = leftovers.Count > 0 ? files.Quarantine(leftovers, clock.GetUtcNow()) : null;
-        if (missing.Count > 0 || quarantine is not null)
+        if (missing.Count > 0 && !unlist)
         {
-            Log.Repaired(logger, missing.Count, leftovers.Count, quarantine ?? "-");
+            Log.Missing(logger, missing.Count, files.Root);
+        }
+
+        if (unknown > 0)
+        {
+            Log.Unreadable(logger, unknown, files.Root);
+        }
+
+        if ((unlist && missing.Count > 0) || quarantine is not null)
+        {
+            Log.Repaired(logger, unlist ? missing.Count : 0, leftovers.Count, quarantine ?? "-");
         }
     }
 
@@ -96,6 +116,12 @@ public sealed partial class StorageStartup(
     {
         [LoggerMessage(LogLevel.Information, "Storage {Folder} and catalog {Catalog} are storage {StorageId}")]
         public static partial void Identified(ILogger logger, string folder, string catalog, string storageId);
+
+        [LoggerMessage(LogLevel.Warning, "{MissingFiles} listed image(s) have no file in {Folder}: they answer 404 until restored, and stay listed (start with Asgilook:UnlistMissingFiles=true to unlist them)")]
+        public static partial void Missing(ILogger logger, int missingFiles, string folder);
+
+        [LoggerMessage(LogLevel.Warning, "The files of {Count} listed image(s) in {Folder} could not be read at startup; they were left as they are")]
+        public static partial void Unreadable(ILogger logger, int count, string folder);
 
         [LoggerMessage(LogLevel.Warning, "Storage repaired at startup: {MissingFiles} listed image(s) without a file unlisted, {Leftovers} leftover file(s) moved to {Quarantine}")]
         public static partial void Repaired(ILogger logger, int missingFiles, int leftovers, string quarantine);
