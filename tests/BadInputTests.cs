@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Asgilook.Imaging;
 
 namespace Asgilook.Tests;
@@ -46,7 +47,7 @@ public sealed class BadInputTests
 
         var problem = await response.AssertProblemAsync(status);
         Assert.Contains(detail, problem.GetProperty("detail").GetString(), StringComparison.OrdinalIgnoreCase);
-        Assert.Single(app.Logs.Warnings(nameof(Asgilook.Http.Rejections)), warning => warning.Contains($"{(int)status}", StringComparison.Ordinal));
+        Assert.Single(app.Logs.Warnings(nameof(Asgilook.Http.RejectionLog)), warning => warning.Contains($"{(int)status}", StringComparison.Ordinal));
         await AssertNothingLostAndStillHealthy(app, listBefore, what);
     }
 
@@ -97,8 +98,38 @@ public sealed class BadInputTests
 
         using (await app.Client.PostAsync("/images", new StringContent($"{secret}\n{secret}"))) { }
 
-        Assert.NotEmpty(app.Logs.Warnings(nameof(Asgilook.Http.Rejections)));
+        Assert.NotEmpty(app.Logs.Warnings(nameof(Asgilook.Http.RejectionLog)));
         Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains(secret, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AFloodOfRejectionsLogsAFewEscapedShortLinesAndCountsThemAll()
+    {
+        var clock = new ManualClock();
+        await using var app = await TestApp.StartAsync(services: services => services.AddSingleton(provider =>
+            new Asgilook.Http.RejectionLog(provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Asgilook.Http.RejectionLog>>(), clock)));
+        using var rejected = new MeasurementCounter(app.Services, "asgilook.requests.rejected", "status");
+        var junk = new string('a', 7000);
+
+        // What a flood sends: long paths, and paths that forge a line of their own (CR and LF, percent-encoded).
+        for (var i = 0; i < 300; i++)
+        {
+            var path = i % 2 == 0 ? $"/{junk}{i}" : $"/x%0D%0Ainfo:%20Asgilook.Access[0]%20admin%20key%20accepted{i}";
+            using (await app.Client.GetAsync(path)) { }
+        }
+
+        var lines = app.Logs.Warnings(nameof(Asgilook.Http.RejectionLog));
+        Assert.InRange(lines.Count, 1, Asgilook.Http.RejectionLog.Burst + 10); // 300 rejections, tens of lines at most
+        Assert.Equal(300, rejected["404"]); // every one counted all the same
+        Assert.All(lines, line => Assert.DoesNotContain('\r', line));
+        Assert.All(lines, line => Assert.DoesNotContain('\n', line));
+        Assert.All(lines, line => Assert.True(line.Length < 600, $"a log line of {line.Length} characters"));
+        Assert.Contains(lines, line => line.Contains("\\x0d\\x0ainfo:", StringComparison.Ordinal));
+
+        // A second later, the lines left out are said in one line.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        using (await app.Client.GetAsync("/nothing-here")) { }
+        Assert.Contains(app.Logs.Warnings(nameof(Asgilook.Http.RejectionLog)), line => line.Contains("more rejected request(s) were not logged", StringComparison.Ordinal));
     }
 
     [Fact]

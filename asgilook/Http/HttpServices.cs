@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
 namespace Asgilook.Http;
 
 public static class HttpServices
@@ -6,6 +8,8 @@ public static class HttpServices
     public static IServiceCollection AddHttpProblems(this IServiceCollection services)
     {
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = Rejections.Describe);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<RejectionLog>();
         services.AddExceptionHandler<ExceptionAnswers>();
         return services;
     }

@@ -4,10 +4,10 @@ namespace Asgilook.Http;
 
 /// <summary>
 /// Runs as every problem+json answer is written: gives the router's bare 404 and 405 a detail a person
-/// can act on, counts each rejection, and logs it once, at warning level, with what was asked and why it was
-/// refused, never the request's body.
+/// can act on, counts each rejection, and logs it (<see cref="RejectionLog"/>: at a bounded rate, client text
+/// escaped) with what was asked and why it was refused, never the request's body.
 /// </summary>
-internal static partial class Rejections
+internal static class Rejections
 {
     public static void Describe(ProblemDetailsContext context)
     {
@@ -25,15 +25,7 @@ internal static partial class Rejections
         {
             var services = context.HttpContext.RequestServices;
             services.GetRequiredService<AsgilookMetrics>().Rejected(status);
-            Log.Rejected(
-                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Rejections).FullName!),
-                request.Method, request.Path.Value, status, problem.Title, problem.Detail);
+            services.GetRequiredService<RejectionLog>().Rejected(request.Method, request.Path.Value, status, problem.Title, problem.Detail);
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(LogLevel.Warning, "Rejected {Method} {Path}: {Status} {Title}. {Detail}")]
-        public static partial void Rejected(ILogger logger, string method, string? path, int status, string? title, string? detail);
     }
 }
