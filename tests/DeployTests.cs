@@ -235,6 +235,89 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         Assert.InRange(cap, limit + 1, limit + 2 * 1024 * 1024);
     }
 
+    /// <summary>
+    /// The compose file's Redis, started as compose would start it (its command line, its user, the ACL file its init
+    /// service writes, owned and moded as it leaves it) but outside Docker: Redis must start, refuse the anonymous
+    /// user, and give the instances' user Asgilook's keys and nothing else. A Redis that cannot start there leaves the
+    /// cluster without its shared cache, limits and events.
+    /// </summary>
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task TheComposeRedisStartsWithItsCommandLineUserAndAclFile()
+    {
+        var compose = File.ReadAllText(Path.Combine(Deploy, "docker-compose.yml"));
+        var service = compose[compose.IndexOf("\n  redis:\n", StringComparison.Ordinal)..];
+        service = service[..service.IndexOf("\n\n", StringComparison.Ordinal)];
+        var user = ComposeUser().Match(service).Groups[1].Value;
+        Assert.Equal("999:999", user); // never root: the image's switch of user needs capabilities the container lacks
+        Assert.Contains("condition: service_healthy", compose[compose.IndexOf("    redis:\n      condition:", StringComparison.Ordinal)..][..60]);
+        var command = ComposeCommand().Match(service).Groups[1].Value.Split(", ").Select(item => item.Trim('"')).ToList();
+        var aclLine = AclLine().Match(compose).Groups[1].Value;
+
+        using var folder = new TemporaryFolder("asgilook-compose-redis-");
+        var password = "pw-" + Guid.NewGuid().ToString("N");
+        var acl = Path.Combine(folder.Path, "users.acl");
+        await File.WriteAllTextAsync(acl, aclLine.Replace("%s", password, StringComparison.Ordinal).Replace("\\n", "\n", StringComparison.Ordinal));
+        var (uid, gid) = (int.Parse(user.Split(':')[0]), int.Parse(user.Split(':')[1]));
+        var asRoot = Environment.UserName == "root";
+        if (asRoot)
+        {
+            File.SetUnixFileMode(folder.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            Assert.Equal(0, await RunAsync("chown", $"{uid}:{gid}", acl));
+        }
+
+        File.SetUnixFileMode(acl, UnixFileMode.UserRead); // chmod 400, as the init service leaves it
+        var port = Loopback.FreePort();
+        var arguments = command.Skip(1).Select(argument => argument == "/secrets/users.acl" ? acl : argument)
+            .Concat(["--port", port.ToString(), "--bind", "127.0.0.1"]).ToList();
+        var start = asRoot
+            ? new ProcessStartInfo("setpriv", ["--reuid", uid.ToString(), "--regid", gid.ToString(), "--clear-groups", command[0], .. arguments])
+            : new ProcessStartInfo(command[0], arguments);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var redisProcess = Process.Start(start)!;
+        try
+        {
+            await Loopback.WaitUntilAsync(() => redisProcess.HasExited || Loopback.Accepts(port), "the compose Redis did not listen");
+            if (redisProcess.HasExited)
+            {
+                Assert.Fail($"the compose Redis exited: {await redisProcess.StandardOutput.ReadToEndAsync()}");
+            }
+
+            using var asgilook = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},user=asgilook,password={password}");
+            var database = asgilook.GetDatabase();
+            Assert.True(await database.StringSetAsync("asgilook:probe", "1"));
+            await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => database.StringSetAsync("other:probe", "1"));
+            var anonymous = await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=2000");
+                await connection.GetDatabase().PingAsync();
+            });
+            Assert.NotNull(anonymous);
+        }
+        finally
+        {
+            redisProcess.Kill();
+            await redisProcess.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<int> RunAsync(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { UseShellExecute = false })!;
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    [GeneratedRegex(@"(?m)^    user: ""([0-9]+:[0-9]+)""")]
+    private static partial Regex ComposeUser();
+
+    [GeneratedRegex(@"(?m)^    command: \[(.*)\]$")]
+    private static partial Regex ComposeCommand();
+
+    [GeneratedRegex(@"printf '(user default off[^']*)'")]
+    private static partial Regex AclLine();
+
     [GeneratedRegex(@"files and logs in (\S+)")]
     private static partial Regex WorkFolder();
 
