@@ -82,6 +82,16 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         }
     }
 
+    /// <summary>
+    /// Takes a fill lock as another instance would: its token and the moment it expires by Redis's clock (locks have no
+    /// expiry of their own, so that memory pressure never evicts them).
+    /// </summary>
+    private async Task HoldLockAsync(string lockKey, TimeSpan holdFor)
+    {
+        var now = new DateTimeOffset(await redis.Server.Server.TimeAsync(), TimeSpan.Zero);
+        await redis.Server.Database.StringSetAsync(lockKey, $"another-instance:{(now + holdFor).ToUnixTimeMilliseconds()}");
+    }
+
     [Fact]
     public async Task LockLeftByADeadInstanceDelaysTheRenderingOnlyUntilItExpires()
     {
@@ -90,7 +100,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
         // What an instance killed while rendering leaves behind: its lock, never released.
         var lockKey = RedisKeys.LockOf(ResponseCache.KeyFor(uri));
-        await redis.Server.Database.StringSetAsync(lockKey, "killed-instance", TimeSpan.FromMilliseconds(800));
+        await HoldLockAsync(lockKey, TimeSpan.FromMilliseconds(800));
 
         using var response = await app.Client.GetAsync(uri);
 
@@ -111,7 +121,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         using var first = await app.Client.GetAsync(uri);
         var etag = first.Headers.ETag!.Tag;
         await redis.ResetAsync();
-        await redis.Server.Database.StringSetAsync(RedisKeys.LockOf(ResponseCache.KeyFor(uri)), "busy", TimeSpan.FromMinutes(1));
+        await HoldLockAsync(RedisKeys.LockOf(ResponseCache.KeyFor(uri)), TimeSpan.FromMinutes(1));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { { "If-None-Match", etag } } };
         using var revalidated = await app.Client.SendAsync(request);

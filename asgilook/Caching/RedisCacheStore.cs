@@ -33,8 +33,36 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
         return 1
         """;
 
+    /// <summary>
+    /// A fill lock has no expiry of its own (under <c>volatile-ttl</c> Redis would evict it first, and two instances would
+    /// render the same thumbnail): it holds its holder's token and the time it expires by Redis's clock, and an index of
+    /// those times lets every attempt forget a few locks whose holders died.
+    /// </summary>
+    private const string TakeLock = """
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 16)
+        for _, key in ipairs(stale) do
+            redis.call('DEL', key)
+            redis.call('ZREM', KEYS[2], key)
+        end
+        local held = redis.call('GET', KEYS[1])
+        if held then
+            local expires = tonumber(string.match(held, ':(%d+)$'))
+            if expires and expires > now then return 0 end
+        end
+        local expires = now + tonumber(ARGV[2])
+        redis.call('SET', KEYS[1], ARGV[1] .. ':' .. expires)
+        redis.call('ZADD', KEYS[2], expires, KEYS[1])
+        return 1
+        """;
+
     private const string DeleteIfOwned = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        local held = redis.call('GET', KEYS[1])
+        if held and string.sub(held, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ':' then
+            redis.call('ZREM', KEYS[2], KEYS[1])
+            return redis.call('DEL', KEYS[1])
+        end
         return 0
         """;
 
@@ -75,7 +103,7 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
     {
         var lockKey = RedisKeys.LockOf(key);
         var token = Guid.NewGuid().ToString("N");
-        return await Database.StringSetAsync(lockKey, token, expiry, When.NotExists)
+        return (int)await Database.ScriptEvaluateAsync(TakeLock, [lockKey, RedisKeys.LockIndex], [token, (long)expiry.TotalMilliseconds]) == 1
             ? new Lock(Database, lockKey, token)
             : null;
     }
@@ -85,6 +113,6 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
     private sealed class Lock(IDatabase database, string key, string token) : IAsyncDisposable
     {
         // Only the holder's own token is deleted: after an expiry, the key may be another holder's.
-        public async ValueTask DisposeAsync() => await database.ScriptEvaluateAsync(DeleteIfOwned, [key], [token]);
+        public async ValueTask DisposeAsync() => await database.ScriptEvaluateAsync(DeleteIfOwned, [key, RedisKeys.LockIndex], [token]);
     }
 }

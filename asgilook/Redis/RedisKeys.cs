@@ -19,6 +19,12 @@ public static class RedisKeys
     /// <summary>A client's token bucket under a rate-limit policy (the client is a key id or an address, never a key).</summary>
     public static string RateLimitOf(string policy, string client) => $"{Prefix}ratelimit:{policy}:{client}";
 
+    /// <summary>When each bucket of a policy is full again (a sorted set), so that full buckets are forgotten without an expiry.</summary>
+    public static string RateLimitIndexOf(string policy) => $"{Prefix}ratelimit-index:{policy}";
+
+    /// <summary>When each fill lock expires (a sorted set), so that a lock whose holder died is forgotten without an expiry.</summary>
+    public const string LockIndex = Prefix + "lock-index";
+
     /// <summary>The family generation an entry of a query was stored under.</summary>
     public static string StampOf(string cacheKey) => Prefix + "stamp:" + cacheKey[Prefix.Length..];
 
