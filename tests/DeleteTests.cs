@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Asgilook.Tests;
 
@@ -113,5 +114,37 @@ public sealed class DeleteWithRedis(RedisCacheBackend redis) : DeleteTests(redis
         }, "the delete's announcement did not reach the other instance");
         using var gone = await a.Client.GetAsync(thumbnail);
         await gone.AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task ADeleteWhoseAnnouncementIsLostIsForgottenByTheOtherInstancesMemoryWithinSeconds()
+    {
+        await using var a = await TestApp.StartAsync(redis);
+        // b's announcements reach no one: a partition, a publish that timed out.
+        await using var b = await TestApp.StartAsync(
+            redis, storagePath: a.StoragePath, keepCache: true, services: s => s.AddSingleton<Asgilook.Events.IEventBroadcast>(new Asgilook.Events.NoBroadcast()));
+        var posted = await a.Client.PostImageAsync(TestImages.RandomEllipses());
+        var thumbnails = posted.GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()!).ToArray();
+        foreach (var uri in thumbnails)
+        {
+            using (await a.Client.GetAsync(uri)) { }
+            using var hot = await a.Client.GetAsync(uri);
+            Assert.Equal("Hit", hot.CacheOutcome()); // from a's memory, with no round trip to Redis
+        }
+
+        using (var deleted = await b.Client.DeleteImageAsync(posted))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        // a reads the deletes log in Redis every second: gone within seconds, where a lost announcement used to leave them for an hour.
+        foreach (var uri in thumbnails)
+        {
+            await Loopback.WaitUntilAsync(async () =>
+            {
+                using var answer = await a.Client.GetAsync(uri);
+                return answer.StatusCode == HttpStatusCode.NotFound;
+            }, $"{uri} was still served from memory after its delete", timeoutSeconds: 10);
+        }
     }
 }

@@ -12,7 +12,7 @@ namespace Asgilook.Caching;
 internal sealed class CacheInvalidation(ResponseCache cache) : IImageEventHandler
 {
     public Task HandleAsync(ImageEvent item) => item is ImageDeleted { Image: var image }
-        ? cache.InvalidateAsync([ImageResource.ListUri, image.Image, .. image.Thumbnails.SelectMany(ThumbnailSeries.InEveryFormat)])
+        ? cache.InvalidateDeletedAsync(image.Id, [ImageResource.ListUri, image.Image, .. image.Thumbnails.SelectMany(ThumbnailSeries.InEveryFormat)])
         : cache.InvalidateAsync(ImageResource.ListUri);
 
     public void Received(ImageEvent item)
@@ -21,8 +21,7 @@ internal sealed class CacheInvalidation(ResponseCache cache) : IImageEventHandle
         if (item is ImageDeleted { Image: var image })
         {
             // Every size and format, whatever the announcement lists: a deleted image keeps nothing here.
-            cache.ForgetHot(image.Image);
-            cache.ForgetHotStartingWith(ThumbnailSeries.FolderOf(image.Id));
+            cache.ForgetImage(image.Id);
         }
     }
 }

@@ -3,6 +3,11 @@ namespace Asgilook.Caching;
 /// <summary>What a lookup found: the entry (null on a miss) and how often its key's family had been invalidated.</summary>
 public readonly record struct CacheRead(byte[]? Value, long Generation);
 
+/// <summary>The images deleted after a point of the deletes log, and where the log stands now.</summary>
+/// <param name="Sequence">The newest point of the log.</param>
+/// <param name="Complete">False when the log no longer holds every delete since the point asked about (it keeps the newest only).</param>
+public sealed record DeletedImages(long Sequence, IReadOnlyList<string> Ids, bool Complete);
+
 /// <summary>
 /// Where an entry lives and which family it belongs to. The family is the path (<c>asgilook:/images</c>),
 /// and an invalidation invalidates the family: the path's own entry and every entry of a query on it
@@ -53,6 +58,16 @@ public interface ICacheStore
 
     /// <summary>Whether the store is reachable as far as its client knows, without asking it.</summary>
     bool IsConnected => true;
+
+    /// <summary>
+    /// Appends deleted images to the store's deletes log, which instances whose memory tier may hold their answers read
+    /// (<see cref="DeletedSinceAsync"/>) in case the announcement of the delete never reached them. Nothing to do for a
+    /// store in this process's own memory.
+    /// </summary>
+    Task RecordDeletedAsync(string imageId) => Task.CompletedTask;
+
+    /// <summary>The images deleted after <paramref name="sequence"/> (a negative one: where the log stands now, with no ids).</summary>
+    Task<DeletedImages> DeletedSinceAsync(long sequence) => Task.FromResult(new DeletedImages(sequence, [], Complete: true));
 
     /// <summary>Calls <paramref name="changed"/> whenever the connection to the store drops or comes back.</summary>
     void OnConnectionChanged(Action changed)

@@ -66,7 +66,33 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
         return 0
         """;
 
+    /// <summary>How many deletes the log keeps: far more than happen between two reads of it by any instance.</summary>
+    private const int DeletesKept = 10_000;
+
+    private const string RecordDeleted = """
+        local sequence = redis.call('INCR', KEYS[1])
+        redis.call('ZADD', KEYS[2], sequence, ARGV[1] .. ':' .. sequence)
+        redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[2]) + 1))
+        return sequence
+        """;
+
     public string Description => redis.Description;
+
+    public Task RecordDeletedAsync(string imageId) =>
+        Database.ScriptEvaluateAsync(RecordDeleted, [RedisKeys.DeletesSequence, RedisKeys.Deletes], [imageId, DeletesKept]);
+
+    public async Task<DeletedImages> DeletedSinceAsync(long sequence)
+    {
+        var now = (long?)await Database.StringGetAsync(RedisKeys.DeletesSequence) ?? 0;
+        if (sequence < 0 || now <= sequence)
+        {
+            return new DeletedImages(now, [], Complete: true);
+        }
+
+        var entries = await Database.SortedSetRangeByScoreWithScoresAsync(RedisKeys.Deletes, sequence, now, Exclude.Start);
+        var complete = entries.Length > 0 && (long)entries[0].Score == sequence + 1;
+        return new DeletedImages(now, [.. entries.Select(entry => ((string)entry.Element!).Split(':')[0])], complete);
+    }
 
     public async Task<CacheRead> GetAsync(CacheKey key)
     {

@@ -38,7 +38,17 @@ public sealed partial class ResponseCache : IHostedService
     public const string Prefix = RedisKeys.Prefix;
     public static readonly TimeSpan TimeToLive = TimeSpan.FromSeconds(3600);
 
+    /// <summary>
+    /// How often the memory tier reads the deletes log: the longest a deleted image's answer may still come from this
+    /// process's memory when the announcement of its delete was lost.
+    /// </summary>
+    public static readonly TimeSpan DeletesReadEvery = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, byte> _pendingInvalidations = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _pendingDeletes = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _readingDeletes = Task.CompletedTask;
+    private long _deletesRead = -1;
     private readonly ICacheStore store;
     private readonly HotTier hot;
     private readonly ILogger<ResponseCache> logger;
@@ -73,10 +83,65 @@ public sealed partial class ResponseCache : IHostedService
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Log.Store(logger, store.Description);
+        if (hot.Enabled)
+        {
+            _readingDeletes = ReadDeletesAsync(_stopping.Token);
+        }
+
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _readingDeletes;
+    }
+
+    /// <summary>
+    /// Every <see cref="DeletesReadEvery"/>, drops from the memory tier what the store's deletes log names since the last
+    /// read: an image deleted through another instance whose announcement never arrived (a partition, a publish that
+    /// timed out) is forgotten here all the same, within a second of its delete reaching the store. A log that lost
+    /// track (it keeps the newest deletes only) clears the tier.
+    /// </summary>
+    private async Task ReadDeletesAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(DeletesReadEvery);
+        try
+        {
+            do
+            {
+                var deleted = await Guarded(async () => await store.DeletedSinceAsync(_deletesRead));
+                if (deleted is null)
+                {
+                    continue;
+                }
+
+                if (!deleted.Complete)
+                {
+                    hot.Clear();
+                }
+
+                foreach (var id in deleted.Ids)
+                {
+                    ForgetImage(id);
+                }
+
+                _deletesRead = deleted.Sequence;
+            }
+            while (await timer.WaitForNextTickAsync(stopping));
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>Drops what the memory tier keeps of an image: its original's answer and every thumbnail's, whatever its size or format.</summary>
+    public void ForgetImage(string imageId)
+    {
+        ForgetHot(Storage.StoredImage.UriOf(imageId));
+        ForgetHotStartingWith(Thumbnails.ThumbnailSeries.FolderOf(imageId));
+    }
 
     /// <summary>The cached answer of the key, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
     /// <param name="policy">How the route's answers may be kept in this process's memory tier; null: never.</param>
@@ -185,7 +250,18 @@ public sealed partial class ResponseCache : IHostedService
     /// The memory tier answers only while the store does and nothing is waiting to be invalidated in it:
     /// otherwise it could answer what the store no longer would.
     /// </summary>
-    private bool HotUsable => hot.Enabled && Volatile.Read(ref _failing) == 0 && _pendingInvalidations.IsEmpty && store.IsConnected;
+    private bool HotUsable => hot.Enabled && Volatile.Read(ref _failing) == 0 && _pendingInvalidations.IsEmpty && _pendingDeletes.IsEmpty && store.IsConnected;
+
+    /// <summary>
+    /// Drops the entries of a deleted image's paths, here and in the store, and records the delete in the store's deletes
+    /// log for every instance's memory tier; what the store cannot take now is replayed when it recovers.
+    /// </summary>
+    public Task InvalidateDeletedAsync(string imageId, params IEnumerable<string> paths)
+    {
+        _pendingDeletes.Enqueue(imageId);
+        ForgetImage(imageId);
+        return InvalidateAsync(paths);
+    }
 
     /// <summary>Drops the entries of the paths; what the store cannot drop now is dropped when it recovers.</summary>
     public async Task InvalidateAsync(params IEnumerable<string> paths)
@@ -229,6 +305,12 @@ public sealed partial class ResponseCache : IHostedService
         {
             await store.InvalidateAsync(key);
             _pendingInvalidations.TryRemove(key, out _);
+        }
+
+        while (_pendingDeletes.TryPeek(out var id))
+        {
+            await store.RecordDeletedAsync(id);
+            _pendingDeletes.TryDequeue(out _);
         }
     }
 

@@ -19,6 +19,12 @@ public static class RedisKeys
     /// <summary>A client's token bucket under a rate-limit policy (the client is a key id or an address, never a key).</summary>
     public static string RateLimitOf(string policy, string client) => $"{Prefix}ratelimit:{policy}:{client}";
 
+    /// <summary>The newest images deleted (a sorted set scored by <see cref="DeletesSequence"/>): what every instance's memory tier must forget.</summary>
+    public const string Deletes = Prefix + "deletes";
+
+    /// <summary>How many images have been deleted, ever: the deletes log's point.</summary>
+    public const string DeletesSequence = Prefix + "deletes-sequence";
+
     /// <summary>When each bucket of a policy is full again (a sorted set), so that full buckets are forgotten without an expiry.</summary>
     public static string RateLimitIndexOf(string policy) => $"{Prefix}ratelimit-index:{policy}";
 

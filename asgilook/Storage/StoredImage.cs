@@ -13,7 +13,9 @@ public sealed record StoredImage(
     /// <summary>The image's URI, built from the lowercase uuid as the tutorial's <c>str(uuid)</c>.</summary>
     public string Uri => UriOf(Id);
 
-    public static string UriOf(Guid id) => $"/images/{id}.jpeg";
+    public static string UriOf(Guid id) => UriOf(id.ToString());
+
+    public static string UriOf(string id) => $"/images/{id}.jpeg";
 
     /// <summary>A strong ETag from the stored bytes' hash: the same on every instance, after every restart.</summary>
     public string ETag => $"\"{Sha256[..32]}\"";
