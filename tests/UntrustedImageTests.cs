@@ -108,7 +108,9 @@ public sealed class UntrustedImageTests
             }
             else
             {
-                await response.AssertProblemAsync(HttpStatusCode.BadRequest); // refused is fine too
+                // Refused before any renderer sees it, naming why.
+                var problem = await response.AssertProblemAsync(HttpStatusCode.UnsupportedMediaType);
+                Assert.Contains("SVG is taken without pictures or references", problem.GetProperty("detail").GetString());
             }
         }
 

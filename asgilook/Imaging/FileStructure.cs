@@ -168,6 +168,46 @@ public static class FileStructure
         return true;
     }
 
+    /// <summary>
+    /// Why a BMP's header cannot be trusted to a decoder; null when it can. ImageSharp 2.1.13 sizes a palette
+    /// from the offset of the pixel data (a 40-byte file offset by 2 GiB had it allocate 2 GiB, outside its
+    /// capped allocator), so the offset must lie within the file and leave room for no more than a palette
+    /// and colour masks; the header size and bit depth must be ones BMP defines.
+    /// </summary>
+    public static string? BmpProblem(ReadOnlySpan<byte> bmp)
+    {
+        if (bmp.Length < 26)
+        {
+            return "its header is cut short";
+        }
+
+        var pixelsAt = BinaryPrimitives.ReadUInt32LittleEndian(bmp[10..]);
+        var headerSize = BinaryPrimitives.ReadUInt32LittleEndian(bmp[14..]);
+        if (headerSize is not (12 or 16 or 40 or 52 or 56 or 64 or 108 or 124))
+        {
+            return "its header size is not one BMP defines";
+        }
+
+        if (bmp.Length < 14 + Math.Min(headerSize, 40))
+        {
+            return "its header is cut short";
+        }
+
+        var bitsPerPixel = BinaryPrimitives.ReadUInt16LittleEndian(bmp[(headerSize == 12 ? 24 : 28)..]);
+        if (bitsPerPixel is not (1 or 2 or 4 or 8 or 16 or 24 or 32))
+        {
+            return $"its bit depth ({bitsPerPixel}) is not one BMP defines";
+        }
+
+        const long LargestPalette = (256 * 4) + 16; // 256 colours and up to four colour masks
+        if (pixelsAt < 14 + headerSize || pixelsAt > bmp.Length || pixelsAt - 14 - headerSize > LargestPalette)
+        {
+            return "the offset of its pixel data does not fit its header and its length";
+        }
+
+        return null;
+    }
+
     private static bool PngIsComplete(ReadOnlySpan<byte> png) => FindPngChunk(png, "IEND"u8, stopAt: default) is not null;
 
     /// <summary>

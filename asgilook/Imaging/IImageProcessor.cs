@@ -33,6 +33,9 @@ public interface IImageProcessor
     /// </summary>
     string Version { get; }
 
+    /// <summary>The engine's name as a refusal names it (<c>Vips</c>, <c>ImageSharp</c>).</summary>
+    string Name { get; }
+
     /// <summary>The formats this engine decodes; every other recognised format is refused with a 415.</summary>
     IReadOnlyCollection<ImageFormats.ImageLoader> Reads { get; }
 

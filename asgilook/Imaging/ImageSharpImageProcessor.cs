@@ -38,13 +38,15 @@ public sealed class ImageSharpImageProcessor : IImageProcessor
         _timeout = settings.ImageWorkTimeout;
     }
 
+    public string Name => "ImageSharp";
+
     public IReadOnlyCollection<ImageLoader> Reads => ImageSharpDecoder.Formats;
 
     public string Version { get; } = $"imagesharp-{LibraryVersion()}-q{JpegQuality}";
 
     public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
     {
-        var format = DecodeBudget.Recognise(data, Reads, "ImageSharp");
+        var format = UploadHeader.Inspect(data, Reads, Name, maxPixels).Format;
         var clock = Stopwatch.StartNew();
         using var decoded = _decoder.Decode(data, format, maxPixels, clock, copies: 0);
         try

@@ -63,13 +63,15 @@ public sealed class VipsImageProcessor : IImageProcessor
         _managed = new ImageSharpDecoder(options.Value, _budget);
     }
 
+    public string Name => "Vips";
+
     public IReadOnlyCollection<ImageLoader> Reads { get; } = [.. LibvipsFormats.Union(ManagedFormats).Union(MagickDecoder.Formats)];
 
     public string Version { get; } = $"vips-{NetVips.NetVips.Version(0)}.{NetVips.NetVips.Version(1)}.{NetVips.NetVips.Version(2)}-q{JpegQuality}";
 
     public ConvertedImage ConvertToJpeg(byte[] data, long maxPixels)
     {
-        var format = DecodeBudget.Recognise(data, Reads, "Vips");
+        var format = UploadHeader.Inspect(data, Reads, Name, maxPixels).Format;
         using var loaded = Load(data, format, maxPixels);
         WorkDeadline? deadline = null;
         try

@@ -16,6 +16,8 @@ public sealed class BlockingProcessor : IImageProcessor, IDisposable
     private int _converting;
     private int _thumbnails;
 
+    public string Name => _inner.Name;
+
     public string Version => _inner.Version;
 
     public IReadOnlyCollection<Asgilook.Imaging.ImageFormats.ImageLoader> Reads => _inner.Reads;
