@@ -12,7 +12,8 @@ public sealed class BackPressureTests
     {
         using var processor = new BlockingProcessor();
         await using var app = await TestApp.StartAsync(
-            settings: new Dictionary<string, string?> { ["Asgilook:ImageWorkers"] = "1", ["Asgilook:ImageQueueLength"] = "1" },
+            // The engine held at a gate is this process's: the conversions run here, not in workers.
+            settings: new Dictionary<string, string?> { ["Asgilook:ImageWorkers"] = "1", ["Asgilook:ImageQueueLength"] = "1", ["Asgilook:UploadDecoding"] = "InProcess" },
             services: services => services.AddSingleton<IImageProcessor>(processor));
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses());
         var thumbnail = posted.GetProperty("thumbnails")[0].GetString();

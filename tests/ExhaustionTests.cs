@@ -78,7 +78,11 @@ public sealed class ExhaustionTests
     {
         using var processor = new BlockingProcessor();
         await using var app = await TestApp.StartAsync(
-            settings: new Dictionary<string, string?> { ["Asgilook:ImageWorkers"] = "1", ["Asgilook:ImageQueueLength"] = "1", ["Asgilook:RateLimits:UploadsPerMinute"] = "0" },
+            settings: new Dictionary<string, string?>
+            {
+                ["Asgilook:ImageWorkers"] = "1", ["Asgilook:ImageQueueLength"] = "1", ["Asgilook:RateLimits:UploadsPerMinute"] = "0",
+                ["Asgilook:UploadDecoding"] = "InProcess", // the engine held at a gate is this process's
+            },
             services: services => services.AddSingleton<IImageProcessor>(processor));
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
 

@@ -129,6 +129,22 @@ public sealed class AsgilookOptions
     [Range(1, 64 * 1024)]
     public int MaxDecodeMegabytes { get; set; } = 512;
 
+    /// <summary>
+    /// Where uploads are decoded: <see cref="Configuration.UploadDecoding.Sandboxed"/> (the default: in conversion worker
+    /// processes with a memory ceiling and a deadline, killed and replaced when they pass them) or
+    /// <see cref="Configuration.UploadDecoding.InProcess"/> (in the server itself: for measuring what the workers cost, or a
+    /// platform where they cannot start; a decoder's bug then reaches the server).
+    /// </summary>
+    public UploadDecoding UploadDecoding { get; set; } = UploadDecoding.Sandboxed;
+
+    /// <summary>
+    /// The memory ceiling of one conversion worker: its resident memory is watched and it is killed past this (the upload
+    /// answers 413), and the kernel refuses it writable memory past twice this. Allow for <see cref="MaxDecodeMegabytes"/>
+    /// and the worker's own 70-odd MiB.
+    /// </summary>
+    [Range(64, 1024 * 1024)]
+    public int SandboxMemoryMegabytes { get; set; } = 768;
+
     /// <summary>How long one conversion or thumbnail may compute before libvips is told to stop (422 or 503).</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan ImageWorkTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -23,6 +23,8 @@ internal sealed partial class ExceptionAnswers(IProblemDetailsService problems, 
         var answer = exception switch
         {
             ServerBusyException or ImageWorkTimeoutException => Problems.ServerBusy,
+            ClientBusyException => Problems.ClientBusy,
+            Sandbox.WorkerUnavailableException => Problems.ConversionUnavailable,
             // Npgsql marks a refused or broken connection and a timeout as transient; SQLite a busy or locked database.
             DbException { IsTransient: true } => Problems.CatalogUnavailable,
             // A primary demoted during a failover refuses writes until clients reconnect to the new one.

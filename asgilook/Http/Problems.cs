@@ -17,6 +17,16 @@ internal static class Problems
         StatusCodes.Status503ServiceUnavailable, "Server busy",
         "The server is busy with other images; retry in a moment.", TimeSpan.FromSeconds(1));
 
+    /// <summary>This client has as much image work queued as one client may (<see cref="ClientBusyException"/>): others go first.</summary>
+    public static readonly Answer ClientBusy = new(
+        StatusCodes.Status429TooManyRequests, "Too much work queued",
+        "This client has as much image work waiting as one client may; retry when some of it is done.", TimeSpan.FromSeconds(2));
+
+    /// <summary>No conversion worker can be started (<see cref="Sandbox.WorkerUnavailableException"/>).</summary>
+    public static readonly Answer ConversionUnavailable = new(
+        StatusCodes.Status503ServiceUnavailable, "Conversion unavailable",
+        "The server cannot start the process that converts uploads right now; nothing was stored. Retry shortly.", TimeSpan.FromSeconds(5));
+
     /// <summary>The catalog database does not answer: a restart or a failover takes seconds.</summary>
     public static readonly Answer CatalogUnavailable = new(
         StatusCodes.Status503ServiceUnavailable, "Image catalog unavailable",
@@ -50,6 +60,8 @@ internal static class Problems
         Rejection.UnsupportedFormat => Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", rejection.Message),
         Rejection.TooManyPixels => Problem(StatusCodes.Status413PayloadTooLarge, "Image too large", rejection.Message),
         Rejection.TookTooLong => Problem(StatusCodes.Status422UnprocessableEntity, "Image too slow to convert", rejection.Message),
+        Rejection.OverMemory => Problem(StatusCodes.Status413PayloadTooLarge, "Image too large to decode", rejection.Message),
+        Rejection.DecoderFailed => Problem(StatusCodes.Status422UnprocessableEntity, "Image could not be decoded", rejection.Message),
         _ => Problem(StatusCodes.Status400BadRequest, "Not a readable image", rejection.Message),
     };
 

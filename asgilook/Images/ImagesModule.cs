@@ -63,10 +63,14 @@ public sealed class ImagesModule : ICarterModule
                 "415 names the format it does not read). It is stored as an upright " +
                 "8-bit sRGB JPEG without metadata. The answer carries delete_token, shown only here: DELETE takes it as a bearer credential. " +
                 "When upload keys are configured, Authorization: Bearer <upload key> is required (401 without one, before the body is read). " +
-                "429 with Retry-After and RateLimit headers past UploadsPerMinute for this client. " +
-                "413 for a body over MaxUploadBytes or a header declaring over MaxPixels (or a decode needing over MaxDecodeMegabytes); " +
-                "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout; " +
-                "503 with Retry-After when the upload buffers are full, too many conversions are waiting or the catalog database does not answer; " +
+                "It is decoded in a conversion worker process, never in the server. " +
+                "429 with Retry-After and RateLimit headers past UploadsPerMinute or UploadMegapixelsPerMinute for this client, " +
+                "or when it has as many uploads arriving or conversions queued as one client may. " +
+                "413 for a body over MaxUploadBytes, a header declaring over MaxPixels (or a decode needing over MaxDecodeMegabytes), " +
+                "or a decode that needs more than a conversion worker may hold (SandboxMemoryMegabytes); " +
+                "415 for an SVG holding a picture or a reference outside itself; " +
+                "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout, or whose decoder fails; " +
+                "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start or the catalog database does not answer; " +
                 "507 when the storage has under MinFreeDiskMegabytes free.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {

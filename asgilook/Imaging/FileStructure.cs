@@ -131,6 +131,128 @@ public static class FileStructure
         }
     }
 
+    /// <summary>
+    /// Whether the bytes are one JPEG as Asgilook's encoders write it, of exactly this size: 8-bit, one or three
+    /// components, baseline or progressive Huffman coding, nothing after its end. What a conversion worker answers
+    /// must be this before the server keeps it and later decodes it for thumbnails: the server's JPEG decoder then
+    /// never meets the arithmetic, lossless, hierarchical or 12-bit code paths a hostile file would aim at.
+    /// </summary>
+    public static bool IsPlainJpeg(ReadOnlySpan<byte> jpeg, int width, int height)
+    {
+        if (!IsExactlyOneFile(ImageLoader.Jpeg, jpeg))
+        {
+            return false;
+        }
+
+        var frames = 0;
+        var at = 2;
+        while (at + 2 <= jpeg.Length)
+        {
+            var marker = jpeg[at + 1];
+            if (marker == 0xD9)
+            {
+                return frames == 1;
+            }
+
+            if (at + 4 > jpeg.Length)
+            {
+                return false;
+            }
+
+            var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(at + 2)..]);
+            switch (marker)
+            {
+                case 0xC0 or 0xC1 or 0xC2:
+                    var frame = jpeg.Slice(at + 4, length - 2);
+                    if (frame[0] != 8 || BinaryPrimitives.ReadUInt16BigEndian(frame[1..]) != height
+                        || BinaryPrimitives.ReadUInt16BigEndian(frame[3..]) != width || frame[5] is not (1 or 3))
+                    {
+                        return false;
+                    }
+
+                    frames++;
+                    break;
+                case 0xC4 or 0xDB or 0xDD or 0xDA or 0xFE or (>= 0xE0 and <= 0xEF):
+                    break; // tables, restart interval, a scan, a comment, application data
+                default:
+                    return false; // other frame types, arithmetic coding tables, DNL, hierarchical markers
+            }
+
+            at += 2 + length;
+            if (marker == 0xDA)
+            {
+                while (at + 1 < jpeg.Length && !(jpeg[at] == 0xFF && jpeg[at + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7)))
+                {
+                    at++;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// <see cref="IsExactlyOneFile"/> for a file on disk, reading only what tells: a JPEG's first and last two bytes,
+    /// a WebP's RIFF header, an AVIF's top-level box headers. A render is checked whole once, when it is written;
+    /// this tells on every read, at the cost of a few small reads, whether the file is still the one written
+    /// (truncated, emptied or replaced files are not), however large it is.
+    /// </summary>
+    public static bool LooksWhole(ImageLoader loader, FileStream file)
+    {
+        var length = file.Length;
+        Span<byte> head = stackalloc byte[16];
+        Span<byte> tail = stackalloc byte[2];
+        try
+        {
+            if (length < 16 || file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length)
+            {
+                return false;
+            }
+
+            switch (loader)
+            {
+                case ImageLoader.Jpeg:
+                    file.Seek(-2, SeekOrigin.End);
+                    file.ReadExactly(tail);
+                    return head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF && tail[0] == 0xFF && tail[1] == 0xD9;
+                case ImageLoader.Webp:
+                    return head[..4].SequenceEqual("RIFF"u8) && head[8..12].SequenceEqual("WEBP"u8)
+                        && 8L + BinaryPrimitives.ReadUInt32LittleEndian(head[4..]) == length;
+                case ImageLoader.Heif:
+                    if (!head[4..8].SequenceEqual("ftyp"u8))
+                    {
+                        return false;
+                    }
+
+                    for (long at = 0; at < length;)
+                    {
+                        file.Seek(at, SeekOrigin.Begin);
+                        if (length - at < 8 || file.ReadAtLeast(head, 16, throwOnEndOfStream: false) < 8)
+                        {
+                            return false;
+                        }
+
+                        long size = BinaryPrimitives.ReadUInt32BigEndian(head);
+                        size = size == 1 ? (long)BinaryPrimitives.ReadUInt64BigEndian(head[8..]) : size == 0 ? length - at : size;
+                        if (size < 8 || size > length - at)
+                        {
+                            return false;
+                        }
+
+                        at += size;
+                    }
+
+                    return true;
+                default:
+                    return false;
+            }
+        }
+        finally
+        {
+            file.Seek(0, SeekOrigin.Begin);
+        }
+    }
+
     /// <summary>An ISO BMFF file: a run of top-level boxes, the first an <c>ftyp</c>, ending exactly at the end.</summary>
     private static bool BoxesFill(ReadOnlySpan<byte> data)
     {

@@ -15,6 +15,10 @@ public static class ImagingServices
             ImageEngine.ImageSharp => ActivatorUtilities.CreateInstance<ImageSharpImageProcessor>(provider),
             _ => ActivatorUtilities.CreateInstance<VipsImageProcessor>(provider),
         });
+        services.TryAddSingleton<IUploadConverter>(provider => provider.Settings().UploadDecoding is UploadDecoding.InProcess
+            ? ActivatorUtilities.CreateInstance<InProcessConverter>(provider)
+            : provider.GetRequiredService<Sandbox.SandboxedConverter>());
+        services.TryAddSingleton<Sandbox.SandboxedConverter>();
         services.TryAddSingleton(provider =>
         {
             var settings = provider.Settings();

@@ -64,6 +64,24 @@ public static class NativeHeap
         }
     }
 
+    /// <summary>Trims now, whatever the interval: for a conversion worker between uploads, idle anyway.</summary>
+    public static void TrimNow()
+    {
+        if (Volatile.Read(ref _trimmable) == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            MallocTrim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            Volatile.Write(ref _trimmable, 0);
+        }
+    }
+
     [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
     private static extern int MallocTrim(nuint pad);
 

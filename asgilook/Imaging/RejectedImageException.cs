@@ -14,6 +14,12 @@ public enum Rejection
 
     /// <summary>Converting it ran past the time one image may take: 422.</summary>
     TookTooLong,
+
+    /// <summary>Decoding it needed more memory than a conversion worker may have (the worker was stopped or refused an allocation): 413.</summary>
+    OverMemory,
+
+    /// <summary>The decoder failed in a way it was not meant to (the conversion worker died): 422.</summary>
+    DecoderFailed,
 }
 
 /// <summary>Raised when an upload is not an image Asgilook takes; the message says why, for the client.</summary>

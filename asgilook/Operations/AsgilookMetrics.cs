@@ -19,6 +19,8 @@ public sealed class AsgilookMetrics
     private readonly Histogram<double> _conversionSeconds;
     private readonly Counter<long> _uploadBytes;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _workersStarted;
+    private readonly Counter<long> _workersEnded;
 
     public AsgilookMetrics(IMeterFactory meters)
     {
@@ -33,6 +35,9 @@ public sealed class AsgilookMetrics
         _thumbnailSeconds = meter.CreateHistogram<double>("asgilook.thumbnail.duration", "s", "Time to render one thumbnail: decode with shrink-on-load, resize, encode.");
         _conversionSeconds = meter.CreateHistogram<double>("asgilook.upload.conversion.duration", "s", "Time to convert one upload to the stored JPEG.");
         _uploadBytes = meter.CreateCounter<long>("asgilook.upload.bytes", "By", "Bytes of upload bodies received.");
+        _workersStarted = meter.CreateCounter<long>("asgilook.sandbox.workers_started", "{process}", "Conversion worker processes started.");
+        _workersEnded = meter.CreateCounter<long>("asgilook.sandbox.workers_ended", "{process}",
+            "Conversion worker processes ended, by reason: memory (killed past the ceiling), time (killed past the deadline), allocation failed, died, broke the protocol, grew (retired), ended while idle.");
         _rejected = meter.CreateCounter<long>("asgilook.requests.rejected", "{request}", "Requests answered with a 4xx problem or a 503, by status.");
     }
 
@@ -71,6 +76,10 @@ public sealed class AsgilookMetrics
     public void UploadReceived(long bodyBytes) => _uploadBytes.Add(bodyBytes);
 
     public void UploadConverted(TimeSpan duration) => _conversionSeconds.Record(duration.TotalSeconds);
+
+    public void SandboxWorkerStarted() => _workersStarted.Add(1);
+
+    public void SandboxWorkerEnded(string reason) => _workersEnded.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Rejected(int status) => _rejected.Add(1, new KeyValuePair<string, object?>("status", status));
 }

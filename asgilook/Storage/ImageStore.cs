@@ -15,7 +15,7 @@ namespace Asgilook.Storage;
 /// in place, and removed before its file is, so a listed image always has its file.
 /// </summary>
 public sealed partial class ImageStore(
-    IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor,
+    IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor, IUploadConverter converter,
     ImageWork work, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
 {
     /// <summary>Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read.</summary>
@@ -38,25 +38,31 @@ public sealed partial class ImageStore(
     public Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken) =>
         catalog.ListAsync(after, limit, order, cancellationToken);
 
-    /// <summary>Converts the upload to JPEG and stores it under <paramref name="id"/>, with who may delete it.</summary>
+    /// <summary>
+    /// What the server learns of an upload before any decoder sees it (<see cref="UploadHeader"/>): its format,
+    /// its declared size, and the header checks that refuse it early.
+    /// </summary>
+    /// <exception cref="RejectedImageException">The header alone refuses it.</exception>
+    public UploadHeader Inspect(byte[] upload) => UploadHeader.Inspect(upload, processor.Reads, processor.Name, options.Value.MaxPixels);
+
+    /// <summary>Converts the upload to JPEG (in a conversion worker) and stores it under <paramref name="id"/>, with who may delete it.</summary>
+    /// <param name="ticket">Whose upload it is and the pixels it declares: the conversion queue shares its workers by these.</param>
     /// <exception cref="RejectedImageException">The upload is not an image Asgilook takes.</exception>
     /// <exception cref="ServerBusyException">Too many conversions are waiting already.</exception>
+    /// <exception cref="ClientBusyException">This client has as many conversions waiting as one client may.</exception>
     /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
     // snippet: save
-    public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, CancellationToken cancellationToken)
+    public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, WorkTicket ticket, CancellationToken cancellationToken)
     {
-        var conversion = Stopwatch.StartNew();
-        var (converted, placeholder) = await work.Conversions.RunAsync(() =>
-        {
-            var jpeg = processor.ConvertToJpeg(upload, options.Value.MaxPixels);
-            return (jpeg, processor.MakePlaceholder(jpeg.Jpeg));
-        }, cancellationToken);
-        metrics.UploadConverted(conversion.Elapsed);
+        var converting = Stopwatch.StartNew();
+        var conversion = await work.Conversions.RunAsync(ticket, () => converter.Convert(upload), cancellationToken);
+        metrics.UploadConverted(converting.Elapsed);
 
+        var converted = conversion.Image;
         await files.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
-            Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)), ownership.DeleteTokenHash, ownership.OwnerKeyId, placeholder);
+            conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder);
         try
         {
             // Not cancellable: once the file is in place, the row must follow it or the file must go.

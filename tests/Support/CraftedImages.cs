@@ -42,6 +42,54 @@ public static class CraftedImages
     public static byte[] SvgDeclaring(int width, int height) => Encoding.UTF8.GetBytes(
         $"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}'><circle cx='10' cy='10' r='5'/></svg>");
 
+    /// <summary>
+    /// The security review's H1: an SVG declaring 64×64 that draws a flat <paramref name="side"/>² RGBA PNG embedded as
+    /// a <c>data:</c> URL, a few hundred kilobytes that librsvg would decode whole, twice over, past every limit of Asgilook's.
+    /// </summary>
+    public static byte[] SvgWithEmbeddedPicture(int side)
+    {
+        using var black = Image.Black(side, side, bands: 4);
+        using var bytes = black.Cast(Enums.BandFormat.Uchar);
+        var png = Convert.ToBase64String(bytes.PngsaveBuffer(compression: 9));
+        return Encoding.UTF8.GetBytes(
+            $"<svg xmlns='http://www.w3.org/2000/svg' width='64' height='64'><image width='64' height='64' href='data:image/png;base64,{png}'/></svg>");
+    }
+
+    /// <summary>
+    /// An SVG the policy lets through (shapes and a filter of its own) whose render holds far more than its declared size
+    /// says: librsvg filters a <paramref name="side"/>² canvas through several surfaces of 4 bytes a pixel.
+    /// </summary>
+    public static byte[] SvgFilterBomb(int side) => Encoding.UTF8.GetBytes(
+        $"<svg xmlns='http://www.w3.org/2000/svg' width='{side}' height='{side}'><filter id='f' x='0' y='0' width='1' height='1'>" +
+        "<feGaussianBlur stdDeviation='50'/><feOffset dx='3'/><feMorphology radius='3'/></filter>" +
+        $"<rect width='{side}' height='{side}' fill='red' filter='url(#f)'/><rect width='{side}' height='{side}' fill='blue' opacity='0.5' filter='url(#f)'/></svg>");
+
+    /// <summary>
+    /// The security review's M10 (ImageSharp #3074): a 40-byte BMP whose pixel data offset is 0x7FFFFF00, from which
+    /// ImageSharp 2.1.13 sizes a palette of 2 GiB, outside its capped allocator.
+    /// </summary>
+    public static byte[] BmpWithAHugePixelOffset()
+    {
+        var bmp = new byte[40];
+        "BM"u8.CopyTo(bmp);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), 58);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 0x7FFFFF00);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), 1);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 8);
+        return bmp;
+    }
+
+    /// <summary>
+    /// The security review's H2: a flat 9000×9000 JPEG 2000 of a few hundred bytes, inside the decode budget by its header
+    /// (81 MP × 3 bands) but needing well over a gigabyte in OpenJPEG. Made once per run (opj_compress takes seconds).
+    /// </summary>
+    public static byte[] FlatJpeg2000 => LazyFlatJpeg2000.Value;
+
+    private static readonly Lazy<byte[]> LazyFlatJpeg2000 = new(() => FormatTools.Jpeg2000(TestImages.Flat(9000, 9000, bands: 3)));
+
     /// <summary>A real 2×2 BMP file (black): a format the bundled libvips does not read, ImageSharp does.</summary>
     public static byte[] Bmp()
     {

@@ -35,6 +35,31 @@ public sealed class ServerProcess : IAsyncDisposable
     public long PeakRssMegabytes() =>
         long.Parse(File.ReadAllLines($"/proc/{Pid}/status").Single(line => line.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
 
+    /// <summary>The memory the server's process holds now (VmRSS), in MiB.</summary>
+    public long RssMegabytes() => StatusKilobytes(Pid, "VmRSS:") / 1024;
+
+    /// <summary>Resets the peak (VmHWM) to what the process holds now, so that <see cref="PeakRssMegabytes"/> tells what came after.</summary>
+    public void ResetPeakRss() => File.WriteAllText($"/proc/{Pid}/clear_refs", "5");
+
+    /// <summary>The server's child processes (its conversion workers).</summary>
+    public IReadOnlyList<int> ChildPids() =>
+        [.. Directory.GetDirectories($"/proc/{Pid}/task")
+            .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(pid => int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture)).Distinct()];
+
+    public static long StatusKilobytes(int pid, string field) =>
+        long.Parse(File.ReadAllLines($"/proc/{pid}/status").Single(line => line.StartsWith(field, StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The sum of a counter in the server's <c>/metrics</c> over the series whose labels contain <paramref name="labels"/>; 0 when absent.</summary>
+    public async Task<double> MetricAsync(string name, string labels = "")
+    {
+        var text = await Client.GetStringAsync("/metrics");
+        return text.Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>A path as the server sees it, through its mount namespace (for a server started under <c>unshare -m</c>).</summary>
     public string SeenByServer(string path) => $"/proc/{Pid}/root{path}";
 

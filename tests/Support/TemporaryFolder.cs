@@ -5,5 +5,8 @@ public sealed class TemporaryFolder(string prefix) : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
 
+    /// <summary>The stored JPEGs, when the folder is a storage folder.</summary>
+    public string[] Images() => Directory.GetFiles(Path, "*.jpeg");
+
     public void Dispose() => Directory.Delete(Path, recursive: true);
 }
