@@ -4,6 +4,16 @@ namespace Asgilook.Tests;
 
 public sealed class ThumbnailSeriesTests
 {
+    private static readonly ThumbnailLadder Ladder = new(64, long.MaxValue);
+
+    [Theory]
+    [InlineData(10000, 10000, 12_000_000, "2500x2500 1250x1250 625x625 312x312 156x156 78x78")]
+    [InlineData(8000, 6000, 12_000_000, "4000x3000 2000x1500 1000x750 500x375 250x187 125x93")]
+    [InlineData(4000, 3000, 3_000_000, "2000x1500 1000x750 500x375 250x187 125x93")]
+    [InlineData(4000, 3000, 2_999_999, "1000x750 500x375 250x187 125x93")]
+    public void SizesOverTheMostPixelsAreNotOffered(int width, int height, long maxPixels, string expected) =>
+        Assert.Equal(expected, string.Join(' ', ThumbnailSeries.Sizes(width, height, new ThumbnailLadder(64, maxPixels)).Select(size => $"{size.Width}x{size.Height}")));
+
     [Theory]
     [InlineData(640, 360, 64, "320x180 160x90")]
     [InlineData(462, 462, 64, "231x231 115x115")]
@@ -19,7 +29,7 @@ public sealed class ThumbnailSeriesTests
     [InlineData(8, 8, 1, "4x4 2x2 1x1")]
     public void MipmapSeries(int width, int height, int minSize, string expected)
     {
-        var sizes = ThumbnailSeries.Sizes(width, height, minSize).Select(size => $"{size.Width}x{size.Height}");
+        var sizes = ThumbnailSeries.Sizes(width, height, new ThumbnailLadder(minSize, long.MaxValue)).Select(size => $"{size.Width}x{size.Height}");
 
         Assert.Equal(expected, string.Join(' ', sizes));
     }
@@ -27,7 +37,7 @@ public sealed class ThumbnailSeriesTests
     [Fact]
     public void EachSizeIsAboutHalfThePrevious()
     {
-        var sizes = ThumbnailSeries.Sizes(4000, 3000, 64).ToArray();
+        var sizes = ThumbnailSeries.Sizes(4000, 3000, new ThumbnailLadder(64, long.MaxValue)).ToArray();
 
         Assert.All(sizes.Zip(sizes.Skip(1)), pair =>
         {
@@ -40,9 +50,9 @@ public sealed class ThumbnailSeriesTests
     [Fact]
     public void ContainsOnlyListedSizes()
     {
-        Assert.True(ThumbnailSeries.Contains(640, 360, 64, (160, 90)));
-        Assert.False(ThumbnailSeries.Contains(640, 360, 64, (80, 45)));
-        Assert.False(ThumbnailSeries.Contains(640, 360, 64, (640, 360)));
+        Assert.True(ThumbnailSeries.Contains(640, 360, Ladder, (160, 90)));
+        Assert.False(ThumbnailSeries.Contains(640, 360, Ladder, (80, 45)));
+        Assert.False(ThumbnailSeries.Contains(640, 360, Ladder, (640, 360)));
     }
 
     [Fact]

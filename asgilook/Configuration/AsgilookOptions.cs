@@ -40,6 +40,13 @@ public sealed class AsgilookOptions
     [Range(1, 100_000)]
     public int MinThumbSize { get; set; } = 64;
 
+    /// <summary>
+    /// The most pixels a listed thumbnail may have: larger halves of a huge upload are not offered (404), so no request can
+    /// make the server render, encode and keep tens of megapixels. The default keeps the whole ladder for photos up to 48 MP.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long MaxThumbnailPixels { get; set; } = 12_000_000;
+
     /// <summary>The largest upload body accepted; larger ones answer 413 before they are read whole.</summary>
     [Range(1, long.MaxValue)]
     public long MaxUploadBytes { get; set; } = 32L * 1024 * 1024;

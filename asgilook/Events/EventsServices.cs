@@ -11,7 +11,7 @@ public static class EventsServices
     {
         services.TryAddSingleton<IEventBroadcast>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
             ? new RedisEventBroadcast(
-                redis, provider.Settings().MinThumbSize, provider.GetRequiredService<Imaging.IImageProcessor>().ThumbnailFormats,
+                redis, Thumbnails.ThumbnailLadder.Of(provider.Settings()), provider.GetRequiredService<Imaging.IImageProcessor>().ThumbnailFormats,
                 provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
             : new NoBroadcast());
         services.TryAddSingleton<ImageEvents>();

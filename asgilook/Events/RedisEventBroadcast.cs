@@ -16,7 +16,7 @@ namespace Asgilook.Events;
 /// moment: an event sent while Redis is away is lost, which costs a page a live update, never data.
 /// </summary>
 public sealed partial class RedisEventBroadcast(
-    RedisConnection redis, int minThumbSize, IReadOnlyCollection<Imaging.ThumbnailFormat> formats, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
+    RedisConnection redis, Thumbnails.ThumbnailLadder ladder, IReadOnlyCollection<Imaging.ThumbnailFormat> formats, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
 {
     /// <summary>The largest side a received image may claim (a real one is far smaller: MaxPixels bounds it).</summary>
     private const int MaxSide = 1_000_000;
@@ -109,7 +109,7 @@ public sealed partial class RedisEventBroadcast(
         }
 
         // A placeholder goes into a page's styles: only one of the shape Asgilook makes passes.
-        return ImageResource.From(id, modified, width, height, minThumbSize, formats, Placeholders.IsWellFormed(received.Placeholder) ? received.Placeholder : null);
+        return ImageResource.From(id, modified, width, height, ladder, formats, Placeholders.IsWellFormed(received.Placeholder) ? received.Placeholder : null);
     }
 
     private sealed record Message(string? Origin, string? Type, ImageResource? Image);

@@ -22,18 +22,18 @@ public record ImageResource(string Id, string Image, string Modified, int[] Size
     [JsonPropertyOrder(1)]
     public Placeholder? Placeholder { get; init; }
 
-    public static ImageResource From(StoredImage image, int minThumbSize, IEnumerable<ThumbnailFormat> formats) =>
-        From(image.Id, image.Modified, image.Width, image.Height, minThumbSize, formats, image.Placeholder);
+    public static ImageResource From(StoredImage image, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats) =>
+        From(image.Id, image.Modified, image.Width, image.Height, ladder, formats, image.Placeholder);
 
     public static ImageResource From(
-        Guid id, DateTimeOffset modified, int width, int height, int minThumbSize, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder) => new(
+        Guid id, DateTimeOffset modified, int width, int height, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder) => new(
         id.ToString(),
         StoredImage.UriOf(id),
         modified.ToString("R"),
         [width, height],
-        [.. ThumbnailSeries.Uris(id, width, height, minThumbSize)])
+        [.. ThumbnailSeries.Uris(id, width, height, ladder)])
     {
-        Sources = ThumbnailSeries.Sources(id, width, height, minThumbSize, formats),
+        Sources = ThumbnailSeries.Sources(id, width, height, ladder, formats),
         Placeholder = placeholder,
     };
 }

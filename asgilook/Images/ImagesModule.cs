@@ -9,6 +9,7 @@ using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.RateLimiting;
 using Asgilook.Storage;
+using Asgilook.Thumbnails;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -170,7 +171,7 @@ public sealed class ImagesModule : ICarterModule
             response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}{ordered}>; rel=\"next\"";
         }
 
-        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, options.Value.MinThumbSize, store.ThumbnailFormats)).ToArray());
+        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, ThumbnailLadder.Of(options.Value), store.ThumbnailFormats)).ToArray());
     }
 
     private static ListOrder? OrderOf(string value) => value switch
@@ -243,7 +244,7 @@ public sealed class ImagesModule : ICarterModule
             return Problems.InsufficientStorage();
         }
 
-        var resource = ImageResource.From(image, limits.MinThumbSize, store.ThumbnailFormats);
+        var resource = ImageResource.From(image, ThumbnailLadder.Of(limits), store.ThumbnailFormats);
         await events.PublishAsync(new ImageUploaded(resource));
         return TypedResults.Created(image.Uri, new UploadedImage(resource, token.Value));
     }
@@ -290,7 +291,7 @@ public sealed class ImagesModule : ICarterModule
             return Problems.ImageNotFound(id); // deleted meanwhile by another request
         }
 
-        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, options.Value.MinThumbSize, store.ThumbnailFormats)));
+        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, ThumbnailLadder.Of(options.Value), store.ThumbnailFormats)));
         return TypedResults.NoContent();
     }
 }

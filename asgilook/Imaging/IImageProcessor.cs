@@ -16,9 +16,6 @@ public sealed record RenderedThumbnail(byte[] Bytes, TimeSpan Resize, TimeSpan E
 {
     /// <summary>Waiting for an image worker, set by the store that queued the work.</summary>
     public TimeSpan Queue { get; init; }
-
-    /// <summary>Read from the render kept beside the image: nothing was rendered.</summary>
-    public bool Kept { get; init; }
 }
 
 /// <summary>

@@ -176,32 +176,38 @@ public sealed partial class ImageStore(
     /// <summary>The formats this server renders thumbnails in.</summary>
     public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => processor.ThumbnailFormats;
 
-    /// <summary>The thumbnail as rendered before (by any instance, before any restart); null when it never was.</summary>
-    public RenderedThumbnail? KeptThumbnail(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
+    /// <summary>
+    /// The thumbnail as rendered before (by any instance, before any restart), open for streaming; null when it never was.
+    /// It was checked whole when it was written; here a few small reads tell that it is still that file (one truncated,
+    /// emptied or replaced is deleted, logged and rendered again), whatever its size: nothing is read whole to answer.
+    /// </summary>
+    public FileStream? OpenKeptThumbnail(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
-        var clock = Stopwatch.StartNew();
         var name = RenderName(image, width, height, format);
-        if (files.ReadRender(image.Id, name) is not { } bytes)
+        if (files.OpenRender(image.Id, name) is not { } file)
         {
             return null;
         }
 
-        if (!IsWhole(bytes, format))
+        if (!FileStructure.LooksWhole(LoaderOf(format), file))
         {
             // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
+            file.Dispose();
             Log.RenderDamaged(logger, image.Id);
             files.DeleteRender(image.Id, name);
             return null;
         }
 
         metrics.ThumbnailRead();
-        return new RenderedThumbnail(bytes, clock.Elapsed, TimeSpan.Zero) { Kept = true };
+        return file;
     }
 
-    private static bool IsWhole(byte[] bytes, ThumbnailFormat format) =>
-        ImageFormats.Sniff(bytes) is { } sniffed
-        && sniffed.Name == format switch { ThumbnailFormat.Jpeg => "JPEG", ThumbnailFormat.Webp => "WebP", _ => "AVIF" }
-        && FileStructure.IsComplete(sniffed.Loader, bytes);
+    private static ImageFormats.ImageLoader LoaderOf(ThumbnailFormat format) => format switch
+    {
+        ThumbnailFormat.Webp => ImageFormats.ImageLoader.Webp,
+        ThumbnailFormat.Avif => ImageFormats.ImageLoader.Heif,
+        _ => ImageFormats.ImageLoader.Jpeg,
+    };
 
     /// <summary>
     /// A render's file name: its size, and a hash of its ETag (the image, the size, the engine and the
@@ -232,14 +238,17 @@ public sealed partial class ImageStore(
             return processor.Thumbnail(jpeg, width, height, format) with { Queue = waited };
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
-        await KeepAsync(image, RenderName(image, width, height, format), rendered.Bytes);
+        await KeepAsync(image, RenderName(image, width, height, format), rendered.Bytes, format);
         return rendered;
     }
 
-    /// <summary>Keeps a render unless the disk is short of room; a render that cannot be kept is still served.</summary>
-    private async Task KeepAsync(StoredImage image, string name, byte[] bytes)
+    /// <summary>
+    /// Keeps a render unless the disk is short of room (a render that cannot be kept is still served), once it is checked
+    /// to be exactly one whole file of its format: the check a kept render's reads then need not repeat.
+    /// </summary>
+    private async Task KeepAsync(StoredImage image, string name, byte[] bytes, ThumbnailFormat format)
     {
-        if (!HasRoomForUploads())
+        if (!HasRoomForUploads() || !FileStructure.IsExactlyOneFile(LoaderOf(format), bytes))
         {
             return;
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using Asgilook.Caching;
 using Asgilook.Configuration;
@@ -26,7 +27,7 @@ public sealed class ThumbnailsModule : ICarterModule
             .WithDescription("format is jpeg, webp or avif (the ImageSharp engine renders no AVIF: 404); an image's 'sources' lists every URI. " +
                 "One URL, one representation: nothing is negotiated on Accept. " +
                 "Only the sizes an image lists in its 'thumbnails' are served (404 otherwise): each about half the previous, " +
-                "down to MinThumbSize. Rendered on the fly with shrink-on-load, cached, and sent with a strong ETag, Last-Modified, " +
+                "down to MinThumbSize, none over MaxThumbnailPixels. Rendered on the fly with shrink-on-load, cached, and sent with a strong ETag, Last-Modified, " +
                 "Cache-Control: immutable and Server-Timing. 429 with Retry-After when this client has had RendersPerMinute thumbnails rendered " +
                 "in the last minute (answers from the cache do not count); 503 with Retry-After when too much image work is waiting or the " +
                 "catalog database does not answer.")
@@ -48,7 +49,7 @@ public sealed class ThumbnailsModule : ICarterModule
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
-    internal static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(
+    internal static async Task<Results<FileContentHttpResult, FileStreamHttpResult, StatusCodeHttpResult, ProblemHttpResult>> GetThumbnail(
         Guid id, int width, int height, string format, HttpContext context, ImageStore store, RateLimits rateLimits,
         IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
     {
@@ -66,7 +67,7 @@ public sealed class ThumbnailsModule : ICarterModule
 
         // snippet: guard
         // Like the tutorial, accept only the exact URIs listed in the image's thumbnails.
-        var listed = ThumbnailSeries.Contains(image.Width, image.Height, options.Value.MinThumbSize, (width, height));
+        var listed = ThumbnailSeries.Contains(image.Width, image.Height, ThumbnailLadder.Of(options.Value), (width, height));
         if (!listed || request.Path.Value != ThumbnailSeries.Uri(id, width, height, kind))
         {
             return Problems.ThumbnailSizeNotOffered(id, width, height);
@@ -81,28 +82,32 @@ public sealed class ThumbnailsModule : ICarterModule
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        // Rendered once for the image's lifetime: after that, a miss reads the render kept beside the image.
-        var thumbnail = store.KeptThumbnail(image, width, height, kind);
-        if (thumbnail is null)
-        {
-            // Only a render costs: answers from the cache or from a kept render never come here.
-            if (await rateLimits.TakeAsync(context, rateLimits.Renders) is { Allowed: false } refused)
-            {
-                return Problems.TooManyRequests(refused);
-            }
+        response.Headers.CacheControl = ConditionalRequest.Immutable;
+        var entityTag = EntityTagHeaderValue.Parse(etag);
 
-            thumbnail = await store.RenderThumbnailAsync(image, width, height, kind);
-            if (thumbnail is null)
-            {
-                return Problems.ImageNotFound(id);
-            }
+        // Rendered once for the image's lifetime: after that, a miss streams the render kept beside the image.
+        var reading = Stopwatch.StartNew();
+        if (store.OpenKeptThumbnail(image, width, height, kind) is { } kept)
+        {
+            response.Headers.Append("Server-Timing", $"kept;desc=\"open the kept render\";dur={Milliseconds(reading.Elapsed)}");
+            return TypedResults.File(kept, kind.MediaType(), lastModified: image.Modified, entityTag: entityTag);
         }
 
-        response.Headers.CacheControl = ConditionalRequest.Immutable;
-        response.Headers.Append("Server-Timing", thumbnail.Kept
-            ? $"kept;desc=\"read the kept render\";dur={Milliseconds(thumbnail.Resize)}"
-            : $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
-        return TypedResults.Bytes(thumbnail.Bytes, kind.MediaType(), lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(etag));
+        // Only a render costs: answers from the cache or from a kept render never come here.
+        if (await rateLimits.TakeAsync(context, rateLimits.Renders, pixels: (long)width * height) is { Allowed: false } refused)
+        {
+            return Problems.TooManyRequests(refused);
+        }
+
+        var thumbnail = await store.RenderThumbnailAsync(image, width, height, kind, RateLimits.ClientOf(context, uploadKeyId: null));
+        if (thumbnail is null)
+        {
+            return Problems.ImageNotFound(id);
+        }
+
+        response.Headers.Append("Server-Timing",
+            $"queue;dur={Milliseconds(thumbnail.Queue)}, resize;desc=\"decode and resize\";dur={Milliseconds(thumbnail.Resize)}, encode;dur={Milliseconds(thumbnail.Encode)}");
+        return TypedResults.Bytes(thumbnail.Bytes, kind.MediaType(), lastModified: image.Modified, entityTag: entityTag);
     }
 
     private static string Milliseconds(TimeSpan duration) => duration.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture);

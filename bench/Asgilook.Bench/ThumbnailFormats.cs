@@ -24,7 +24,7 @@ internal static class ThumbnailFormats
         foreach (var name in corpus)
         {
             var stored = processor.ConvertToJpeg(File.ReadAllBytes(Path.Combine(work, name)), long.MaxValue);
-            foreach (var (width, height) in ThumbnailSeries.Sizes(stored.Width, stored.Height, 64))
+            foreach (var (width, height) in ThumbnailSeries.Sizes(stored.Width, stored.Height, ThumbnailLadder.Of(new AsgilookOptions())))
             {
                 using var lazy = Image.ThumbnailBuffer(stored.Jpeg, width, height: height, size: Enums.Size.Force);
                 rungs.Add(lazy.CopyMemory());

@@ -20,7 +20,7 @@ internal static class VipsLimit
         var png = File.ReadAllBytes(Path.Combine(work, Images.Png1080));
         var photo = File.ReadAllBytes(Path.Combine(work, Images.Photos[0].Name));
         var stored = processor.ConvertToJpeg(photo, long.MaxValue);
-        var sizes = ThumbnailSeries.Sizes(stored.Width, stored.Height, 64).ToArray();
+        var sizes = ThumbnailSeries.Sizes(stored.Width, stored.Height, ThumbnailLadder.Of(new AsgilookOptions())).ToArray();
 
         Report("convert-1080p-png", duration, () => processor.ConvertToJpeg(png, long.MaxValue));
         Report("convert-12mp-jpeg", duration, () => processor.ConvertToJpeg(photo, long.MaxValue));
