@@ -46,7 +46,7 @@ public sealed class BackPressureTests
         var running = 0;
         var most = 0;
 
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => queue.RunAsync(() =>
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() => queue.RunAsync(Ticket("a"), () =>
         {
             var now = Interlocked.Increment(ref running);
             InterlockedMax(ref most, now);
@@ -64,16 +64,82 @@ public sealed class BackPressureTests
     {
         using var queue = new ImageWorkQueue("test", workers: 1, queueLength: 0);
         using var gate = new ManualResetEventSlim();
-        var holding = Task.Run(() => queue.RunAsync(() => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
-        await Loopback.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start");
+        var holding = Task.Run(() => queue.RunAsync(Ticket("a"), () => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
+        await Loopback.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start", timeoutSeconds: 15);
         await Task.Delay(50);
 
-        await Assert.ThrowsAsync<ServerBusyException>(() => queue.RunAsync(() => true, CancellationToken.None));
+        await Assert.ThrowsAsync<ServerBusyException>(() => queue.RunAsync(Ticket("b"), () => true, CancellationToken.None));
 
         gate.Set();
         Assert.True(await holding);
-        Assert.True(await queue.RunAsync(() => true, CancellationToken.None));
+        Assert.True(await queue.RunAsync(Ticket("b"), () => true, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task TheNextJobIsTakenRoundRobinAcrossClientsSoAFloodWaitsBehindItself()
+    {
+        using var queue = new ImageWorkQueue("test", workers: 1, queueLength: 100);
+        using var gate = new ManualResetEventSlim();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task Job(string client, string name) => queue.RunAsync(Ticket(client), () =>
+        {
+            gate.Wait(TimeSpan.FromSeconds(30));
+            order.Enqueue(name);
+            return true;
+        }, CancellationToken.None);
+
+        var flood = Enumerable.Range(1, 6).Select(i => Job("attacker", $"a{i}")).ToList();
+        await Loopback.WaitUntilAsync(() => queue.Waiting == 5, "the flood was not queued");
+        var victim = Job("victim", "v1");
+        gate.Set();
+        await Task.WhenAll([.. flood, victim]);
+
+        // a1 was running and a2 was first in turn when the victim came: it goes next, before the other four.
+        Assert.Equal(["a1", "a2", "v1", "a3", "a4", "a5", "a6"], order.ToArray());
+    }
+
+    [Fact]
+    public async Task LargeJobsNeverHoldEveryWorkerSoSmallOnesAlwaysHaveOne()
+    {
+        var shares = new WorkShares(QueuedPixels: long.MaxValue, JobsPerClient: 100, PixelsPerClient: long.MaxValue, LargeJobPixels: 1000);
+        using var queue = new ImageWorkQueue("test", workers: 2, queueLength: 100, shares);
+        using var gate = new ManualResetEventSlim();
+        var running = 0;
+        Task<bool> Job(string client, long pixels) => queue.RunAsync(Ticket(client, pixels), () =>
+        {
+            Interlocked.Increment(ref running);
+            return gate.Wait(TimeSpan.FromSeconds(30));
+        }, CancellationToken.None);
+
+        var large = Enumerable.Range(0, 3).Select(_ => Job("attacker", 5000)).ToList();
+        await Loopback.WaitUntilAsync(() => Volatile.Read(ref running) == 1 && queue.Waiting == 2, "the large jobs were not queued");
+        var small = Job("victim", 10);
+        await Loopback.WaitUntilAsync(() => Volatile.Read(ref running) == 2, "the small job did not get the worker the large ones left");
+        Assert.False(small.IsCompleted);
+        gate.Set();
+        Assert.All(await Task.WhenAll([.. large, small]), Assert.True);
+    }
+
+    [Fact]
+    public async Task AClientPastItsShareIsRefusedWhileOthersAreAdmitted()
+    {
+        var shares = new WorkShares(QueuedPixels: 12_000, JobsPerClient: 3, PixelsPerClient: 2_500, LargeJobPixels: long.MaxValue);
+        using var queue = new ImageWorkQueue("test", workers: 1, queueLength: 100, shares);
+        using var gate = new ManualResetEventSlim();
+        Task<bool> Job(string client, long pixels) => queue.RunAsync(Ticket(client, pixels), () => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None);
+
+        var admitted = new List<Task<bool>> { Job("a", 1000), Job("a", 1000) };
+        await Assert.ThrowsAsync<ClientBusyException>(() => Job("a", 1000)); // 3000 pixels: past its 2500
+        admitted.Add(Job("a", 100));
+        await Assert.ThrowsAsync<ClientBusyException>(() => Job("a", 1)); // its fourth job
+        admitted.Add(Job("b", 9000)); // a client's first job is always admitted, whatever its size...
+        await Assert.ThrowsAsync<ServerBusyException>(() => Job("c", 1000)); // ...but not past the whole queue's pixels
+        gate.Set();
+        Assert.All(await Task.WhenAll(admitted), Assert.True);
+        Assert.True(await Job("a", 2500)); // what was done is given back
+    }
+
+    private static WorkTicket Ticket(string client, long pixels = 1) => new(client, pixels);
 
     private static void InterlockedMax(ref int target, int value)
     {

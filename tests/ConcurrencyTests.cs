@@ -10,7 +10,11 @@ public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<Re
     [Fact]
     public async Task FortyUploadsAtOnceAreAllStoredAndListed()
     {
-        await using var app = await TestApp.StartAsync();
+        // One test client is one client: its shares of the queue and the upload memory are lifted for this.
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadsInFlightPerClient"] = "40", ["Asgilook:ImageQueuePerClient"] = "40",
+        });
         var png = TestImages.RandomEllipses(320, 180);
 
         var posted = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => app.Client.PostImageAsync(png)));

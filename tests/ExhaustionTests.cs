@@ -35,7 +35,8 @@ public sealed class ExhaustionTests
 
         // Each announces 30 MB, sends 1 KiB and then a few bytes a second: with a body read into an array of
         // the announced size they would have pinned 6 GB; with the old 240 B/s minimum they could stay for hours.
-        var slow = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => TrickleAsync(server.Port)));
+        // Twenty clients (addresses) of ten each: within what one client may have arriving at once.
+        var slow = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => TrickleAsync(server.Port, $"127.0.0.{10 + (i % 20)}")));
         var uploaded = new List<HttpStatusCode>();
         for (var i = 0; i < 5; i++)
         {
@@ -224,9 +225,35 @@ public sealed class ExhaustionTests
     }
 
     /// <summary>A client that announces a large upload and then sends a few bytes a second, until the server cuts it off.</summary>
-    private static async Task<Trickle> TrickleAsync(int port)
+    [Fact]
+    public async Task OneClientsParkedBodiesFillOnlyItsOwnShare()
     {
-        var client = new TcpClient();
+        using var storage = new TemporaryFolder("asgilook-parked-");
+        await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?>(NoRateLimits)
+        {
+            ["ASGI_LOOK_STORAGE_PATH"] = storage.Path,
+            ["Asgilook__UploadBufferMegabytes"] = "64",
+        });
+
+        // One address parks 40 bodies: past the 16 one client may have arriving, each is refused at once.
+        var parked = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => TrickleAsync(server.Port, "127.0.0.77")));
+        bool Refused(Trickle client) => client.Answer.StartsWith("HTTP/1.1 429", StringComparison.Ordinal);
+        await Loopback.WaitUntilAsync(() => parked.Count(Refused) >= 24, "the bodies past the client's share were not refused");
+        Assert.Equal(24, parked.Count(Refused));
+        Assert.All(parked.Where(Refused), client => Assert.Contains("Too many uploads at once", client.Answer));
+
+        // Everyone else uploads as usual meanwhile.
+        using var response = await server.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(1280, 720)));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        foreach (var client in parked)
+        {
+            client.Dispose();
+        }
+    }
+
+    private static async Task<Trickle> TrickleAsync(int port, string from)
+    {
+        var client = new TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(from), 0));
         await client.ConnectAsync("127.0.0.1", port);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes("POST /images HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 30000000\r\n\r\n"));
@@ -239,9 +266,22 @@ public sealed class ExhaustionTests
     private sealed class Trickle(TcpClient client) : IDisposable
     {
         private readonly CancellationTokenSource _stop = new();
+        private readonly MemoryStream _answer = new();
         private volatile bool _closed;
 
         public bool Closed => _closed;
+
+        /// <summary>What the server answered before it closed the connection.</summary>
+        public string Answer
+        {
+            get
+            {
+                lock (_answer)
+                {
+                    return Encoding.UTF8.GetString(_answer.ToArray());
+                }
+            }
+        }
 
         public void Start()
         {
@@ -265,8 +305,13 @@ public sealed class ExhaustionTests
                 var buffer = new byte[4096];
                 try
                 {
-                    while (await stream.ReadAsync(buffer, _stop.Token) > 0)
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, _stop.Token)) > 0)
                     {
+                        lock (_answer)
+                        {
+                            _answer.Write(buffer, 0, read);
+                        }
                     }
                 }
                 catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)

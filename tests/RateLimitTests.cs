@@ -29,7 +29,10 @@ public sealed partial class RateLimitTests(RedisCacheBackend redis) : IClassFixt
         Assert.InRange(retryAfter, 1, 12); // a token comes back every 12 s at 5 a minute
         Assert.Equal("\"uploads\";q=5;w=60", Assert.Single(refused.Headers.GetValues("RateLimit-Policy")));
         Assert.Matches("^\"uploads\";r=0;t=(5[0-9]|60)$", Assert.Single(refused.Headers.GetValues("RateLimit")));
-        Assert.Matches("^\"uploads\";r=[0-4];t=[0-9]+$", Assert.Single(passed[0].Headers.GetValues("RateLimit")));
+        // A passed upload also took its megapixels (one, for 200x100): both policies are listed.
+        Assert.Collection(passed[0].Headers.GetValues("RateLimit"),
+            uploads => Assert.Matches("^\"uploads\";r=[0-4];t=[0-9]+$", uploads),
+            megapixels => Assert.Matches("^\"upload-megapixels\";r=99[5-9];t=[0-9]+$", megapixels));
         Assert.Equal(5, app.StoredFiles().Length);
         foreach (var response in passed)
         {
@@ -218,11 +221,48 @@ public sealed partial class RateLimitTests(RedisCacheBackend redis) : IClassFixt
         return statuses;
     }
 
-    private static Dictionary<string, string?> Limits(int uploads = 60, int renders = 600) => new()
+    private static Dictionary<string, string?> Limits(int uploads = 60, int renders = 600, int? megapixels = null) => new()
     {
         ["Asgilook:RateLimits:UploadsPerMinute"] = uploads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Asgilook:RateLimits:UploadMegapixelsPerMinute"] = (megapixels ?? (uploads == 0 ? 0 : 1000)).ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Asgilook:RateLimits:RendersPerMinute"] = renders.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    [Fact]
+    public async Task UploadsAreCountedByTheMegapixelsTheyDeclareBeforeAnythingIsDecoded()
+    {
+        await using var app = await TestApp.StartAsync(settings: Limits(megapixels: 30));
+        // A flat 5000x5000 PNG: a few kilobytes to send, 25 megapixels to decode.
+        var large = TestImages.Flat(5000, 5000);
+
+        using var first = await app.Client.PostAsync("/images", new ByteArrayContent(large));
+        using var second = await app.Client.PostAsync("/images", new ByteArrayContent(large));
+        using var small = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(200, 100)));
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var problem = await second.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Contains("30 megapixels a minute, and this one counts 25", problem.GetProperty("detail").GetString());
+        Assert.InRange(second.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 39, 41); // 20 of the 25 must come back, at half a megapixel a second
+        Assert.Equal(HttpStatusCode.Created, small.StatusCode); // five are left, one is enough
+        Assert.Equal(2, app.StoredFiles().Length);
+    }
+
+    [Fact]
+    public async Task ALargeThumbnailCostsOneRenderPerMegapixel()
+    {
+        await using var app = await TestApp.StartAsync(settings: Limits(renders: 5));
+        var posted = await app.Client.PostImageAsync(TestImages.Flat(4000, 3000));
+        var id = posted.GetProperty("id").GetString();
+
+        using var large = await app.Client.GetAsync($"/thumbnails/{id}/2000x1500.jpeg"); // 3 megapixels: 3 of the 5
+        using var tooLarge = await app.Client.GetAsync($"/thumbnails/{id}/2000x1500.webp"); // 3 more: 2 are left
+        using var small = await app.Client.GetAsync($"/thumbnails/{id}/500x375.jpeg"); // one
+
+        Assert.Equal(HttpStatusCode.OK, large.StatusCode);
+        var problem = await tooLarge.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+        Assert.Contains("this one 3", problem.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+    }
 
     [GeneratedRegex("Retry-After: [0-9]+\r?\n?")]
     private static partial Regex RetryAfter();

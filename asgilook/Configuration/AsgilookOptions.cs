@@ -92,6 +92,24 @@ public sealed class AsgilookOptions
     public int ImageQueueLength { get; set; } = 64;
 
     /// <summary>
+    /// The megapixels all conversions admitted at once (running and waiting) may add up to, and separately all renders:
+    /// work is counted by what it costs, so a few huge images fill the queue as many small ones would (503 past it).
+    /// </summary>
+    [Range(1, int.MaxValue)]
+    public int ImageQueueMegapixels { get; set; } = 2000;
+
+    /// <summary>
+    /// How many conversions one client may have admitted at once, and separately renders (429 past it): the next job is
+    /// taken round-robin across clients, so one that floods waits behind itself and others' work goes next.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int ImageQueuePerClient { get; set; } = 16;
+
+    /// <summary>The megapixels one client's admitted conversions (and separately renders) may add up to; its first job is always admitted (429 past it).</summary>
+    [Range(1, int.MaxValue)]
+    public int ImageQueueMegapixelsPerClient { get; set; } = 200;
+
+    /// <summary>
     /// The threads libvips (or ImageSharp) uses inside one operation; 0: one per core. One is
     /// measured best (bench/RESULTS.md): the image workers already keep every core busy, and threads
     /// inside each operation only add contention.
@@ -105,6 +123,13 @@ public sealed class AsgilookOptions
     /// </summary>
     [Range(1, 64 * 1024)]
     public int UploadBufferMegabytes { get; set; } = 128;
+
+    /// <summary>
+    /// How many upload bodies one client may have arriving (and converting) at once; its bodies together also hold at
+    /// most a quarter of <see cref="UploadBufferMegabytes"/> (or one largest upload). Past either: 429 with Retry-After.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int UploadsInFlightPerClient { get; set; } = 16;
 
     /// <summary>
     /// The slowest an upload body may arrive, after a few seconds' grace (Kestrel's default is 240 B/s,
@@ -199,6 +224,15 @@ public sealed class RateLimitOptions
     /// <summary>Uploads a client may make per minute.</summary>
     public int UploadsPerMinute { get; set; } = 60;
 
-    /// <summary>Thumbnails a client may have rendered per minute (answers from the cache do not count).</summary>
+    /// <summary>
+    /// The megapixels of uploads a client may have converted per minute, counted from what their headers declare before
+    /// anything is decoded (one per started megapixel, at least one per upload).
+    /// </summary>
+    public int UploadMegapixelsPerMinute { get; set; } = 1000;
+
+    /// <summary>
+    /// Thumbnails a client may have rendered per minute (answers from the cache do not count); a thumbnail of more than a
+    /// megapixel counts one per started megapixel.
+    /// </summary>
     public int RendersPerMinute { get; set; } = 600;
 }

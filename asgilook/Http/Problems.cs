@@ -103,10 +103,20 @@ internal static class Problems
 
     /// <summary>A client over a rate limit; the caller has set Retry-After and the RateLimit headers.</summary>
     public static ProblemHttpResult TooManyRequests(RateLimiting.RateLimitDecision decision) =>
-        Problem(StatusCodes.Status429TooManyRequests, "Too many requests",
-            decision.Policy.Name == "uploads"
-                ? $"This client may upload {decision.Policy.PerMinute} images a minute; retry in {decision.RetryAfterSeconds} s. Nothing was read or stored."
-                : $"This client may have {decision.Policy.PerMinute} thumbnails rendered a minute (cached ones are free); retry in {decision.RetryAfterSeconds} s.");
+        Problem(StatusCodes.Status429TooManyRequests, "Too many requests", decision.Policy.Name switch
+        {
+            "uploads" => $"This client may upload {decision.Policy.PerMinute} images a minute; retry in {decision.RetryAfterSeconds} s. Nothing was read or stored.",
+            "upload-megapixels" => $"This client may upload images of {decision.Policy.PerMinute:N0} megapixels a minute, and this one counts {decision.Cost:N0}; " +
+                $"retry in {decision.RetryAfterSeconds} s. Nothing was stored.",
+            _ => $"This client may have {decision.Policy.PerMinute} thumbnails rendered a minute (cached ones are free, one over a megapixel counts " +
+                $"one per megapixel, this one {decision.Cost}); retry in {decision.RetryAfterSeconds} s.",
+        });
+
+    /// <summary>This client has as many bodies arriving, or bytes held, as one client may; the caller has set Retry-After.</summary>
+    public static ProblemHttpResult UploadsBusyForClient(int bodies) =>
+        Problem(StatusCodes.Status429TooManyRequests, "Too many uploads at once",
+            $"This client is sending as many uploads at once as one client may ({bodies}, or a quarter of the server's upload memory); " +
+            "nothing was stored. Retry when one has finished.");
 
     /// <summary>
     /// What a client sent, quoted in a detail: at most 64 characters of it, in quotes, so that a problem

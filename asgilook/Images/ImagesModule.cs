@@ -209,8 +209,9 @@ public sealed class ImagesModule : ICarterModule
         }
 
         var limits = options.Value;
+        var client = RateLimits.ClientOf(context, uploader);
         var (body, refusal) = await UploadBody.ReadAsync(
-            context, limits.MaxUploadBytes, budget, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
+            context, limits.MaxUploadBytes, budget, client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
         using var upload = body;
         metrics.UploadReceived(upload?.Bytes.Length ?? 0);
         switch (refusal)
@@ -220,6 +221,9 @@ public sealed class ImagesModule : ICarterModule
             case UploadRefusal.OverBudget:
                 context.Response.Headers.RetryAfter = "2";
                 return Problems.UploadsBusy();
+            case UploadRefusal.ClientOverBudget:
+                context.Response.Headers.RetryAfter = "2";
+                return Problems.UploadsBusyForClient(limits.UploadsInFlightPerClient);
             case UploadRefusal.TooSlow:
                 return Problems.UploadTooSlow(limits.MinUploadBytesPerSecond);
         }
@@ -233,7 +237,14 @@ public sealed class ImagesModule : ICarterModule
         StoredImage image;
         try
         {
-            image = await store.SaveAsync(ids.NewId(), upload.Bytes, new Ownership(token.Hash, uploader), cancellationToken);
+            // The header is read by managed code here, before any decoder sees the bytes: it says what the upload costs.
+            var pixels = store.Inspect(upload.Bytes).PixelsOr(limits.MaxPixels);
+            if (await rateLimits.TakeAsync(context, rateLimits.UploadMegapixels, uploader, pixels) is { Allowed: false } tooMuch)
+            {
+                return Problems.TooManyRequests(tooMuch);
+            }
+
+            image = await store.SaveAsync(ids.NewId(), upload.Bytes, new Ownership(token.Hash, uploader), new WorkTicket(client, pixels), cancellationToken);
         }
         catch (RejectedImageException rejection)
         {

@@ -9,7 +9,12 @@ public static class ImagesServices
     public static IServiceCollection AddImageResources(this IServiceCollection services)
     {
         services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
-        services.TryAddSingleton(provider => new UploadBudget(provider.Settings().UploadBufferMegabytes * 1024L * 1024L));
+        services.TryAddSingleton(provider =>
+        {
+            var settings = provider.Settings();
+            var bytes = settings.UploadBufferMegabytes * 1024L * 1024L;
+            return new UploadBudget(bytes, settings.UploadsInFlightPerClient, Math.Max(bytes / 4, settings.MaxUploadBytes));
+        });
         return services;
     }
 }

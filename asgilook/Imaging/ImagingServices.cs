@@ -23,9 +23,12 @@ public static class ImagingServices
         {
             var settings = provider.Settings();
             var workers = settings.ImageWorkers > 0 ? settings.ImageWorkers : Environment.ProcessorCount;
+            const long Megapixel = 1_000_000;
+            WorkShares SharesOf(long largestJob) => new(
+                settings.ImageQueueMegapixels * Megapixel, settings.ImageQueuePerClient, settings.ImageQueueMegapixelsPerClient * Megapixel, largestJob / 4);
             var work = new ImageWork(
-                new ImageWorkQueue("conversion", workers, settings.ImageQueueLength),
-                new ImageWorkQueue("render", workers, settings.ImageQueueLength));
+                new ImageWorkQueue("conversion", workers, settings.ImageQueueLength, SharesOf(settings.MaxPixels)),
+                new ImageWorkQueue("render", workers, settings.ImageQueueLength, SharesOf(settings.MaxThumbnailPixels)));
             provider.GetRequiredService<AsgilookMetrics>().Observe(work);
             return work;
         });

@@ -15,21 +15,22 @@ public sealed class LocalRateLimitStore(TimeProvider clock) : IRateLimitStore
     /// <summary>How many buckets are remembered.</summary>
     public int Count => _buckets.Count;
 
-    public Task<RateLimitDecision> TakeAsync(string bucket, RateLimitPolicy policy)
+    public Task<RateLimitDecision> TakeAsync(string bucket, RateLimitPolicy policy, int cost = 1)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         SweepIfDue(now);
-        var state = _buckets.GetOrAdd(bucket, _ => new Bucket(policy.PerMinute, now));
+        // One bucket per policy and client: the uploads a client made say nothing of the renders it may have.
+        var state = _buckets.GetOrAdd($"{policy.Name}:{bucket}", _ => new Bucket(policy.PerMinute, now));
         lock (state)
         {
             state.Refill(policy, now);
-            var allowed = state.Tokens >= 1;
+            var allowed = state.Tokens >= cost;
             if (allowed)
             {
-                state.Tokens -= 1;
+                state.Tokens -= cost;
             }
 
-            return Task.FromResult(new RateLimitDecision(allowed, state.Tokens, policy));
+            return Task.FromResult(new RateLimitDecision(allowed, state.Tokens, policy, cost));
         }
     }
 

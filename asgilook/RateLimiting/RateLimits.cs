@@ -26,6 +26,7 @@ public sealed partial class RateLimits
     {
         var limits = options.Value.RateLimits;
         Uploads = new RateLimitPolicy("uploads", limits.UploadsPerMinute);
+        UploadMegapixels = new RateLimitPolicy("upload-megapixels", limits.UploadMegapixelsPerMinute);
         Renders = new RateLimitPolicy("renders", limits.RendersPerMinute);
         _shared = redis.Configured ? new RedisRateLimitStore(redis) : null;
         _local = new LocalRateLimitStore(clock);
@@ -33,6 +34,9 @@ public sealed partial class RateLimits
     }
 
     public RateLimitPolicy Uploads { get; }
+
+    /// <summary>The megapixels uploads declare: one huge image costs what many small ones do.</summary>
+    public RateLimitPolicy UploadMegapixels { get; }
 
     /// <summary>Thumbnails that had to be rendered (answers from the cache cost nothing and are not counted).</summary>
     public RateLimitPolicy Renders { get; }
@@ -42,17 +46,19 @@ public sealed partial class RateLimits
     /// headers (and <c>Retry-After</c> when refused); null when the policy is off.
     /// </summary>
     /// <param name="uploadKeyId">The id of the upload key the request presented, if any.</param>
-    public async Task<RateLimitDecision?> TakeAsync(HttpContext context, RateLimitPolicy policy, string? uploadKeyId = null)
+    /// <param name="pixels">The pixels of the work, for a policy counted by them (null: one token).</param>
+    public async Task<RateLimitDecision?> TakeAsync(HttpContext context, RateLimitPolicy policy, string? uploadKeyId = null, long? pixels = null)
     {
         if (!policy.Enabled)
         {
             return null;
         }
 
-        var decision = await TakeAsync(ClientOf(context, uploadKeyId), policy);
+        var decision = await TakeAsync(ClientOf(context, uploadKeyId), policy, pixels is { } work ? policy.CostOf(work) : 1);
+        // Several policies may apply to one request (uploads, and the megapixels they declare): each is a member of the lists.
         var headers = context.Response.Headers;
-        headers["RateLimit-Policy"] = $"\"{policy.Name}\";q={policy.PerMinute};w=60";
-        headers["RateLimit"] = $"\"{policy.Name}\";r={decision.Remaining};t={decision.SecondsUntilFull}";
+        headers.Append("RateLimit-Policy", $"\"{policy.Name}\";q={policy.PerMinute};w=60");
+        headers.Append("RateLimit", $"\"{policy.Name}\";r={decision.Remaining};t={decision.SecondsUntilFull}");
         if (!decision.Allowed)
         {
             headers[HeaderNames.RetryAfter] = decision.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
@@ -80,16 +86,16 @@ public sealed partial class RateLimits
             : $"ip:{address}";
     }
 
-    private async Task<RateLimitDecision> TakeAsync(string client, RateLimitPolicy policy)
+    private async Task<RateLimitDecision> TakeAsync(string client, RateLimitPolicy policy, int cost)
     {
         if (_shared is null)
         {
-            return await _local.TakeAsync(client, policy);
+            return await _local.TakeAsync(client, policy, cost);
         }
 
         try
         {
-            var decision = await _shared.TakeAsync(client, policy);
+            var decision = await _shared.TakeAsync(client, policy, cost);
             if (Interlocked.Exchange(ref _sharedFailing, 0) == 1)
             {
                 Log.SharedAgain(_logger);
@@ -104,7 +110,7 @@ public sealed partial class RateLimits
                 Log.LocalOnly(_logger, Redaction.Describe(e));
             }
 
-            return await _local.TakeAsync(client, policy);
+            return await _local.TakeAsync(client, policy, cost);
         }
     }
 

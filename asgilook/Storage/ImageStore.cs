@@ -217,8 +217,11 @@ public sealed partial class ImageStore(
         $"{width}x{height}.{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ThumbnailETag(image, width, height, format))))[..16]}.{format.Extension()}";
 
     /// <summary>Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.</summary>
+    /// <param name="client">Who asked: the render queue shares its workers between clients, by the thumbnail's pixels.</param>
     /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
-    public async Task<RenderedThumbnail?> RenderThumbnailAsync(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
+    /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
+    public async Task<RenderedThumbnail?> RenderThumbnailAsync(
+        StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg, string client = "")
     {
         byte[] jpeg;
         try
@@ -232,7 +235,7 @@ public sealed partial class ImageStore(
 
         // Not cancelled with the request: others (in any instance) may be waiting for this rendering.
         var queued = Stopwatch.StartNew();
-        var rendered = await work.Renders.RunAsync(() =>
+        var rendered = await work.Renders.RunAsync(new WorkTicket(client, (long)width * height), () =>
         {
             var waited = queued.Elapsed;
             return processor.Thumbnail(jpeg, width, height, format) with { Queue = waited };

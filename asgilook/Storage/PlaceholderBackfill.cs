@@ -81,7 +81,9 @@ internal sealed partial class PlaceholderBackfill(
             return false;
         }
 
-        var placeholder = await work.Conversions.RunAsync(() => processor.MakePlaceholder(jpeg), cancellationToken);
+        // A JPEG this service wrote: decoded in this process, on the render queue, as one more client in its turns.
+        var placeholder = await work.Renders.RunAsync(
+            new WorkTicket("placeholder-backfill", Placeholders.Side * Placeholders.Side), () => processor.MakePlaceholder(jpeg), cancellationToken);
         await catalog.SetPlaceholderAsync(id, placeholder, cancellationToken);
         return true;
     }

@@ -80,4 +80,31 @@ public static class Loopback
             await Task.Delay(20);
         }
     }
+
+    /// <summary>
+    /// A client whose connections come from <paramref name="from"/> (any 127.x.y.z is this machine): another client, as the
+    /// server's per-client limits and shares see it.
+    /// </summary>
+    public static HttpClient ClientFrom(string from, int port) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    })
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+        Timeout = TimeSpan.FromSeconds(120),
+    };
 }

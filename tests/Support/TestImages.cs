@@ -35,6 +35,15 @@ public static class TestImages
         return rgb.PngsaveBuffer(compression: 1);
     }
 
+    /// <summary>A flat grey PNG (of one band, or three): a few kilobytes to send, however many megapixels it declares.</summary>
+    public static byte[] Flat(int width, int height, int bands = 1)
+    {
+        using var black = Image.Black(width, height, bands: bands);
+        using var grey = black + 128;
+        using var bytes = grey.Cast(Enums.BandFormat.Uchar);
+        return bytes.PngsaveBuffer(compression: 9);
+    }
+
     /// <summary>The pixel size of encoded image bytes (the tutorial's <c>image_size</c>).</summary>
     public static (int Width, int Height) SizeOf(byte[] data)
     {
