@@ -6,10 +6,11 @@ namespace Asgilook.Operations;
 
 public static class OperationsServices
 {
-    /// <summary>Health checks, metrics in Prometheus text, and the OpenAPI document.</summary>
+    /// <summary>Health checks, metrics in Prometheus text, the OpenAPI document, and memory given back after a burst.</summary>
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.TryAddSingleton<AsgilookMetrics>();
+        services.AddHostedService<MemoryReturn>();
         services.AddAsgilookHealthChecks();
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
@@ -20,6 +21,8 @@ public static class OperationsServices
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddAspNetCoreInstrumentation()
             .AddMeter(AsgilookMetrics.MeterName)
+            // The runtime's own: the managed heap, GC pauses, threads, working set (what an operator looks at on a bad day).
+            .AddMeter("System.Runtime")
             // Every scrape reads the counters as they are: a cached scrape would show a count from before
             // the requests that just finished (and a scrape costs microseconds).
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
