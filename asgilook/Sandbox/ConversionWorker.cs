@@ -54,9 +54,13 @@ internal static class ConversionWorker
             // A backstop behind the server's own kill at the deadline: twice the deadline of CPU, and a few seconds more.
             SandboxLimits.AllowCpu((2 * settings.ImageWorkTimeout) + TimeSpan.FromSeconds(5));
             SandboxProtocol.WriteReply(output, Convert(converter, upload));
-            // Idle between uploads: what this one took goes back now, not when the next one needs it.
-            GC.Collect();
-            NativeHeap.TrimNow();
+            // What a large upload took goes back before the next one (a full collection and a trim cost milliseconds,
+            // so not after every small one); a worker that stays large is retired by the server.
+            if (Environment.WorkingSet > settings.SandboxMemoryMegabytes * 1024L * 1024L / 4)
+            {
+                GC.Collect();
+                NativeHeap.TrimNow();
+            }
         }
 
         return 0;
