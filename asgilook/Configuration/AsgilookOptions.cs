@@ -124,12 +124,16 @@ public sealed class AsgilookOptions
     [Range(1, 64 * 1024)]
     public int UploadBufferMegabytes { get; set; } = 128;
 
-    /// <summary>
-    /// How many upload bodies one client may have arriving (and converting) at once; its bodies together also hold at
-    /// most a quarter of <see cref="UploadBufferMegabytes"/> (or one largest upload). Past either: 429 with Retry-After.
-    /// </summary>
+    /// <summary>How many upload bodies one client may have arriving (and converting) at once (429 with Retry-After past it).</summary>
     [Range(1, 100_000)]
     public int UploadsInFlightPerClient { get; set; } = 16;
+
+    /// <summary>
+    /// The memory one client's upload bodies in flight may hold together, at least one largest upload (429 with Retry-After
+    /// past it): a quarter of <see cref="UploadBufferMegabytes"/> by default, so a client parking slow bodies fills its share only.
+    /// </summary>
+    [Range(1, 64 * 1024)]
+    public int UploadBufferMegabytesPerClient { get; set; } = 32;
 
     /// <summary>
     /// The slowest an upload body may arrive, after a few seconds' grace (Kestrel's default is 240 B/s,

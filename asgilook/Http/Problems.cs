@@ -113,9 +113,9 @@ internal static class Problems
         });
 
     /// <summary>This client has as many bodies arriving, or bytes held, as one client may; the caller has set Retry-After.</summary>
-    public static ProblemHttpResult UploadsBusyForClient(int bodies) =>
+    public static ProblemHttpResult UploadsBusyForClient(int bodies, int megabytes) =>
         Problem(StatusCodes.Status429TooManyRequests, "Too many uploads at once",
-            $"This client is sending as many uploads at once as one client may ({bodies}, or a quarter of the server's upload memory); " +
+            $"This client is sending as many uploads at once as one client may ({bodies} bodies, or {megabytes:N0} MiB of them); " +
             "nothing was stored. Retry when one has finished.");
 
     /// <summary>

@@ -223,7 +223,7 @@ public sealed class ImagesModule : ICarterModule
                 return Problems.UploadsBusy();
             case UploadRefusal.ClientOverBudget:
                 context.Response.Headers.RetryAfter = "2";
-                return Problems.UploadsBusyForClient(limits.UploadsInFlightPerClient);
+                return Problems.UploadsBusyForClient(limits.UploadsInFlightPerClient, limits.UploadBufferMegabytesPerClient);
             case UploadRefusal.TooSlow:
                 return Problems.UploadTooSlow(limits.MinUploadBytesPerSecond);
         }

@@ -13,7 +13,7 @@ public static class ImagesServices
         {
             var settings = provider.Settings();
             var bytes = settings.UploadBufferMegabytes * 1024L * 1024L;
-            return new UploadBudget(bytes, settings.UploadsInFlightPerClient, Math.Max(bytes / 4, settings.MaxUploadBytes));
+            return new UploadBudget(bytes, settings.UploadsInFlightPerClient, Math.Max(settings.UploadBufferMegabytesPerClient * 1024L * 1024L, settings.MaxUploadBytes));
         });
         return services;
     }

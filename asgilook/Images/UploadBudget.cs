@@ -6,8 +6,8 @@ namespace Asgilook.Images;
 /// as a Content-Length announces them, so a client trickling a body holds only what it sent; when the
 /// budget is spent, the upload that needs more is refused 503 with Retry-After instead of the process
 /// growing. One client may have at most <c>UploadsInFlightPerClient</c> bodies arriving at once, holding
-/// at most a quarter of the budget (or one largest upload, if that is more): a client that parks slow
-/// bodies fills its own share, not everyone's.
+/// at most <c>UploadBufferMegabytesPerClient</c> (or one largest upload, if that is more): a client that
+/// parks slow bodies fills its own share, not everyone's.
 /// </summary>
 public sealed class UploadBudget(long bytes, int bodiesPerClient = int.MaxValue, long bytesPerClient = long.MaxValue)
 {
