@@ -18,7 +18,7 @@ dotnet build -c Release -v q -nologo asgilook/Asgilook.csproj >/dev/null
 export ASGILOOK_DLL=$root/asgilook/bin/Release/net10.0/Asgilook.dll
 export Logging__LogLevel__Default=Warning
 # wrk is one client: its per-client budgets would refuse most of a run (bench/run.sh measures what they cost).
-export Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
+export Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 Asgilook__RateLimits__UploadMegapixelsPerMinute=0 Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000
 
 cluster_pid=
 stop_cluster() {

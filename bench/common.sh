@@ -70,3 +70,31 @@ start_redis() { # sets redis_port
     pids+=($!)
     sleep 0.3
 }
+
+# The server process and its conversion workers: the RSS of the whole tree, and its peak over a stretch of a run.
+tree_rss_kb() { # PID: VmRSS of the process and its children, in KiB
+    local pid=$1 total=0 child
+    total=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        total=$((total + $(awk '/VmRSS/ { print $2 }' "/proc/$child/status" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+# start_tree_sampler PID FILE: every 100 ms, keeps the tree's largest RSS (KiB) in FILE; stop with kill $sampler_pid.
+start_tree_sampler() {
+    local pid=$1 file=$2
+    echo 0 >"$file"
+    ( peak=0; while kill -0 "$pid" 2>/dev/null; do now=$(tree_rss_kb "$pid"); [ "$now" -gt "$peak" ] && { peak=$now; echo "$peak" >"$file"; }; sleep 0.1; done ) &
+    sampler_pid=$!
+    pids+=("$sampler_pid")
+}
+# tree_cpu_ms PID: CPU time (user + system) of the process, its live children and the children it reaped, in ms.
+tree_cpu_ms() {
+    local pid=$1 ticks child hz
+    hz=$(getconf CLK_TCK)
+    ticks=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat")
+    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || echo 0)))
+    done
+    echo $((ticks * 1000 / hz))
+}

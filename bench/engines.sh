@@ -23,7 +23,8 @@ start_redis
 
 start_server() { # engine, storage folder
     launch_server "$work/engines-server.log" "$2" ASGI_LOOK_IMAGE_ENGINE="$1" \
-        Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
+        Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 \
+        Asgilook__RateLimits__UploadMegapixelsPerMinute=0 Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000
 }
 upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 

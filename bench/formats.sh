@@ -19,7 +19,7 @@ bench_tool formats "$images" | tee "$work/formats-quality.txt"
 
 storage=$work/storage-formats
 rm -rf "$storage"
-launch_server "$work/formats-server.log" "$storage" Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0
+launch_server "$work/formats-server.log" "$storage" Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 Asgilook__RateLimits__UploadMegapixelsPerMinute=0 Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000
 echo "== storing $((seconds * 4)) ~12 MP photos"
 seq $((seconds * 4)) | xargs -P 4 -I{} curl -sf --data-binary "@$images/photo-12mp.jpg" -o /dev/null "$base/images"
 curl -sf "$base/images" >"$work/formats-list.json"

@@ -20,6 +20,7 @@ for pair in $pairs; do
     port=$((20000 + RANDOM % 12000))  # below the ephemeral range
     Asgilook__ImageWorkers=$workers Asgilook__VipsThreads=$threads Asgilook__ImageQueueLength=1000 \
         Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 \
+        Asgilook__RateLimits__UploadMegapixelsPerMinute=0 Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000 \
         ASGI_LOOK_STORAGE_PATH=$storage Logging__LogLevel__Default=Warning \
         dotnet asgilook/bin/Release/net10.0/Asgilook.dll --urls "http://127.0.0.1:$port" >/dev/null 2>&1 &
     server=$!

@@ -6,7 +6,7 @@ using Asgilook.Bench;
 //   engine <Vips|ImageSharp> <work> <seconds>   the same, through the engine named
 //   formats <work>            the thumbnail encoders' quality against JPEG q85 (SSIM), bytes and time
 //   kestrel <port> <work> <redis host:port>   a bare endpoint answering the same bytes from memory and from Redis
-//   badday <base url> <work> <seconds>        attacks and a well-behaved client at once (bench/badday.sh)
+//   badday <base url> <work> <seconds> <pid>  attacks and a well-behaved client at once (bench/badday.sh)
 return args switch
 {
     ["prepare", var work, var photos] => Images.Prepare(work, photos),
@@ -15,12 +15,13 @@ return args switch
         work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), Enum.Parse<Asgilook.Configuration.ImageEngine>(engine, ignoreCase: true)),
     ["formats", var work] => ThumbnailFormats.Run(work),
     ["kestrel", var port, var work, var redis] => await BareKestrel.RunAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis),
-    ["badday", var url, var work, var seconds] => await BadDay.RunAsync(url, work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
+    ["badday", var url, var work, var seconds, var pid] => await BadDay.RunAsync(
+        url, work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds>");
+    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds> <server pid>");
     return 2;
 }
