@@ -75,10 +75,9 @@ public sealed partial class SandboxedConverter : IUploadConverter, IDisposable
             return;
         }
 
-        while (_idle.TryTake(out var worker))
-        {
-            worker.Dispose();
-        }
+        // Idle workers are waiting for input: closing it ends them as they expect (and lets them flush what a process flushes).
+        Parallel.ForEach(_idle, worker => worker.Close(TimeSpan.FromSeconds(2)));
+        _idle.Clear();
     }
 
     /// <summary>The largest JPEG a worker may answer: q85 of the largest image allowed stays far below 3 bytes a pixel.</summary>

@@ -201,6 +201,29 @@ internal sealed class WorkerProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// Ends an idle worker the way it expects: its input closed, it exits by itself (within <paramref name="grace"/>, or it is
+    /// killed). A worker being retired for what it did is killed at once instead (<see cref="Dispose"/>).
+    /// </summary>
+    public void Close(TimeSpan grace)
+    {
+        try
+        {
+            _input.Close();
+        }
+        catch (IOException)
+        {
+            // It ended already.
+        }
+
+        if (!_process.WaitForExit(grace))
+        {
+            Kill();
+        }
+
+        _process.Dispose();
+    }
+
     public void Dispose()
     {
         Kill();

@@ -128,6 +128,27 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server as an operator or an orchestrator does (SIGTERM), killing it when it has not ended within the grace.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        _ = Signal(_process.Id, 15);
+        using var timeout = new CancellationTokenSource(grace);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+        }
+    }
+
+    /// <summary>Stopped gracefully, so that it shuts down its workers and (under coverage) writes what it ran.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed)
@@ -137,7 +158,10 @@ public sealed class ServerProcess : IAsyncDisposable
 
         _disposed = true;
         Client.Dispose();
-        await KillAsync();
+        await StopAsync(TimeSpan.FromSeconds(10));
         _process.Dispose();
     }
+
+    [System.Runtime.InteropServices.DllImport("libc.so.6", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Signal(int pid, int signal);
 }
