@@ -159,7 +159,7 @@ public sealed class ContainedDecodingTests
         Assert.DoesNotContain("ASGI_LOOK", await File.ReadAllTextAsync($"/proc/{worker}/cmdline"));
         Assert.Equal("1000", (await File.ReadAllTextAsync($"/proc/{worker}/oom_score_adj")).Trim());
         var limits = await File.ReadAllLinesAsync($"/proc/{worker}/limits");
-        Assert.Matches(@"^Max data size\s+1610612736\s+1610612736\s+bytes", limits.Single(line => line.StartsWith("Max data size", StringComparison.Ordinal)));
+        Assert.Matches(@"^Max data size\s+3221225472\s+3221225472\s+bytes", limits.Single(line => line.StartsWith("Max data size", StringComparison.Ordinal)));
         Assert.Matches(@"^Max core file size\s+0\s+0", limits.Single(line => line.StartsWith("Max core file size", StringComparison.Ordinal)));
     }
 
@@ -198,6 +198,54 @@ public sealed class ContainedDecodingTests
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
         Assert.Equal(statuses.Count(status => status == HttpStatusCode.Created) + 4, storage.Images().Length);
     }
+
+    [Fact]
+    public async Task AKeptRenderIsStreamedFromItsFileAndNeverReadWholeToAnswerAMiss()
+    {
+        using var storage = new TemporaryFolder("asgilook-large-render-");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Asgilook__MaxUploadBytes"] = "268435456", ["Asgilook__UploadBufferMegabytes"] = "512", ["Asgilook__UploadBufferMegabytesPerClient"] = "512",
+        };
+        string uri;
+        await using (var first = await StartAsync(storage, settings))
+        {
+            // 7000x5000 of noise, each pixel doubled (the review's M5 file): its largest listed thumbnail (3500x2500, under
+            // MaxThumbnailPixels) halves it back to pure noise, a JPEG of megabytes.
+            using (var noise = NetVips.Image.Gaussnoise(3500, 2500, mean: 128, sigma: 80))
+            using (var bands = noise.Bandjoin(NetVips.Image.Gaussnoise(3500, 2500, mean: 128, sigma: 80), NetVips.Image.Gaussnoise(3500, 2500, mean: 128, sigma: 80)))
+            using (var bytes = bands.Cast(NetVips.Enums.BandFormat.Uchar))
+            using (var doubled = bytes.Zoom(2, 2))
+            {
+                await first.Client.PostImageAsync(doubled.JpegsaveBuffer(q: 90));
+            }
+
+            var id = Path.GetFileNameWithoutExtension(Assert.Single(storage.Images()));
+            uri = $"/thumbnails/{id}/3500x2500.jpeg";
+            using var rendered = await first.Client.GetAsync(uri);
+            Assert.True(rendered.Content.Headers.ContentLength > 4_000_000, $"{rendered.Content.Headers.ContentLength} bytes");
+        }
+
+        // Restarted: the cache is empty, and HEAD misses are never stored, so each is answered from the kept render.
+        await using var server = await StartAsync(storage, settings);
+        var before = ReadBytes(server.Pid);
+        for (var i = 0; i < 20; i++)
+        {
+            using var head = await server.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, uri));
+            Assert.Equal((HttpStatusCode.OK, "Miss"), (head.StatusCode, head.CacheOutcome()));
+            Assert.True(head.Content.Headers.ContentLength > 4_000_000);
+        }
+
+        // A few small reads each (the kept file still looks whole), where each used to read the whole file and walk every byte.
+        var read = ReadBytes(server.Pid) - before;
+        Assert.True(read < 1024 * 1024, $"20 HEADs read {read:N0} bytes");
+        Assert.Equal(0, await server.MetricAsync("asgilook_thumbnails_rendered_total"));
+    }
+
+    /// <summary>The bytes a process has read through read calls (rchar in /proc/PID/io).</summary>
+    private static long ReadBytes(int pid) => long.Parse(
+        File.ReadAllLines($"/proc/{pid}/io").Single(line => line.StartsWith("rchar:", StringComparison.Ordinal))[6..].Trim(),
+        System.Globalization.CultureInfo.InvariantCulture);
 
     private static Task<ServerProcess> StartAsync(TemporaryFolder storage, Dictionary<string, string?>? settings = null)
     {

@@ -175,7 +175,7 @@ public sealed class AsgilookOptions
 
     /// <summary>
     /// The memory ceiling of one conversion worker: its resident memory is watched and it is killed past this (the upload
-    /// answers 413), and the kernel refuses it writable memory past twice this. Allow for <see cref="MaxDecodeMegabytes"/>
+    /// answers 413), and the kernel refuses it writable memory past four times this. Allow for <see cref="MaxDecodeMegabytes"/>
     /// and the worker's own 70-odd MiB.
     /// </summary>
     [Range(64, 1024 * 1024)]

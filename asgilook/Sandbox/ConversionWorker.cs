@@ -38,9 +38,10 @@ internal static class ConversionWorker
     {
         var settings = new AsgilookOptions();
         new ConfigurationBuilder().AddCommandLine(args[1..]).Build().GetSection(AsgilookOptions.SectionName).Bind(settings);
-        // The server kills a worker whose resident memory passes the ceiling; the kernel refuses it writable memory past twice that,
-        // for an allocation too quick for the server to see.
-        SandboxLimits.Apply(2 * settings.SandboxMemoryMegabytes * 1024L * 1024L);
+        // The server kills a worker whose resident memory passes the ceiling; the kernel refuses it writable memory past four times
+        // that, a backstop for an allocation touched too quickly for the server to see (libraries allocate far more than they
+        // touch: cairo's surfaces are calloc'd, so a lower limit would fail them as "rendering errors" before they cost anything).
+        SandboxLimits.Apply(4 * settings.SandboxMemoryMegabytes * 1024L * 1024L);
         NativeHeap.MapLargeBlocks();
         var options = Options.Create(settings);
         IImageProcessor engine = settings.ImageEngine is ImageEngine.ImageSharp ? new ImageSharpImageProcessor(options) : new VipsImageProcessor(options);

@@ -24,7 +24,7 @@ internal static class SandboxProtocol
 {
     private const uint ReadyMagic = 0x59444552; // "REDY"
     private const uint JobMagic = 0x31424F4A; // "JOB1"
-    private const uint ReplyMagic = 0x31504C52; // "RPL1"
+    private const uint ReplyMagic = 0x314C5052; // "RPL1"
     private const byte ConvertedKind = 1;
     private const byte RefusedKind = 2;
 

@@ -30,14 +30,22 @@ public sealed partial class SandboxedConverter : IUploadConverter, IDisposable
     private readonly AsgilookMetrics _metrics;
     private readonly ILogger<SandboxedConverter> _logger;
     private readonly long _ceilingBytes;
+    private readonly TimeSpan _readyWithin;
     private int _live;
     private int _unavailable;
     private int _disposed;
 
     public SandboxedConverter(IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ILogger<SandboxedConverter> logger)
+        : this(options.Value, WorkerLaunches.For(options.Value), ReadyWithin, metrics, logger)
     {
-        _settings = options.Value;
-        _launch = WorkerLaunches.For(_settings);
+    }
+
+    /// <param name="launch">How a worker is started (tests start stand-ins that break the protocol).</param>
+    internal SandboxedConverter(AsgilookOptions settings, WorkerLaunch launch, TimeSpan readyWithin, AsgilookMetrics metrics, ILogger<SandboxedConverter> logger)
+    {
+        _settings = settings;
+        _launch = launch;
+        _readyWithin = readyWithin;
         _metrics = metrics;
         _logger = logger;
         _ceilingBytes = _settings.SandboxMemoryMegabytes * 1024L * 1024L;
@@ -97,7 +105,7 @@ public sealed partial class SandboxedConverter : IUploadConverter, IDisposable
 
         try
         {
-            var worker = WorkerProcess.Start(_launch, ReadyWithin);
+            var worker = WorkerProcess.Start(_launch, _readyWithin);
             Interlocked.Increment(ref _live);
             _metrics.SandboxWorkerStarted();
             if (Interlocked.Exchange(ref _unavailable, 0) == 1)
