@@ -113,6 +113,41 @@ public sealed class CacheMiddlewareTests
     }
 
     [Fact]
+    public void AResponseBufferWrittenSynchronouslyPassesThroughPastItsLimitToo()
+    {
+        using var client = new MemoryStream();
+        using var buffer = new ResponseBuffer(client, new DefaultHttpContext().Response, limit: 4);
+        buffer.Write([1, 2, 3], 0, 3);
+        buffer.Flush();
+        Assert.Empty(client.ToArray());
+
+        buffer.Write([4, 5, 6], 0, 3);
+        buffer.Flush();
+        Assert.True(buffer.PassedThrough);
+        Assert.Equal([1, 2, 3, 4, 5, 6], client.ToArray());
+        Assert.Equal(6, buffer.BytesWritten);
+        Assert.False(buffer.CanRead || buffer.CanSeek);
+        Assert.True(buffer.CanWrite);
+        Assert.Throws<NotSupportedException>(() => buffer.Read(new byte[1], 0, 1));
+        Assert.Throws<NotSupportedException>(() => buffer.Length);
+    }
+
+    [Fact]
+    public async Task TheBodyOfAHeadIsCountedAndDiscarded()
+    {
+        using var sink = new DiscardingStream();
+        sink.Write([1, 2], 0, 2);
+        sink.Write([3]);
+        await sink.WriteAsync(new byte[4], 0, 4);
+        await sink.WriteAsync(new byte[5].AsMemory());
+        sink.Flush();
+        await sink.FlushAsync();
+        Assert.Equal(12, sink.BytesWritten);
+        Assert.False(sink.CanRead || sink.CanSeek);
+        Assert.Throws<NotSupportedException>(() => sink.Seek(0, SeekOrigin.Begin));
+    }
+
+    [Fact]
     public void AResponseBufferHoldsADeclaredLengthInOneArrayOfThatLength()
     {
         var response = new DefaultHttpContext().Response;
