@@ -67,6 +67,32 @@ public static class FileStructure
 
     private static bool JpegIsComplete(ReadOnlySpan<byte> jpeg) => JpegEnd(jpeg) >= 0;
 
+    /// <summary>
+    /// Where the entropy-coded data starting at <paramref name="at"/> ends: at the next marker that is neither a stuffed
+    /// zero nor a restart (or the end). The search jumps from 0xFF to 0xFF (a vectorised search), not byte by byte.
+    /// </summary>
+    private static int NextMarker(ReadOnlySpan<byte> jpeg, int at)
+    {
+        while (at + 1 < jpeg.Length)
+        {
+            var found = jpeg[at..^1].IndexOf((byte)0xFF);
+            if (found < 0)
+            {
+                return jpeg.Length - 1;
+            }
+
+            at += found;
+            if (jpeg[at + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7))
+            {
+                return at;
+            }
+
+            at++;
+        }
+
+        return at;
+    }
+
     /// <summary>Where a JPEG's end-of-image marker ends (the offset after it); -1 when the file stops before one.</summary>
     private static int JpegEnd(ReadOnlySpan<byte> jpeg)
     {
@@ -97,11 +123,7 @@ public static class FileStructure
                 continue;
             }
 
-            // Entropy-coded data runs to the next marker that is neither a stuffed zero nor a restart.
-            while (at + 1 < jpeg.Length && !(jpeg[at] == 0xFF && jpeg[at + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7)))
-            {
-                at++;
-            }
+            at = NextMarker(jpeg, at);
         }
 
         return at + 2 <= jpeg.Length && jpeg[at] == 0xFF && jpeg[at + 1] == 0xD9 ? at + 2 : -1;
@@ -181,10 +203,7 @@ public static class FileStructure
             at += 2 + length;
             if (marker == 0xDA)
             {
-                while (at + 1 < jpeg.Length && !(jpeg[at] == 0xFF && jpeg[at + 1] is not 0x00 and not (>= 0xD0 and <= 0xD7)))
-                {
-                    at++;
-                }
+                at = NextMarker(jpeg, at);
             }
         }
 
