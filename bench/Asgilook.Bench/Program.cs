@@ -2,7 +2,8 @@ using Asgilook.Bench;
 
 // The limits Asgilook is measured against, on this machine, in the same run:
 //   prepare <work>            make the benchmark images from real photos
-//   vips <work> <seconds>     the same libvips operations as Asgilook, in-process on all cores
+//   plain <work> <seconds>    the honest limit: plain NetVips calls doing the minimum, on all cores
+//   vips <work> <seconds>     Asgilook's own engine (conversion with its placeholder, thumbnails), on all cores
 //   engine <Vips|ImageSharp> <work> <seconds>   the same, through the engine named
 //   formats <work>            the thumbnail encoders' quality against JPEG q85 (SSIM), bytes and time
 //   kestrel <port> <work> <redis host:port>   a bare endpoint answering the same bytes from memory and from Redis
@@ -10,6 +11,7 @@ using Asgilook.Bench;
 return args switch
 {
     ["prepare", var work, var photos] => Images.Prepare(work, photos),
+    ["plain", var work, var seconds] => PlainVips.Run(work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
     ["vips", var work, var seconds] => VipsLimit.Run(work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture))),
     ["engine", var engine, var work, var seconds] => VipsLimit.Run(
         work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), Enum.Parse<Asgilook.Configuration.ImageEngine>(engine, ignoreCase: true)),
@@ -22,6 +24,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: prepare <work> <photos> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds> <server pid>");
+    Console.Error.WriteLine("usage: prepare <work> <photos> | plain <work> <seconds> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds> <server pid>");
     return 2;
 }
