@@ -28,6 +28,7 @@ public static class AsgilookApp
         builder.Services
             .AddOperations()
             .AddImageResources()
+            .AddThumbnails()
             .AddImaging()
             .AddImageStorage()
             .AddRedis()

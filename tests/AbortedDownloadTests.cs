@@ -17,6 +17,9 @@ namespace Asgilook.Tests;
 /// </summary>
 public abstract class AbortedDownloadTests
 {
+    /// <summary>The test routes' answers are cached by path alone, every query parameter ignored.</summary>
+    private static readonly ResponseCachePolicy ByPath = new(new CacheVaryByQuery());
+
     /// <summary>More than Kestrel's output buffer and the socket's hold, so that the server blocks on the aborting client.</summary>
     private const int ListedImages = 400;
 
@@ -87,7 +90,7 @@ public abstract class AbortedDownloadTests
             }
 
             await context.Response.WriteAsync("3]");
-        }));
+        }).CacheResponses(ByPath));
         using var fills = new MeasurementCounter(app.Services, "asgilook.cache.fills", "outcome");
 
         // The client goes once the endpoint has written part of its answer.
@@ -107,8 +110,8 @@ public abstract class AbortedDownloadTests
     {
         await using var app = await StartAsync(endpoints: app =>
         {
-            app.MapGet("/two-answers-run-together", () => Results.Text("[1,2][3]", "application/json"));
-            app.MapGet("/a-jpeg-without-its-end", () => Results.Bytes([0xFF, 0xD8, 0xFF, 0xE0, 0, 0], "image/jpeg"));
+            app.MapGet("/two-answers-run-together", () => Results.Text("[1,2][3]", "application/json")).CacheResponses(ByPath);
+            app.MapGet("/a-jpeg-without-its-end", () => Results.Bytes([0xFF, 0xD8, 0xFF, 0xE0, 0, 0], "image/jpeg")).CacheResponses(ByPath);
         });
         using var fills = new MeasurementCounter(app.Services, "asgilook.cache.fills", "outcome");
         foreach (var uri in new[] { "/two-answers-run-together", "/a-jpeg-without-its-end" })
@@ -136,7 +139,7 @@ public abstract class AbortedDownloadTests
             var reference = await app.Client.GetByteArrayAsync(uri);
             for (var round = 0; round < 3; round++)
             {
-                await cache.InvalidateAsync(uri);
+                await EvictAsync(cache, uri);
                 var aborted = Aborts.Select(at => AbortingClient.GetAndAbortAsync(app.Port!.Value, uri, at));
                 var complete = Enumerable.Range(0, 6).Select(_ => app.Client.GetByteArrayAsync(uri));
                 var bodies = await Task.WhenAll(complete.Concat(aborted.Select(async abort => { await abort; return reference; })));
@@ -145,6 +148,10 @@ public abstract class AbortedDownloadTests
             }
         }
     }
+
+    /// <summary>Evicts the cached answers of <paramref name="uri"/>: a thumbnail's by its image's tag, the list's by the list's.</summary>
+    private static Task EvictAsync(ResponseCache cache, string uri) =>
+        cache.EvictAsync(uri.StartsWith("/thumbnails/", StringComparison.Ordinal) ? ResponseCache.ImageTag(uri.Split('/')[2]) : ResponseCache.ListTag);
 
     private Task<TestApp> StartAsync(Action<WebApplication>? endpoints = null) =>
         TestApp.StartAsync(Cache, listen: true, endpoints: endpoints, settings: new Dictionary<string, string?>
@@ -161,7 +168,7 @@ public abstract class AbortedDownloadTests
     private async Task<byte[]> AssertWholeAfterAbortsAsync(TestApp app, string uri, Func<byte[], bool> isWhole)
     {
         var cache = app.Services.GetRequiredService<ResponseCache>();
-        await cache.InvalidateAsync(uri.Split('?')[0]);
+        await EvictAsync(cache, uri);
         using var uncached = await app.Client.GetAsync(uri);
         Assert.Equal((HttpStatusCode.OK, "Miss"), (uncached.StatusCode, uncached.CacheOutcome()));
         var reference = await uncached.Content.ReadAsByteArrayAsync();
@@ -169,7 +176,7 @@ public abstract class AbortedDownloadTests
         using var fills = new MeasurementCounter(app.Services, "asgilook.cache.fills", "outcome");
         foreach (var at in Aborts)
         {
-            await cache.InvalidateAsync(uri.Split('?')[0]);
+            await EvictAsync(cache, uri);
             await AbortingClient.GetAndAbortAsync(app.Port!.Value, uri, at);
             await AssertAnswersAsync(app, uri, reference, $"after a client aborted {at}");
         }
@@ -240,9 +247,9 @@ public sealed class AbortedDownloadsOnRedis(RedisCacheBackend redis) : AbortedDo
 
     protected override async Task<IReadOnlyList<byte[]>> SharedEntriesAsync(string path)
     {
-        var family = ResponseCache.KeyFor(new PathString(path));
-        var keys = redis.Server.Server.Keys(pattern: family + "*").Select(key => key.ToString())
-            .Where(key => key == family || key.StartsWith(family + "?", StringComparison.Ordinal));
+        var tag = ResponseCache.KeyFor(new PathString(path));
+        var keys = redis.Server.Server.Keys(pattern: tag + "*").Select(key => key.ToString())
+            .Where(key => key == tag || key.StartsWith(tag + "?", StringComparison.Ordinal));
         var bodies = new List<byte[]>();
         foreach (var key in keys)
         {

@@ -13,6 +13,9 @@ namespace Asgilook.Tests;
 /// <summary>The middleware's policy, seen through the HTTP API with the in-process store.</summary>
 public sealed class CacheMiddlewareTests
 {
+    /// <summary>The test routes' answers are cached by path alone, every query parameter ignored.</summary>
+    private static readonly ResponseCachePolicy ByPath = new(new CacheVaryByQuery());
+
     [Fact]
     public async Task FailedUploadDoesNotInvalidate()
     {
@@ -169,8 +172,8 @@ public sealed class CacheMiddlewareTests
         var small = JsonString(ResponseCacheMiddleware.MaxCachedBodyBytes);
         await using var app = await TestApp.StartAsync(endpoints: app =>
         {
-            app.MapGet("/large", () => TypedResults.Bytes(large, "application/json"));
-            app.MapGet("/small", () => TypedResults.Bytes(small, "application/json"));
+            app.MapGet("/large", () => TypedResults.Bytes(large, "application/json")).CacheResponses(ByPath);
+            app.MapGet("/small", () => TypedResults.Bytes(small, "application/json")).CacheResponses(ByPath);
         });
 
         foreach (var expected in new[] { "Miss", "Miss" })

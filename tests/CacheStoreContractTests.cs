@@ -52,7 +52,7 @@ public abstract class CacheStoreContractTests
     }
 
     [Fact]
-    public async Task EntriesOfAQueryGoStaleWithTheirFamily()
+    public async Task EntriesOfAQueryGoStaleWithTheirTag()
     {
         var store = await StoreAsync();
         var page = new CacheKey("asgilook:/images?limit=2", "asgilook:/images");

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text.Json;
 using Asgilook.Redis;
+using Asgilook.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Asgilook.Tests;
 
-/// <summary><c>GET /events</c> streams uploads and deletes as Server-Sent Events; <c>/</c> serves the gallery.</summary>
+/// <summary><c>GET /events</c> streams uploads and deletes as Server-Sent Events, from this instance and every other.</summary>
 public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]
@@ -69,9 +70,7 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
     public async Task ForeignMessagesAreIgnoredAndAnUploadWhileRedisIsAwayIsStillStored()
     {
         await using var app = await TestApp.StartAsync(redis);
-        using var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
-        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
-        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
+        using var reader = await ListenAsync(app);
 
         await redis.Server.Database.PublishAsync(RedisKeys.Events, "not an event");
         await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 1, "the foreign message was not noticed");
@@ -99,25 +98,24 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
     public async Task EventsFromRedisAreCheckedAndTheirUrisBuiltAnew()
     {
         await using var app = await TestApp.StartAsync(redis);
-        using var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
-        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
-        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
+        using var reader = await ListenAsync(app);
         var id = Guid.NewGuid();
 
-        // Whoever can publish on the channel could send a page a link anywhere; these are dropped or rebuilt.
+        // Whoever can publish on the channel could send a page a link anywhere. A message is facts only, each checked:
+        // these are dropped, or their URIs built anew (whatever else a message carries is never read).
+        const string Modified = "Mon, 23 Nov 2026 00:49:03 GMT";
         foreach (var forged in new object[]
         {
-            new { origin = "elsewhere", type = "image", image = new { id = "../../x", image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
-            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "yesterday", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
-            new { origin = "elsewhere", type = "image", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { -1, 64 }, thumbnails = Array.Empty<string>() } },
-            new { origin = "elsewhere", type = "script", image = new { id = id.ToString(), image = "/images/x.jpeg", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 64, 64 }, thumbnails = Array.Empty<string>() } },
+            new { origin = "elsewhere", type = "uploaded", id = "../../x", width = 64, height = 64, modified = Modified },
+            new { origin = "elsewhere", type = "uploaded", id = id.ToString(), width = 64, height = 64, modified = "yesterday" },
+            new { origin = "elsewhere", type = "uploaded", id = id.ToString(), width = -1, height = 64, modified = Modified },
+            new { origin = "elsewhere", type = "uploaded", id = id.ToString(), width = 2_000_000, height = 64, modified = Modified },
+            new { origin = "elsewhere", type = "script", id = id.ToString(), width = 64, height = 64, modified = Modified },
             new
             {
-                origin = "elsewhere", type = "image", image = new
-                {
-                    id = id.ToString(), image = "javascript:alert(1)", modified = "Mon, 23 Nov 2026 00:49:03 GMT", size = new[] { 640, 360 }, thumbnails = new[] { "https://evil.example/x.jpeg" },
-                    placeholder = new { preview = "data:text/html;base64,PHNjcmlwdD4=", colour = "red;background:url(https://evil.example/)" },
-                },
+                origin = "elsewhere", type = "uploaded", id = id.ToString(), width = 640, height = 360, modified = Modified,
+                image = "javascript:alert(1)", thumbnails = new[] { "https://evil.example/x.jpeg" },
+                placeholder = new { preview = "data:text/html;base64,PHNjcmlwdD4=", colour = "red;background:url(https://evil.example/)" },
             },
         })
         {
@@ -129,26 +127,67 @@ public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCa
         Assert.Equal($"/images/{id}.jpeg", data.GetProperty("image").GetString());
         Assert.Equal([$"/thumbnails/{id}/320x180.jpeg", $"/thumbnails/{id}/160x90.jpeg"], data.GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()));
         Assert.Equal(JsonValueKind.Null, data.GetProperty("placeholder").ValueKind); // a forged placeholder never reaches a page's styles
-        await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 4, "the forged messages were not all noticed");
+        await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 5, "the forged messages were not all noticed");
     }
 
     [Fact]
-    public async Task GalleryPageIsServedAtTheRoot()
+    public async Task AChangeEvictsTheListButIsNotStreamed()
     {
         await using var app = await TestApp.StartAsync();
+        var first = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        using var reader = await ListenAsync(app);
+        using (await app.Client.GetAsync("/images")) { }
+        using (var cached = await app.Client.GetAsync("/images"))
+        {
+            Assert.Equal("Hit", cached.CacheOutcome());
+        }
 
-        using var page = await app.Client.GetAsync("/");
+        // What the placeholder backfill publishes: the list shows something new of the image, nothing a page must be told.
+        await app.Services.GetRequiredService<IImageEventPublisher>().PublishAsync(new ImageChanged(Guid.Parse(first.GetProperty("id").GetString()!)));
 
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Equal("text/html", page.ContentType());
-        var html = await page.Content.ReadAsStringAsync();
-        Assert.Contains("<script src=\"/gallery.js\"></script>", html);
-        Assert.DoesNotContain("<script>", html); // nothing inline: the policy allows the page's own files only
-        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
-        Assert.Contains("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single());
-        var script = await app.Client.GetStringAsync("/gallery.js");
-        Assert.Contains("new EventSource('/events')", script);
-        Assert.Contains("srcset", script);
+        using (var afterChange = await app.Client.GetAsync("/images"))
+        {
+            Assert.Equal("Miss", afterChange.CacheOutcome());
+        }
+
+        var second = await app.Client.PostImageAsync(TestImages.RandomEllipses());
+        var (type, data) = await NextEventAsync(reader);
+        Assert.Equal(("image", second.GetProperty("id").GetString()), (type, data.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task DeletesAndChangesFromRedisNameAnImageOrAreDropped()
+    {
+        await using var app = await TestApp.StartAsync(redis);
+        using var reader = await ListenAsync(app);
+        var id = Guid.NewGuid();
+
+        foreach (var forged in new object[]
+        {
+            new { origin = "elsewhere", type = "deleted", id = "../../x" },
+            new { origin = "elsewhere", type = "deleted", id = "<script>" },
+            new { origin = "elsewhere", type = "changed", id = "" },
+            new { origin = "elsewhere", type = "deleted" },
+            new { type = "deleted", id = id.ToString() },
+            new { origin = "elsewhere", type = "deleted", id = id.ToString() },
+        })
+        {
+            await redis.Server.Database.PublishAsync(RedisKeys.Events, JsonSerializer.Serialize(forged));
+        }
+
+        var (type, data) = await NextEventAsync(reader);
+        Assert.Equal(("deleted", id.ToString()), (type, data.GetProperty("id").GetString()));
+        await Loopback.WaitUntilAsync(() => app.Logs.Warnings("RedisEventBroadcast").Count == 5, "the forged messages were not all noticed");
+        Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains("<script>", StringComparison.Ordinal));
+    }
+
+    /// <summary>Opens <c>GET /events</c> on the app and waits until the app counts the listener.</summary>
+    private static async Task<StreamReader> ListenAsync(TestApp app)
+    {
+        var stream = await app.Client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<Events.ImageEvents>().Listeners == 1, "the listener was not registered");
+        return reader;
     }
 
     private static async Task<(string Type, JsonElement Data)> NextEventAsync(StreamReader reader)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Asgilook.Imaging;
+using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Asgilook.Tests;
@@ -36,7 +37,7 @@ public sealed class KeptRenderTests(RedisCacheBackend redis) : IClassFixture<Red
                 for (var flush = 0; flush < 2; flush++)
                 {
                     await redis.Server.FlushAsync();
-                    app.Services.GetRequiredService<Asgilook.Caching.HotTier>().Clear();
+                    app.Services.GetRequiredService<Asgilook.Caching.MemoryTier>().Clear();
                     foreach (var uri in uris)
                     {
                         using var answer = await app.Client.GetAsync(uri);
@@ -44,6 +45,21 @@ public sealed class KeptRenderTests(RedisCacheBackend redis) : IClassFixture<Red
                         var body = await answer.Content.ReadAsByteArrayAsync();
                         Assert.Equal(first.TryAdd(uri, body) ? body : first[uri], body);
                     }
+
+                    // A kept render is put in the cache once it has been sent: wait for that, so the next flush empties it.
+                    await Loopback.WaitUntilAsync(async () =>
+                    {
+                        foreach (var uri in uris)
+                        {
+                            using var again = await app.Client.GetAsync(uri);
+                            if (again.CacheOutcome() != "Hit")
+                            {
+                                return false;
+                            }
+                        }
+
+                        return true;
+                    }, "a kept render was not cached once sent");
                 }
             }
 
@@ -73,6 +89,46 @@ public sealed class KeptRenderTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.Equal(HttpStatusCode.OK, rendered.StatusCode);
         using var refused = await app.Client.GetAsync($"/thumbnails/{FirstId}/160x90.webp");
         await refused.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
+    public async Task AKeptRenderIsAnsweredAsAFileWithoutTheFillLockThenCachedForTheNextRequest()
+    {
+        using var storage = new TemporaryFolder("asgilook-kept-");
+        var uri = $"/thumbnails/{FirstId}/320x180.jpeg";
+        await using (var writer = await TestApp.StartAsync(storagePath: storage.Path))
+        {
+            await writer.Client.PostImageAsync(TestImages.RandomEllipses());
+            using (await writer.Client.GetAsync(uri)) { }
+        }
+
+        await redis.Server.FlushAsync();
+        using var engine = new BlockingProcessor();
+        await using var app = await TestApp.StartAsync(redis, storagePath: storage.Path, keepCache: true, services: s => s.AddSingleton<IImageProcessor>(engine));
+        // Another instance holds the key's fill lock for a minute: a read of the kept file does not wait for it.
+        var now = new DateTimeOffset(await redis.Server.Server.TimeAsync(), TimeSpan.Zero);
+        await redis.Server.Database.StringSetAsync(
+            RedisKeys.LockOf(Asgilook.Caching.ResponseCache.KeyFor(uri)), $"another-instance:{(now + TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds()}");
+
+        // A HEAD is answered from the file and puts nothing in the cache.
+        for (var i = 0; i < 3; i++)
+        {
+            using var head = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, uri));
+            Assert.Equal((HttpStatusCode.OK, "Miss"), (head.StatusCode, head.CacheOutcome()));
+        }
+
+        using var kept = await app.Client.GetAsync(uri);
+        Assert.Equal((HttpStatusCode.OK, "Miss"), (kept.StatusCode, kept.CacheOutcome()));
+        Assert.DoesNotContain(kept.Headers.GetValues("Server-Timing"), timing => timing.Contains("fill;", StringComparison.Ordinal));
+        var body = await kept.Content.ReadAsByteArrayAsync();
+
+        // Once sent, the GET's render is put in the cache: what follows is a hit, with the same bytes and validators.
+        await Loopback.WaitUntilAsync(async () =>
+        {
+            using var next = await app.Client.GetAsync(uri);
+            return next.CacheOutcome() == "Hit" && (await next.Content.ReadAsByteArrayAsync()).SequenceEqual(body) && Equals(next.Headers.ETag, kept.Headers.ETag);
+        }, "the kept render was never cached");
+        Assert.Equal(0, engine.Thumbnails);
     }
 
     [Fact]
@@ -124,7 +180,7 @@ public sealed class KeptRenderTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.Equal(real, await answer.Content.ReadAsByteArrayAsync());
         Assert.Equal(1, engine.Thumbnails);
         Assert.Equal(real, await File.ReadAllBytesAsync(Directory.GetFiles(Path.Combine(storage.Path, $"{FirstId}.renders")).Single()));
-        Assert.Single(app.Logs.Warnings("ImageStore"), warning => warning.Contains("is not a whole image", StringComparison.Ordinal));
+        Assert.Single(app.Logs.Warnings("ThumbnailRenderer"), warning => warning.Contains("is not a whole image", StringComparison.Ordinal));
     }
 
     [Fact]

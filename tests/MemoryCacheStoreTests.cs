@@ -89,4 +89,16 @@ public sealed class MemoryCacheStoreTests
         Assert.Equal(1, store.RememberedGenerations);
     }
 
+    [Fact]
+    public async Task TheInProcessStoreIsAlwaysConnectedAndReadsItsGenerations()
+    {
+        ICacheStore store = new MemoryCacheStore(1024 * 1024, new ManualClock());
+        var changed = false;
+        store.OnConnectionChanged(() => changed = true);
+        Assert.True(store.IsConnected);
+        Assert.False(changed);
+        Assert.Equal(0, await store.GetGenerationAsync("asgilook:/images"));
+        await store.InvalidateAsync("asgilook:/images");
+        Assert.Equal(1, await store.GetGenerationAsync("asgilook:/images"));
+    }
 }

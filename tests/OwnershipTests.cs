@@ -180,6 +180,46 @@ public sealed class OwnershipTests
     }
 
     [Fact]
+    public async Task HostileAuthorizationHeadersAreRefusedAndNeverShown()
+    {
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadKeys:0"] = Secrets.UploadKey,
+        });
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(), Secrets.UploadKey);
+        var image = posted.GetProperty("image").GetString()!;
+        var token = posted.GetProperty("delete_token").GetString()!;
+        const string Probe = "hunter2-probe";
+
+        string[][] hostile =
+        [
+            ["Bearer"], ["Bearer    "], ["Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("admin:" + Probe))],
+            ["Bearer " + Probe + new string('x', 16_000)], ["Bearer " + Secrets.UploadKey + "\t" + Probe],
+            ["Bearer " + Probe, "Bearer " + Secrets.UploadKey], ["Bearer " + Secrets.UploadKey + "," + Probe],
+            ["Bearer " + token.ToUpperInvariant() + Probe], ["Bearer%20" + Secrets.UploadKey],
+        ];
+        foreach (var values in hostile)
+        {
+            foreach (var (method, uri) in new[] { (HttpMethod.Post, "/images"), (HttpMethod.Delete, image) })
+            {
+                using var request = new HttpRequestMessage(method, uri) { Content = method == HttpMethod.Post ? new ByteArrayContent(TestImages.RandomEllipses()) : null };
+                Assert.True(request.Headers.TryAddWithoutValidation("Authorization", values));
+                using var refused = await app.Client.SendAsync(request);
+
+                Assert.True(refused.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest,
+                    $"{method} with {values.Length} header(s) starting {values[0][..Math.Min(12, values[0].Length)]} was answered {(int)refused.StatusCode}");
+                var body = await refused.Content.ReadAsStringAsync();
+                Assert.DoesNotContain(Probe, body, StringComparison.Ordinal);
+                Assert.DoesNotContain(Secrets.UploadKey, body, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Single(app.StoredFiles()); // nothing stored, nothing deleted
+        Assert.DoesNotContain(app.Logs.Entries, entry => $"{entry.Message} {entry.Exception}".Contains(Probe, StringComparison.Ordinal)
+            || entry.Message.Contains(Secrets.UploadKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ARevokedUploadKeyNeitherUploadsNorDeletesWhatItUploaded()
     {
         using var storage = new TemporaryFolder("asgilook-revoked-");

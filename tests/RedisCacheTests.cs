@@ -110,7 +110,7 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
             Assert.Equal(real, await first.Content.ReadAsByteArrayAsync());
             using var second = await app.Client.GetAsync(thumbnail);
             Assert.Equal("Hit", second.CacheOutcome());
-            app.Services.GetRequiredService<HotTier>().Clear(); // the next bad bytes are read from Redis again
+            app.Services.GetRequiredService<MemoryTier>().Clear(); // the next bad bytes are read from Redis again
         }
 
         using (var stillGood = await writer.Client.GetAsync(thumbnail))

@@ -30,7 +30,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         var requests = Enumerable.Range(0, 16).Select(_ => app.Client.GetAsync(uri)).ToList();
         await Loopback.WaitUntilAsync(() => engine.Thumbnails > 0, "nothing started rendering");
-        await Task.Delay(300); // every request has missed and is waiting by now
+        await Loopback.WaitUntilAsync(() => app.Services.GetRequiredService<CacheFill>().Waiting == 15, "not every other request waits for the render");
         engine.ReleaseThumbnails();
         var responses = await Task.WhenAll(requests);
 
@@ -39,7 +39,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
         Assert.All(bodies, body => Assert.Equal(bodies[0], body));
         Assert.Equal((1200, 675), TestImages.SizeOf(bodies[0]));
-        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single() == "Hit"));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(CachedAnswer.CacheHeader).Single() == "Hit"));
         Assert.Equal(15, responses.Count(response => response.Headers.GetValues("Server-Timing").Any(timing => timing.Contains("fill;desc=\"filled\""))));
         foreach (var response in responses)
         {
@@ -65,7 +65,9 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         var requests = Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? a : b).Client.GetAsync(uri)).ToList();
         await Loopback.WaitUntilAsync(() => engineA.Thumbnails + engineB.Thumbnails > 0, "no instance started rendering");
-        await Task.Delay(300); // every request has missed and found the lock taken by now
+        await Loopback.WaitUntilAsync(
+            () => a.Services.GetRequiredService<CacheFill>().Waiting + b.Services.GetRequiredService<CacheFill>().Waiting == 15,
+            "not every other request waits for the render");
         engineA.ReleaseThumbnails();
         engineB.ReleaseThumbnails();
         var responses = await Task.WhenAll(requests);
@@ -74,7 +76,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
         var bodies = await Task.WhenAll(responses.Select(response => response.Content.ReadAsByteArrayAsync()));
         Assert.All(bodies, body => Assert.Equal(bodies[0], body));
-        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single() == "Hit"));
+        Assert.Equal(15, responses.Count(response => response.Headers.GetValues(CachedAnswer.CacheHeader).Single() == "Hit"));
         Assert.Equal(15, responses.Count(response => response.Headers.GetValues("Server-Timing").Any(timing => timing.Contains("fill;desc=\"filled\""))));
         foreach (var response in responses)
         {
@@ -109,7 +111,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.Contains(response.Headers.GetValues("Server-Timing"), timing => timing.Contains("fill;desc=\"took over\""));
         Assert.False(await redis.Server.Database.KeyExistsAsync(lockKey)); // released after storing
         using var again = await app.Client.GetAsync(uri);
-        Assert.Equal("Hit", again.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single());
+        Assert.Equal("Hit", again.Headers.GetValues(CachedAnswer.CacheHeader).Single());
     }
 
     [Fact]
@@ -143,7 +145,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal(1, store.LockAttempts);
-        Assert.Equal("Hit", again.Headers.GetValues(ResponseCacheMiddleware.CacheHeader).Single());
+        Assert.Equal("Hit", again.Headers.GetValues(CachedAnswer.CacheHeader).Single());
         Assert.Contains(app.Logs.Warnings(nameof(ResponseCache)), message => message.Contains("failed", StringComparison.Ordinal));
     }
 
@@ -162,7 +164,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         public Task InvalidateAsync(string key) => inner.InvalidateAsync(key);
 
-        public Task<long> GetGenerationAsync(string family) => inner.GetGenerationAsync(family);
+        public Task<long> GetGenerationAsync(string tag) => inner.GetGenerationAsync(tag);
 
         public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
         {

@@ -1,70 +1,87 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
+using Asgilook.Http;
 using Asgilook.Operations;
 
 namespace Asgilook.Caching;
 
 /// <summary>
-/// Produces a missing entry once (for routes marked <see cref="FillOnce"/>): in this process, the first
-/// request for a key produces it and the others await its answer; across the instances sharing the
-/// store, that request first takes the key's fill lock, and when another instance holds it, waits for
-/// the entry that instance stores. A store that is unavailable coordinates nothing across instances,
-/// and in this process requests still wait for each other.
+/// Produces a missing entry once: in this process, the first request for a key produces it and the others await
+/// its entry; across the instances sharing the store, that request first takes the key's fill lock, and when another
+/// instance holds it, waits for the entry that instance stores. A store that is unavailable coordinates nothing across
+/// instances, and in this process requests still wait for each other. Renders use it: a read of a file never does.
 /// </summary>
-public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
+public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics, TimeProvider clock)
 {
+    /// <summary>
+    /// How long the lock holds and a waiter waits: a holder that dies delays others this long at most,
+    /// and a render slower than this is done twice rather than waited for.
+    /// </summary>
+    public static readonly TimeSpan LockExpiry = TimeSpan.FromSeconds(5);
+
     /// <summary>How often a request waiting for another instance's fill looks for the entry: soon at first, then less often.</summary>
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan LongestPause = TimeSpan.FromMilliseconds(100);
 
     private readonly ConcurrentDictionary<string, Task<CachedResponse?>> _inFlight = new(StringComparer.Ordinal);
+    private int _waiting;
 
-    /// <param name="produce">Produces this request's answer, stores it, and returns it as an entry (null when it is not one to keep).</param>
-    /// <param name="serve">Answers this request with an entry another request produced.</param>
-    public async Task RunAsync(
-        HttpContext context, CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve)
+    /// <summary>Requests in this process waiting for another's fill now, here or in another instance (tests await everyone waiting).</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>The key's entry: produced by this request, or by another one (here or in another instance) that it waited for.</summary>
+    /// <param name="produce">Produces the entry and stores it; null when there is none to keep (then a waiter goes ahead itself).</param>
+    public async Task<FillResult> GetOrProduceAsync(
+        HttpContext context, CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce)
     {
-        var wait = new Wait(context, metrics);
+        var wait = new Wait(context, metrics, clock);
         while (true)
         {
             var mine = new TaskCompletionSource<CachedResponse?>(TaskCreationOptions.RunContinuationsAsynchronously);
             var flight = _inFlight.GetOrAdd(key.Entry, mine.Task);
             if (flight == mine.Task)
             {
-                CachedResponse? entry = null;
+                FillResult result = default;
                 try
                 {
-                    entry = await LeadAsync(key, lookup, produce, serve, wait);
+                    result = await LeadAsync(key, lookup, produce, wait);
+                    return result;
                 }
                 finally
                 {
                     _inFlight.TryRemove(new KeyValuePair<string, Task<CachedResponse?>>(key.Entry, mine.Task));
-                    mine.SetResult(entry);
+                    mine.SetResult(result.Entry);
                 }
-
-                return;
             }
 
-            if (await flight.WaitAsync(context.RequestAborted) is { } filled)
+            Interlocked.Increment(ref _waiting);
+            CachedResponse? filled;
+            try
+            {
+                filled = await flight.WaitAsync(context.RequestAborted);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _waiting);
+            }
+
+            if (filled is not null)
             {
                 wait.Ended("filled");
-                await serve(filled);
-                return;
+                return new FillResult(filled, ProducedHere: false);
             }
 
-            // Its producer kept nothing (an error, an answer too big to cache): the next waiter goes ahead.
+            // Its producer kept nothing (an error, a refusal): the next waiter goes ahead.
             wait.TookOver = true;
         }
     }
 
     /// <summary>This process's one request for the key: it produces the entry unless another instance is.</summary>
-    private async Task<CachedResponse?> LeadAsync(
-        CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
+    private async Task<FillResult> LeadAsync(CacheKey key, CacheLookup lookup, Func<CacheLookup, Task<CachedResponse?>> produce, Wait wait)
     {
         if (!lookup.Available)
         {
-            return await produce(lookup);
+            return new FillResult(await produce(lookup), ProducedHere: true);
         }
 
         await using var fillLock = await cache.TryLockAsync(key);
@@ -75,31 +92,39 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
                 wait.Ended("took over");
             }
 
-            return await produce(lookup);
+            return new FillResult(await produce(lookup), ProducedHere: true);
         }
 
-        return await WaitForOtherInstanceAsync(key, produce, serve, wait);
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            return await WaitForOtherInstanceAsync(key, produce, wait);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
     }
 
     /// <summary>
-    /// Polls for the entry another instance is producing and serves it as a hit. When that instance lets go
-    /// without storing one, or its lock outlives <see cref="FillOnce.LockExpiry"/>, this request produces it.
+    /// Polls for the entry another instance is producing. When that instance lets go without storing one, or its lock
+    /// outlives <see cref="LockExpiry"/>, this request produces it.
     /// </summary>
-    private async Task<CachedResponse?> WaitForOtherInstanceAsync(
-        CacheKey key, Func<CacheLookup, Task<CachedResponse?>> produce, Func<CachedResponse, Task> serve, Wait wait)
+    private async Task<FillResult> WaitForOtherInstanceAsync(CacheKey key, Func<CacheLookup, Task<CachedResponse?>> produce, Wait wait)
     {
         var pause = FirstPause;
         while (true)
         {
-            await Task.Delay(pause, wait.Aborted);
+            await Task.Delay(pause, clock, wait.Aborted);
             pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
             if ((await cache.LookupAsync(key)).Hit is { } filled)
             {
-                return await ServeAsync(filled);
+                wait.Ended("filled");
+                return new FillResult(filled, ProducedHere: false);
             }
 
             await using var fillLock = await cache.TryLockAsync(key);
-            var expired = fillLock.State is FillLockState.HeldElsewhere && wait.Elapsed >= FillOnce.LockExpiry;
+            var expired = fillLock.State is FillLockState.HeldElsewhere && wait.Elapsed >= LockExpiry;
             if (fillLock.State is FillLockState.HeldElsewhere && !expired)
             {
                 continue;
@@ -109,37 +134,34 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics)
             var last = await cache.LookupAsync(key);
             if (last.Hit is { } late)
             {
-                return await ServeAsync(late);
+                wait.Ended("filled");
+                return new FillResult(late, ProducedHere: false);
             }
 
             wait.Ended(expired ? "expired" : "took over");
-            return await produce(last);
-        }
-
-        async Task<CachedResponse> ServeAsync(CachedResponse filled)
-        {
-            wait.Ended("filled");
-            await serve(filled);
-            return filled;
+            return new FillResult(await produce(last), ProducedHere: true);
         }
     }
 
     /// <summary>How long a request waited for another's fill, and how that ended (a metric and a Server-Timing entry).</summary>
-    private sealed class Wait(HttpContext context, AsgilookMetrics metrics)
+    private sealed class Wait(HttpContext context, AsgilookMetrics metrics, TimeProvider clock)
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly long _start = clock.GetTimestamp();
 
         public bool TookOver { get; set; }
 
-        public TimeSpan Elapsed => _clock.Elapsed;
+        public TimeSpan Elapsed => clock.GetElapsedTime(_start);
 
         public CancellationToken Aborted => context.RequestAborted;
 
         public void Ended(string outcome)
         {
             metrics.FillWait(outcome);
-            context.Response.Headers.Append("Server-Timing",
-                $"fill;desc=\"{outcome}\";dur={_clock.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+            ServerTiming.Append(context.Response, "fill", Elapsed, outcome);
         }
     }
 }
+
+/// <summary>What <see cref="CacheFill.GetOrProduceAsync"/> came back with: the entry (null when none was produced), and who produced it.</summary>
+/// <param name="ProducedHere">This request produced it; otherwise it waited for another's (a hit, as far as its client is concerned).</param>
+public readonly record struct FillResult(CachedResponse? Entry, bool ProducedHere);

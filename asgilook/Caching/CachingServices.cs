@@ -1,5 +1,5 @@
 using Asgilook.Configuration;
-using Asgilook.Events;
+using Asgilook.Storage;
 using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -9,8 +9,8 @@ public static class CachingServices
 {
     /// <summary>
     /// The response cache: in Redis when <c>Asgilook:RedisHost</c> is set, otherwise in this process's
-    /// memory within <c>MemoryCacheMegabytes</c>, with a memory tier of <c>HotCacheMegabytes</c> in front of Redis; the fill-once protocol; and the invalidation of what
-    /// uploads and deletes make stale.
+    /// memory within <c>MemoryCacheMegabytes</c>, with a memory tier of <c>MemoryTierMegabytes</c> in front of Redis; fills
+    /// made once (<see cref="CacheFill"/>); and the evictions image events call for (<see cref="CacheInvalidation"/>).
     /// </summary>
     public static IServiceCollection AddResponseCache(this IServiceCollection services)
     {
@@ -18,8 +18,8 @@ public static class CachingServices
             ? new RedisCacheStore(redis)
             : new MemoryCacheStore(provider.Settings().MemoryCacheMegabytes * 1024L * 1024L, provider.GetRequiredService<TimeProvider>()));
         // Only in front of Redis: the in-process store is in memory already.
-        services.TryAddSingleton(provider => new HotTier(
-            provider.GetRequiredService<RedisConnection>().Configured ? provider.Settings().HotCacheMegabytes * 1024L * 1024L : 0,
+        services.TryAddSingleton(provider => new MemoryTier(
+            provider.GetRequiredService<RedisConnection>().Configured ? provider.Settings().MemoryTierMegabytes * 1024L * 1024L : 0,
             provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<ResponseCache>();
         services.AddHostedService(provider => provider.GetRequiredService<ResponseCache>());

@@ -1,6 +1,6 @@
 namespace Asgilook.Caching;
 
-/// <summary>What a lookup found: the entry (null on a miss) and how often its key's family had been invalidated.</summary>
+/// <summary>What a lookup found: the entry (null on a miss) and how often its key's tag had been invalidated.</summary>
 public readonly record struct CacheRead(byte[]? Value, long Generation);
 
 /// <summary>The images deleted after a point of the deletes log, and where the log stands now.</summary>
@@ -9,16 +9,16 @@ public readonly record struct CacheRead(byte[]? Value, long Generation);
 public sealed record DeletedImages(long Sequence, IReadOnlyList<string> Ids, bool Complete);
 
 /// <summary>
-/// Where an entry lives and which family it belongs to. The family is the path (<c>asgilook:/images</c>),
-/// and an invalidation invalidates the family: the path's own entry and every entry of a query on it
+/// Where an entry lives and which tag it belongs to. The tag is the path (<c>asgilook:/images</c>),
+/// and an invalidation invalidates the tag: the path's own entry and every entry of a query on it
 /// (<c>asgilook:/images?limit=50</c>), which then reads as a miss.
 /// </summary>
-public readonly record struct CacheKey(string Entry, string Family)
+public readonly record struct CacheKey(string Entry, string Tag)
 {
-    /// <summary>An entry that is its own family: a path without a query.</summary>
+    /// <summary>An entry that is its own tag: a path without a query.</summary>
     public static implicit operator CacheKey(string key) => new(key, key);
 
-    public bool IsFamily => Entry == Family;
+    public bool IsItsOwnTag => Entry == Tag;
 }
 
 /// <summary>
@@ -35,15 +35,15 @@ public interface ICacheStore
     /// <summary>What the entries are kept in, for the startup log and the readiness check (no secrets).</summary>
     string Description { get; }
 
-    /// <summary>The entry and its family's generation, read together; an entry stored under an older generation of its family reads as none.</summary>
+    /// <summary>The entry and its tag's generation, read together; an entry stored under an older generation of its tag reads as none.</summary>
     Task<CacheRead> GetAsync(CacheKey key);
 
-    /// <summary>Stores the entry unless its family was invalidated since <paramref name="generation"/> was read.</summary>
+    /// <summary>Stores the entry unless its tag was invalidated since <paramref name="generation"/> was read.</summary>
     /// <returns>Whether it was stored.</returns>
     Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation);
 
-    /// <summary>Deletes the family's own entry and bumps its generation, which makes every entry of the family stale.</summary>
-    Task InvalidateAsync(string family);
+    /// <summary>Deletes the tag's own entry and bumps its generation, which makes every entry of the tag stale.</summary>
+    Task InvalidateAsync(string tag);
 
     /// <summary>
     /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it.
@@ -53,8 +53,8 @@ public interface ICacheStore
     /// <returns>The lock, to dispose once the entry is stored; null when another request holds it.</returns>
     Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry);
 
-    /// <summary>How often the family has been invalidated (what <see cref="GetAsync"/> reads beside an entry), alone.</summary>
-    Task<long> GetGenerationAsync(string family);
+    /// <summary>How often the tag has been invalidated (what <see cref="GetAsync"/> reads beside an entry), alone.</summary>
+    Task<long> GetGenerationAsync(string tag);
 
     /// <summary>Whether the store is reachable as far as its client knows, without asking it.</summary>
     bool IsConnected => true;

@@ -26,7 +26,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
     {
         // The generation is read first: an invalidation in between leaves a miss with an old
         // generation, whose store is then refused. Never the other way round.
-        var generation = GenerationOf(key.Family);
+        var generation = GenerationOf(key.Tag);
         if (_entries.TryGetValue(key.Entry, out var entry))
         {
             if (entry.ExpiresAt > clock.GetUtcNow() && entry.Generation == generation)
@@ -52,7 +52,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
 
         lock (_writeLock)
         {
-            if (GenerationOf(key.Family) != generation)
+            if (GenerationOf(key.Tag) != generation)
             {
                 return Task.FromResult(false);
             }
@@ -70,17 +70,17 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         return Task.FromResult(true);
     }
 
-    public Task InvalidateAsync(string family)
+    public Task InvalidateAsync(string tag)
     {
         lock (_writeLock)
         {
-            if (_entries.TryRemove(family, out var entry))
+            if (_entries.TryRemove(tag, out var entry))
             {
                 _bytes -= entry.Value.Length;
             }
 
             var now = clock.GetUtcNow();
-            _generations[family] = new Generation(GenerationOf(family) + 1, now + ICacheStore.GenerationLifetime);
+            _generations[tag] = new Generation(GenerationOf(tag) + 1, now + ICacheStore.GenerationLifetime);
             if (now >= _nextSweep)
             {
                 _nextSweep = now + TimeSpan.FromMinutes(1);
@@ -114,7 +114,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         }
     }
 
-    public Task<long> GetGenerationAsync(string family) => Task.FromResult(GenerationOf(family));
+    public Task<long> GetGenerationAsync(string tag) => Task.FromResult(GenerationOf(tag));
 
     private long GenerationOf(string key) =>
         _generations.TryGetValue(key, out var generation) && generation.ForgetAt > clock.GetUtcNow() ? generation.Value : 0;
@@ -154,7 +154,7 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         }
     }
 
-    /// <param name="Generation">The family's generation it was stored under: a later one makes it stale.</param>
+    /// <param name="Generation">The tag's generation it was stored under: a later one makes it stale.</param>
     private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt, long Generation);
 
     private sealed class FillLock(MemoryCacheStore store, string key, DateTimeOffset expiresAt) : IAsyncDisposable

@@ -6,7 +6,7 @@ namespace Asgilook.Caching;
 /// <summary>
 /// The response cache in Redis, shared by every instance pointed at the same server. A key's
 /// generation lives beside it (<see cref="RedisKeys.GenerationOf"/>) and so does its fill lock
-/// (<see cref="RedisKeys.LockOf"/>); an entry of a query carries a stamp of the family generation it was
+/// (<see cref="RedisKeys.LockOf"/>); an entry of a query carries a stamp of the tag generation it was
 /// stored under (<see cref="RedisKeys.StampOf"/>). The compare-and-set, the invalidation and the lock's
 /// release are Lua scripts, so they are atomic across instances.
 /// </summary>
@@ -18,7 +18,7 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
         return 1
         """;
 
-    /// <summary>An entry of a query: stored with the stamp of the family generation it was produced under.</summary>
+    /// <summary>An entry of a query: stored with the stamp of the tag generation it was produced under.</summary>
     private const string SetStampedIfCurrent = """
         if tonumber(redis.call('GET', KEYS[2]) or '0') ~= tonumber(ARGV[1]) then return 0 end
         redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -96,28 +96,28 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 
     public async Task<CacheRead> GetAsync(CacheKey key)
     {
-        if (key.IsFamily)
+        if (key.IsItsOwnTag)
         {
-            var values = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Family)]);
+            var values = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Tag)]);
             return new CacheRead(values[0], GenerationOf(values[1]));
         }
 
-        var stamped = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Family), RedisKeys.StampOf(key.Entry)]);
+        var stamped = await Database.StringGetAsync([key.Entry, RedisKeys.GenerationOf(key.Tag), RedisKeys.StampOf(key.Entry)]);
         var generation = GenerationOf(stamped[1]);
         return new CacheRead(GenerationOf(stamped[2]) == generation && !stamped[2].IsNull ? stamped[0] : RedisValue.Null, generation);
     }
 
-    public async Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation) => key.IsFamily
+    public async Task<bool> SetAsync(CacheKey key, byte[] value, TimeSpan timeToLive, long generation) => key.IsItsOwnTag
         ? (int)await Database.ScriptEvaluateAsync(
-            SetIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Family)], [generation, value, (long)timeToLive.TotalMilliseconds]) == 1
+            SetIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Tag)], [generation, value, (long)timeToLive.TotalMilliseconds]) == 1
         : (int)await Database.ScriptEvaluateAsync(
-            SetStampedIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Family), RedisKeys.StampOf(key.Entry)],
+            SetStampedIfCurrent, [key.Entry, RedisKeys.GenerationOf(key.Tag), RedisKeys.StampOf(key.Entry)],
             [generation, value, (long)timeToLive.TotalMilliseconds]) == 1;
 
-    public Task InvalidateAsync(string family) =>
-        Database.ScriptEvaluateAsync(DeleteAndBump, [family, RedisKeys.GenerationOf(family)], [(long)ICacheStore.GenerationLifetime.TotalMilliseconds]);
+    public Task InvalidateAsync(string tag) =>
+        Database.ScriptEvaluateAsync(DeleteAndBump, [tag, RedisKeys.GenerationOf(tag)], [(long)ICacheStore.GenerationLifetime.TotalMilliseconds]);
 
-    public async Task<long> GetGenerationAsync(string family) => GenerationOf(await Database.StringGetAsync(RedisKeys.GenerationOf(family)));
+    public async Task<long> GetGenerationAsync(string tag) => GenerationOf(await Database.StringGetAsync(RedisKeys.GenerationOf(tag)));
 
     public bool IsConnected => redis.IsConnected;
 

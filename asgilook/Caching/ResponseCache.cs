@@ -31,7 +31,7 @@ public enum FillLockState
 /// The response cache over its store: keys, time-to-live, encoding, and the rule that the cache only
 /// accelerates. A failing store makes every lookup a miss, is logged once until it recovers, and
 /// invalidations it missed are replayed when it answers again, before anything is read from it.
-/// In front of a Redis store, the <see cref="HotTier"/> answers what it may without a round trip.
+/// In front of a Redis store, the <see cref="MemoryTier"/> answers what it may without a round trip.
 /// </summary>
 public sealed partial class ResponseCache : IHostedService
 {
@@ -50,17 +50,17 @@ public sealed partial class ResponseCache : IHostedService
     private Task _readingDeletes = Task.CompletedTask;
     private long _deletesRead = -1;
     private readonly ICacheStore store;
-    private readonly HotTier hot;
+    private readonly MemoryTier memory;
     private readonly ILogger<ResponseCache> logger;
     private int _failing;
 
-    public ResponseCache(ICacheStore store, HotTier hot, ILogger<ResponseCache> logger)
+    public ResponseCache(ICacheStore store, MemoryTier memory, ILogger<ResponseCache> logger)
     {
         this.store = store;
-        this.hot = hot;
+        this.memory = memory;
         this.logger = logger;
         // While the connection is away, announcements of deletes and uploads may be missed.
-        store.OnConnectionChanged(hot.Clear);
+        store.OnConnectionChanged(memory.Clear);
     }
 
     /// <summary>
@@ -73,17 +73,26 @@ public sealed partial class ResponseCache : IHostedService
         return Prefix + (normalized.Length == 0 ? "/" : normalized);
     }
 
-    /// <summary>The key of a path and the query the route knows (<see cref="CacheVaryByQuery"/>); the path's family.</summary>
+    /// <summary>The key of a path and the query the route knows (<see cref="CacheVaryByQuery"/>), tagged with the path itself.</summary>
     public static CacheKey KeyFor(PathString path, string knownQuery)
     {
-        var family = KeyFor(path);
-        return new CacheKey(knownQuery.Length == 0 ? family : $"{family}?{knownQuery}", family);
+        var tag = KeyFor(path);
+        return new CacheKey(knownQuery.Length == 0 ? tag : $"{tag}?{knownQuery}", tag);
     }
+
+    /// <summary>The tag of every entry of the image list, its pages included: what an upload or a delete evicts.</summary>
+    public static string ListTag { get; } = KeyFor(new PathString("/images"));
+
+    /// <summary>The tag of every cached answer about one image (its thumbnails, in every size and format): what its delete evicts.</summary>
+    public static string ImageTag(string imageId) => $"{Prefix}image:{imageId.ToLowerInvariant()}";
+
+    /// <inheritdoc cref="ImageTag(string)"/>
+    public static string ImageTag(Guid imageId) => ImageTag(imageId.ToString());
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         Log.Store(logger, store.Description);
-        if (hot.Enabled)
+        if (memory.Enabled)
         {
             _readingDeletes = ReadDeletesAsync(_stopping.Token);
         }
@@ -118,7 +127,7 @@ public sealed partial class ResponseCache : IHostedService
 
                 if (!deleted.Complete)
                 {
-                    hot.Clear();
+                    memory.Clear();
                 }
 
                 foreach (var id in deleted.Ids)
@@ -136,25 +145,21 @@ public sealed partial class ResponseCache : IHostedService
         }
     }
 
-    /// <summary>Drops what the memory tier keeps of an image: its original's answer and every thumbnail's, whatever its size or format.</summary>
-    public void ForgetImage(string imageId)
-    {
-        ForgetHot(Storage.StoredImage.UriOf(imageId));
-        ForgetHotStartingWith(Thumbnails.ThumbnailSeries.FolderOf(imageId));
-    }
+    /// <summary>Drops what the memory tier keeps of an image: every thumbnail's answer, whatever its size or format.</summary>
+    public void ForgetImage(string imageId) => memory.DropTags([ImageTag(imageId)]);
 
     /// <summary>The cached answer of the key, if any, and what a later <see cref="StoreAsync"/> needs.</summary>
     /// <param name="policy">How the route's answers may be kept in this process's memory tier; null: never.</param>
-    public async Task<CacheLookup> LookupAsync(CacheKey key, HotCache? policy = null)
+    public async Task<CacheLookup> LookupAsync(CacheKey key, MemoryTierPolicy? policy = null)
     {
-        if (policy is not null && HotUsable && hot.Get(key) is { } kept)
+        if (policy is not null && MemoryUsable && memory.Get(key) is { } kept)
         {
-            if (kept.Policy is HotCachePolicy.UntilInvalidated)
+            if (kept.Policy is MemoryTierPolicy.UntilInvalidated)
             {
                 return new CacheLookup(kept.Response, kept.Generation, Available: true);
             }
 
-            var current = await Guarded<long?>(async () => await store.GetGenerationAsync(key.Family));
+            var current = await Guarded<long?>(async () => await store.GetGenerationAsync(key.Tag));
             if (current is null)
             {
                 return CacheLookup.Unavailable;
@@ -165,10 +170,10 @@ public sealed partial class ResponseCache : IHostedService
                 return new CacheLookup(kept.Response, kept.Generation, Available: true);
             }
 
-            hot.Drop(key);
+            memory.Drop(key);
         }
 
-        var epoch = hot.Epoch;
+        var epoch = memory.Epoch;
         var read = await Guarded<CacheRead?>(async () =>
         {
             await DropPendingInvalidationsAsync();
@@ -189,9 +194,9 @@ public sealed partial class ResponseCache : IHostedService
             var hit = CachedResponse.Deserialize(found.Value);
             if (CachedResponse.IsServable(hit.ContentType))
             {
-                if (policy is not null && HotUsable)
+                if (policy is not null && MemoryUsable)
                 {
-                    hot.Add(key, hit, found.Generation, policy.Policy, TimeToLive, epoch);
+                    memory.Add(key, hit, found.Generation, policy.Value, TimeToLive, epoch);
                 }
 
                 return new CacheLookup(hit, found.Generation, Available: true);
@@ -208,7 +213,7 @@ public sealed partial class ResponseCache : IHostedService
         // The entry goes, and the answer produced next replaces it (it is stored under the new generation).
         var renewed = await Guarded<CacheRead?>(async () =>
         {
-            await store.InvalidateAsync(key.Family);
+            await store.InvalidateAsync(key.Tag);
             return await store.GetAsync(key);
         });
         return renewed is { } fresh ? new CacheLookup(null, fresh.Generation, Available: true) : CacheLookup.Unavailable;
@@ -219,19 +224,19 @@ public sealed partial class ResponseCache : IHostedService
     /// invalidated meanwhile: then the answer may predate the change, and is not kept.
     /// </summary>
     /// <returns>Whether the store kept it.</returns>
-    public async Task<bool> StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup, HotCache? policy = null)
+    public async Task<bool> StoreAsync(CacheKey key, CachedResponse response, CacheLookup lookup, MemoryTierPolicy? policy = null)
     {
         if (lookup.Available && CachedResponse.IsServable(response.ContentType))
         {
-            var epoch = hot.Epoch;
+            var epoch = memory.Epoch;
             var stored = await Guarded(async () =>
             {
                 await DropPendingInvalidationsAsync();
                 return await store.SetAsync(key, response.Serialize(), TimeToLive, lookup.Generation);
             });
-            if (stored && policy is not null && HotUsable)
+            if (stored && policy is not null && MemoryUsable)
             {
-                hot.Add(key, response, lookup.Generation, policy.Policy, TimeToLive, epoch);
+                memory.Add(key, response, lookup.Generation, policy.Value, TimeToLive, epoch);
             }
 
             return stored;
@@ -240,40 +245,36 @@ public sealed partial class ResponseCache : IHostedService
         return false;
     }
 
-    /// <summary>Drops what this process's memory tier keeps of the paths (another instance changed them: Redis knows already).</summary>
-    public void ForgetHot(string path) => hot.DropFamilies([KeyFor(new PathString(path))]);
-
-    /// <summary>Drops what this process's memory tier keeps of every path that starts so.</summary>
-    public void ForgetHotStartingWith(string pathPrefix) => hot.DropFamiliesStartingWith(Prefix + pathPrefix.ToLowerInvariant());
+    /// <summary>Drops what this process's memory tier keeps under the tags (another instance changed them: Redis knows already).</summary>
+    public void ForgetInMemory(params IEnumerable<string> tags) => memory.DropTags([.. tags]);
 
     /// <summary>
     /// The memory tier answers only while the store does and nothing is waiting to be invalidated in it:
     /// otherwise it could answer what the store no longer would.
     /// </summary>
-    private bool HotUsable => hot.Enabled && Volatile.Read(ref _failing) == 0 && _pendingInvalidations.IsEmpty && _pendingDeletes.IsEmpty && store.IsConnected;
+    private bool MemoryUsable => memory.Enabled && Volatile.Read(ref _failing) == 0 && _pendingInvalidations.IsEmpty && _pendingDeletes.IsEmpty && store.IsConnected;
 
     /// <summary>
-    /// Drops the entries of a deleted image's paths, here and in the store, and records the delete in the store's deletes
-    /// log for every instance's memory tier; what the store cannot take now is replayed when it recovers.
+    /// Evicts a deleted image's answers (its tag and the list's), here and in the store, and records the delete in the
+    /// store's deletes log for every instance's memory tier; what the store cannot take now is replayed when it recovers.
     /// </summary>
-    public Task InvalidateDeletedAsync(string imageId, params IEnumerable<string> paths)
+    public Task EvictDeletedAsync(Guid imageId)
     {
-        _pendingDeletes.Enqueue(imageId);
-        ForgetImage(imageId);
-        return InvalidateAsync(paths);
+        _pendingDeletes.Enqueue(imageId.ToString());
+        return EvictAsync(ListTag, ImageTag(imageId));
     }
 
-    /// <summary>Drops the entries of the paths; what the store cannot drop now is dropped when it recovers.</summary>
-    public async Task InvalidateAsync(params IEnumerable<string> paths)
+    /// <summary>Evicts every entry under the tags; what the store cannot evict now is evicted when it recovers.</summary>
+    public async Task EvictAsync(params IEnumerable<string> tags)
     {
-        // Every invalidation is pending until the store confirms it; the memory tier forgets at once.
-        var keys = paths.Select(path => KeyFor(new PathString(path))).ToHashSet(StringComparer.Ordinal);
+        // Every eviction is pending until the store confirms it; the memory tier forgets at once.
+        var keys = tags.ToHashSet(StringComparer.Ordinal);
         foreach (var key in keys)
         {
             _pendingInvalidations[key] = 0;
         }
 
-        hot.DropFamilies(keys);
+        memory.DropTags(keys);
 
         await Guarded(async () =>
         {
@@ -282,10 +283,10 @@ public sealed partial class ResponseCache : IHostedService
         });
     }
 
-    /// <summary>Tries to take the key's fill lock (see <see cref="FillOnce"/>).</summary>
+    /// <summary>Tries to take the key's fill lock (see <see cref="CacheFill"/>).</summary>
     public async Task<FillLock> TryLockAsync(CacheKey key)
     {
-        var attempt = await Guarded(async () => new LockAttempt(await store.TryLockAsync(key.Entry, FillOnce.LockExpiry)));
+        var attempt = await Guarded(async () => new LockAttempt(await store.TryLockAsync(key.Entry, CacheFill.LockExpiry)));
         return attempt switch
         {
             null => FillLock.StoreFailed,
@@ -322,7 +323,7 @@ public sealed partial class ResponseCache : IHostedService
             var result = await operation();
             if (Interlocked.Exchange(ref _failing, 0) == 1)
             {
-                hot.Clear();
+                memory.Clear();
                 Log.Recovered(logger, store.Description);
             }
 
@@ -332,7 +333,7 @@ public sealed partial class ResponseCache : IHostedService
         {
             if (Interlocked.Exchange(ref _failing, 1) == 0)
             {
-                hot.Clear();
+                memory.Clear();
                 Log.Failed(logger, store.Description, Redaction.Describe(e));
             }
 

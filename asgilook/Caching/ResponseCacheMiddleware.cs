@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Globalization;
 using Asgilook.Http;
@@ -9,136 +8,59 @@ using Microsoft.Net.Http.Headers;
 namespace Asgilook.Caching;
 
 /// <summary>
-/// The tutorial's <c>RedisCache</c> middleware: GET answers are served from the cache when present
-/// (<c>X-ASGILook-Cache: Hit</c>), otherwise produced (<c>Miss</c>) and, if successful, stored for an
-/// hour. A successful POST, PUT or DELETE drops the entry of its own path, so an upload invalidates
-/// the cached list. HEAD is answered from the same entries.
+/// The tutorial's <c>RedisCache</c> middleware, for the routes marked <see cref="ResponseCachePolicy"/> (the image
+/// list): a GET is answered from the cache when the entry is there (<c>X-ASGILook-Cache: Hit</c>), otherwise
+/// produced (<c>Miss</c>) and, when whole and successful, stored for an hour. HEAD is answered from the same entries.
+/// What an upload or a delete makes stale is evicted by tag when the image event happens (<see cref="CacheInvalidation"/>),
+/// not by this middleware's path. Thumbnails have their own pipeline over the same cache (<c>ThumbnailPipeline</c>).
 /// </summary>
 public sealed partial class ResponseCacheMiddleware(
-    RequestDelegate next, ResponseCache cache, CacheFill fill, AsgilookMetrics metrics, ILogger<ResponseCacheMiddleware> logger)
+    RequestDelegate next, ResponseCache cache, AsgilookMetrics metrics, ILogger<ResponseCacheMiddleware> logger)
 {
-    public const string CacheHeader = "X-ASGILook-Cache";
-    public static readonly FrozenSet<string> InvalidateOn =
-        FrozenSet.ToFrozenSet([HttpMethods.Delete, HttpMethods.Post, HttpMethods.Put], StringComparer.OrdinalIgnoreCase);
-
     /// <summary>Bodies larger than this are served but not cached.</summary>
     public const int MaxCachedBodyBytes = 8 * 1024 * 1024;
 
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        if (InvalidateOn.Contains(request.Method))
-        {
-            await next(context);
-            if (IsSuccess(context.Response.StatusCode))
-            {
-                await cache.InvalidateAsync(request.Path.Value ?? "/");
-            }
-
-            return;
-        }
-
-        if (KeyOf(context) is not { } key)
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            || context.GetEndpoint()?.Metadata.GetMetadata<ResponseCachePolicy>() is not { } policy
+            || policy.Query.KeyOf(request.Query) is not { } knownQuery)
         {
             await next(context);
             return;
         }
 
         // snippet: lookup
+        var key = ResponseCache.KeyFor(request.Path, knownQuery);
         var clock = Stopwatch.StartNew();
-        var hot = context.GetEndpoint()?.Metadata.GetMetadata<HotCache>();
-        var lookup = await cache.LookupAsync(key, hot);
+        var lookup = await cache.LookupAsync(key, policy.InMemory);
         metrics.CacheLookup(lookup.Outcome);
-        context.Response.Headers.Append("Server-Timing",
-            $"cache;desc=\"{lookup.Outcome}\";dur={clock.Elapsed.TotalMilliseconds.ToString("0.00", CultureInfo.InvariantCulture)}");
+        ServerTiming.Append(context.Response, "cache", clock.Elapsed, lookup.Outcome);
         if (lookup.Hit is { } cached)
         {
-            await WriteHitAsync(context, cached);
+            await new CachedAnswer(cached, CachedAnswer.Hit).ExecuteAsync(context);
             return;
         }
 
-        context.Response.Headers[CacheHeader] = "Miss";
+        context.Response.Headers[CachedAnswer.CacheHeader] = CachedAnswer.Miss;
         if (HttpMethods.IsHead(request.Method))
         {
             await next(context);
-        }
-        else if (FillsOnce(context))
-        {
-            await fill.RunAsync(context, key, lookup, miss => ProduceAndStoreAsync(context, key, miss, hot), hit => WriteHitAsync(context, hit));
-        }
-        else
-        {
-            await ProduceAndStoreAsync(context, key, lookup, hot);
-        }
-        // end snippet
-    }
-
-    /// <summary>
-    /// The key a cacheable request is cached under: its path, and the query parameters its route knows
-    /// (unknown ones are left out, so that <c>?x=&lt;random&gt;</c> cannot make every request a miss);
-    /// null when it is not cacheable.
-    /// </summary>
-    private static CacheKey? KeyOf(HttpContext context)
-    {
-        var request = context.Request;
-        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
-        {
-            return null;
-        }
-
-        // No endpoint, nothing to cache: a 404 for a path nothing serves (or one hidden from this port) costs no lookup.
-        var metadata = context.GetEndpoint()?.Metadata;
-        if (metadata is null || metadata.GetMetadata<ExcludeFromResponseCache>() is not null)
-        {
-            return null;
-        }
-
-        var query = metadata.GetMetadata<CacheVaryByQuery>() is { } vary ? vary.KeyOf(request.Query) : string.Empty;
-        return query is null ? (CacheKey?)null : ResponseCache.KeyFor(request.Path, query);
-    }
-
-    /// <summary>A conditional request is answered from validators without producing anything: it never waits.</summary>
-    private static bool FillsOnce(HttpContext context) =>
-        context.GetEndpoint()?.Metadata.GetMetadata<FillOnce>() is not null
-        && !context.Request.Headers.ContainsKey(HeaderNames.IfNoneMatch)
-        && !context.Request.Headers.ContainsKey(HeaderNames.IfModifiedSince);
-
-    private static bool IsSuccess(int status) => status is >= 200 and < 300;
-
-    private static async Task WriteHitAsync(HttpContext context, CachedResponse cached)
-    {
-        var response = context.Response;
-        response.Headers[CacheHeader] = "Hit";
-        ConditionalRequest.SetValidators(response, cached.ETag, cached.LastModified, cached.CacheControl);
-        if (cached.Link is not null)
-        {
-            response.Headers.Link = cached.Link;
-        }
-
-        if (ConditionalRequest.IsNotModified(context.Request, cached.ETag, cached.LastModified))
-        {
-            response.StatusCode = StatusCodes.Status304NotModified;
             return;
         }
 
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = cached.ContentType;
-        response.ContentLength = cached.Body.Length;
-        if (!HttpMethods.IsHead(context.Request.Method))
-        {
-            await response.Body.WriteAsync(cached.Body, context.RequestAborted);
-        }
+        await ProduceAndStoreAsync(context, key, lookup, policy.InMemory);
+        // end snippet
     }
 
     /// <summary>
     /// Produces the answer into a <see cref="ResponseBuffer"/>, stores it when it is a whole 200, then sends it.
     /// An answer is whole when its endpoint finished while the client was still there (an aborted request
     /// may end early without an error: the JSON writer stops quietly when its flush is cancelled), and
-    /// its body is every byte written, as long as declared. It is stored before it is sent, so a waiting
-    /// request never waits on this client's network.
+    /// its body is every byte written, as long as declared. It is stored before it is sent.
     /// </summary>
-    /// <returns>The entry, or null when the answer is not one to cache.</returns>
-    private async Task<CachedResponse?> ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup, HotCache? hot)
+    private async Task ProduceAndStoreAsync(HttpContext context, CacheKey key, CacheLookup lookup, MemoryTierPolicy? inMemory)
     {
         var response = context.Response;
         var clientBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
@@ -156,30 +78,32 @@ public sealed partial class ResponseCacheMiddleware(
             context.Features.Set(clientBody);
         }
 
-        var entry = response.StatusCode is StatusCodes.Status200OK ? await StoreWholeAsync(context, key, lookup, hot, buffer) : null;
+        if (response.StatusCode is StatusCodes.Status200OK)
+        {
+            await StoreWholeAsync(context, key, lookup, inMemory, buffer);
+        }
+
         if (buffer.Held.Length > 0)
         {
             response.ContentLength ??= buffer.Held.Length;
             await response.Body.WriteAsync(buffer.Held);
         }
-
-        return entry;
     }
 
     /// <summary>Stores the buffered 200 if it is whole; counts the fill, or why there was none.</summary>
-    private async Task<CachedResponse?> StoreWholeAsync(HttpContext context, CacheKey key, CacheLookup lookup, HotCache? hot, ResponseBuffer buffer)
+    private async Task StoreWholeAsync(HttpContext context, CacheKey key, CacheLookup lookup, MemoryTierPolicy? inMemory, ResponseBuffer buffer)
     {
         var response = context.Response;
         if (buffer.PassedThrough)
         {
             metrics.CacheFill(CacheFillOutcome.TooLarge);
-            return null;
+            return;
         }
 
         if (context.RequestAborted.IsCancellationRequested)
         {
             metrics.CacheFill(CacheFillOutcome.Aborted);
-            return null;
+            return;
         }
 
         var headers = response.GetTypedHeaders();
@@ -192,12 +116,11 @@ public sealed partial class ResponseCacheMiddleware(
         {
             metrics.CacheFill(CacheFillOutcome.Torn);
             Log.Torn(logger, key.Entry, entry.Body.Length, response.ContentLength ?? buffer.BytesWritten);
-            return null;
+            return;
         }
 
-        var stored = await cache.StoreAsync(key, entry, lookup, hot);
+        var stored = await cache.StoreAsync(key, entry, lookup, inMemory);
         metrics.CacheFill(stored ? CacheFillOutcome.Stored : CacheFillOutcome.NotKept);
-        return entry;
     }
 
     private static partial class Log

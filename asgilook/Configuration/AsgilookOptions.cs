@@ -190,11 +190,19 @@ public sealed class AsgilookOptions
     public int MemoryCacheMegabytes { get; set; } = 128;
 
     /// <summary>
-    /// The budget of the in-process tier in front of Redis (thumbnails and the list, answered without a
+    /// The budget of the memory tier in front of Redis (thumbnails and the list, answered without a
     /// round trip): used only with a Redis; 0 turns it off.
     /// </summary>
     [Range(0, 64 * 1024)]
-    public int HotCacheMegabytes { get; set; } = 32;
+    public int MemoryTierMegabytes { get; set; } = 32;
+
+    /// <summary>The name <see cref="MemoryTierMegabytes"/> had before 2026-12: still read, so that a deployment setting it keeps its budget.</summary>
+    [Range(0, 64 * 1024)]
+    public int HotCacheMegabytes
+    {
+        get => MemoryTierMegabytes;
+        set => MemoryTierMegabytes = value;
+    }
 
     /// <summary>Keys that may delete any image (<c>Authorization: Bearer &lt;key&gt;</c>). None: only owners delete.</summary>
     public string[] AdminKeys { get; set; } = [];

@@ -1,5 +1,7 @@
 using System.Text;
 using System.Text.Json;
+using Asgilook.Images;
+using Asgilook.Storage;
 
 namespace Asgilook.Events;
 
@@ -18,13 +20,15 @@ public sealed class EventFrame
 
     public byte[] Bytes { get; }
 
-    public static EventFrame Of(ImageEvent item)
+    /// <summary>The frame of an upload (<c>image</c>, its JSON) or a delete (<c>deleted</c>, its id); null for what a page is not told.</summary>
+    public static EventFrame? Of(ImageEvent item, ImageResources resources) => item switch
     {
-        var data = item is ImageDeleted deleted
-            ? JsonSerializer.Serialize(new DeletedImage(deleted.Image.Id), Json)
-            : JsonSerializer.Serialize(item.Image, Json);
-        return new EventFrame(Encoding.UTF8.GetBytes($"event: {item.Type}\ndata: {data}\n\n"));
-    }
+        ImageUploaded uploaded => Frame("image", JsonSerializer.Serialize(resources.Of(uploaded), Json)),
+        ImageDeleted deleted => Frame("deleted", JsonSerializer.Serialize(new DeletedImage(deleted.ImageId.ToString()), Json)),
+        _ => null,
+    };
+
+    private static EventFrame Frame(string type, string data) => new(Encoding.UTF8.GetBytes($"event: {type}\ndata: {data}\n\n"));
 
     /// <summary>What a <c>deleted</c> event says: the id, and no more (the image is gone).</summary>
     private sealed record DeletedImage(string Id);

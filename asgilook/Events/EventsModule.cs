@@ -27,8 +27,7 @@ public sealed class EventsModule : ICarterModule
                 "instance has MaxEventListeners.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithMetadata(ExcludeFromResponseCache.Instance);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
     internal static async Task<Results<EmptyHttpResult, ProblemHttpResult>> Listen(

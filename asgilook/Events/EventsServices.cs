@@ -1,4 +1,3 @@
-using Asgilook.Configuration;
 using Asgilook.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -6,15 +5,14 @@ namespace Asgilook.Events;
 
 public static class EventsServices
 {
-    /// <summary>Upload and delete events: local handlers, <c>GET /events</c>, and Redis pub/sub between instances when Redis is configured.</summary>
+    /// <summary>Image events (<see cref="Storage.ImageEvent"/>): local handlers, <c>GET /events</c>, and Redis pub/sub between instances when Redis is configured.</summary>
     public static IServiceCollection AddImageEvents(this IServiceCollection services)
     {
         services.TryAddSingleton<IEventBroadcast>(provider => provider.GetRequiredService<RedisConnection>() is { Configured: true } redis
-            ? new RedisEventBroadcast(
-                redis, Thumbnails.ThumbnailLadder.Of(provider.Settings()), provider.GetRequiredService<Imaging.IImageProcessor>().ThumbnailFormats,
-                provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
+            ? new RedisEventBroadcast(redis, provider.GetRequiredService<ILogger<RedisEventBroadcast>>())
             : new NoBroadcast());
         services.TryAddSingleton<ImageEvents>();
+        services.TryAddSingleton<Storage.IImageEventPublisher>(provider => provider.GetRequiredService<ImageEvents>());
         services.AddHostedService(provider => provider.GetRequiredService<ImageEvents>());
         return services;
     }

@@ -1,3 +1,5 @@
+using Asgilook.Storage;
+
 namespace Asgilook.Events;
 
 /// <summary>How uploads and deletes reach the listeners of the other instances.</summary>

@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using Asgilook.Configuration;
+using Asgilook.Images;
+using Asgilook.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Events;
@@ -15,13 +17,14 @@ public enum ListenRefusal
 }
 
 /// <summary>
-/// Uploads and deletes: handed to this instance's <see cref="IImageEventHandler"/>s, told to everyone
+/// Image events: handed to this instance's <see cref="IImageEventHandler"/>s, told to everyone
 /// listening on <c>GET /events</c> in this process (each event serialised once, for all of them) and,
-/// through the broadcast, in the other instances. Streams are bounded in number, in all and per client,
+/// through the broadcast, to the other instances. Streams are bounded in number, in all and per client,
 /// and each has a bounded queue: one too slow to keep up loses its oldest events rather than holding memory.
 /// </summary>
 public sealed partial class ImageEvents(
-    IEventBroadcast broadcast, IEnumerable<IImageEventHandler> handlers, IOptions<AsgilookOptions> options, ILogger<ImageEvents> logger) : IHostedService
+    IEventBroadcast broadcast, IEnumerable<IImageEventHandler> handlers, ImageResources resources, IOptions<AsgilookOptions> options,
+    ILogger<ImageEvents> logger) : IImageEventPublisher, IHostedService
 {
     private const int QueuePerListener = 256;
     private readonly IImageEventHandler[] _handlers = [.. handlers];
@@ -44,7 +47,7 @@ public sealed partial class ImageEvents(
         }
     }
 
-    /// <summary>Tells everyone of an upload or delete made here; the handlers are done when it returns.</summary>
+    /// <summary>Tells everyone of an event that happened here; the handlers are done when it returns.</summary>
     public async Task PublishAsync(ImageEvent item)
     {
         foreach (var handler in _handlers)
@@ -101,7 +104,11 @@ public sealed partial class ImageEvents(
 
     private void Deliver(ImageEvent item)
     {
-        var frame = EventFrame.Of(item);
+        if (EventFrame.Of(item, resources) is not { } frame)
+        {
+            return;
+        }
+
         Interlocked.Increment(ref _framesSerialised);
         lock (_lock)
         {

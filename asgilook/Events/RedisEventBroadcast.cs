@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Asgilook.Images;
 using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.Redis;
@@ -15,11 +14,13 @@ namespace Asgilook.Events;
 /// skips its own (its listeners were told directly). Pub/sub delivers to whoever is subscribed at that
 /// moment: an event sent while Redis is away is lost, which costs a page a live update, never data.
 /// </summary>
-public sealed partial class RedisEventBroadcast(
-    RedisConnection redis, Thumbnails.ThumbnailLadder ladder, IReadOnlyCollection<Imaging.ThumbnailFormat> formats, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
+public sealed partial class RedisEventBroadcast(RedisConnection redis, ILogger<RedisEventBroadcast> logger) : IEventBroadcast
 {
     /// <summary>The largest side a received image may claim (a real one is far smaller: MaxPixels bounds it).</summary>
     private const int MaxSide = 1_000_000;
+
+    /// <summary>What happened, as a message names it.</summary>
+    private const string Uploaded = "uploaded", Deleted = "deleted", Changed = "changed";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly string _instance = Guid.NewGuid().ToString("N");
@@ -50,8 +51,14 @@ public sealed partial class RedisEventBroadcast(
 
     public void Send(ImageEvent item)
     {
-        var message = JsonSerializer.SerializeToUtf8Bytes(new Message(_instance, item.Type, item.Image), Json);
-        _ = SendAsync(message);
+        var message = item switch
+        {
+            ImageUploaded uploaded => new Message(_instance, Uploaded, uploaded.ImageId.ToString(), uploaded.Width, uploaded.Height,
+                uploaded.Modified.ToString("R", CultureInfo.InvariantCulture), uploaded.Placeholder),
+            ImageDeleted => new Message(_instance, Deleted, item.ImageId.ToString()),
+            _ => new Message(_instance, Changed, item.ImageId.ToString()),
+        };
+        _ = SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, Json));
     }
 
     private async Task SendAsync(byte[] message)
@@ -70,21 +77,25 @@ public sealed partial class RedisEventBroadcast(
         }
     }
 
+    /// <summary>
+    /// Whoever can publish on the channel can put anything in a message, and pages set links from what an event says:
+    /// a message is only facts (an id, a size, a time, a placeholder), each checked; the URIs are built here, anew.
+    /// </summary>
     private (string Origin, ImageEvent Event)? Read(RedisValue value)
     {
         try
         {
             var message = JsonSerializer.Deserialize<Message>((byte[])value!, Json);
-            var image = message is { Origin: not null, Image: not null } ? Rebuild(message.Image) : null;
-            ImageEvent? item = image is null ? null : message!.Type switch
+            if (message is { Origin: { } origin, Id: { } text } && Guid.TryParse(text, out var id)
+                && (message.Type switch
+                {
+                    Uploaded => (ImageEvent?)Uploads(message, id),
+                    Deleted => new ImageDeleted(id),
+                    Changed => new ImageChanged(id),
+                    _ => null,
+                }) is { } item)
             {
-                ImageUploaded.Name => new ImageUploaded(image),
-                ImageDeleted.Name => new ImageDeleted(image),
-                _ => null,
-            };
-            if (item is not null)
-            {
-                return (message!.Origin!, item);
+                return (origin, item);
             }
         }
         catch (JsonException)
@@ -95,24 +106,21 @@ public sealed partial class RedisEventBroadcast(
         return null;
     }
 
-    /// <summary>
-    /// Whoever can publish on the channel can put anything in a message, and pages set links from what an
-    /// event says: only its id, size, time and placeholder are read, each checked, and the URIs are built anew from them.
-    /// </summary>
-    private ImageResource? Rebuild(ImageResource received)
+    private static ImageUploaded? Uploads(Message message, Guid id)
     {
-        if (!Guid.TryParse(received.Id, out var id)
-            || received.Size is not [var width and > 0 and <= MaxSide, var height and > 0 and <= MaxSide]
-            || !DateTimeOffset.TryParseExact(received.Modified, "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var modified))
+        if (message is not { Width: > 0 and <= MaxSide and var width, Height: > 0 and <= MaxSide and var height }
+            || !DateTimeOffset.TryParseExact(message.Modified, "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var modified))
         {
             return null;
         }
 
         // A placeholder goes into a page's styles: only one of the shape Asgilook makes passes.
-        return ImageResource.From(id, modified, width, height, ladder, formats, Placeholders.IsWellFormed(received.Placeholder) ? received.Placeholder : null);
+        return new ImageUploaded(id, width, height, modified, Placeholders.IsWellFormed(message.Placeholder) ? message.Placeholder : null);
     }
 
-    private sealed record Message(string? Origin, string? Type, ImageResource? Image);
+    /// <summary>An event as it travels: the instance it came from, what happened, and the facts of it.</summary>
+    private sealed record Message(
+        string? Origin, string? Type, string? Id, int? Width = null, int? Height = null, string? Modified = null, Placeholder? Placeholder = null);
 
     private static partial class Log
     {

@@ -33,8 +33,7 @@ public sealed class GalleryModule : ICarterModule
                 })
                 .WithTags("Gallery")
                 .WithName("Gallery " + resource)
-                .ExcludeFromDescription()
-                .WithMetadata(ExcludeFromResponseCache.Instance);
+                .ExcludeFromDescription();
         }
     }
 

@@ -12,18 +12,12 @@ namespace Asgilook.Images;
 /// </summary>
 public record ImageResource(string Id, string Image, string Modified, int[] Size, string[] Thumbnails)
 {
-    /// <summary>The collection's URI, whose cached copy every upload and delete invalidates.</summary>
-    public const string ListUri = "/images";
-
     [JsonPropertyOrder(1)]
     public IReadOnlyDictionary<string, ThumbnailSource[]>? Sources { get; init; }
 
     /// <summary>A tiny blurred preview (<c>data:</c> URI) and the average colour, to paint before a thumbnail arrives; null until made.</summary>
     [JsonPropertyOrder(1)]
     public Placeholder? Placeholder { get; init; }
-
-    public static ImageResource From(StoredImage image, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats) =>
-        From(image.Id, image.Modified, image.Width, image.Height, ladder, formats, image.Placeholder);
 
     public static ImageResource From(
         Guid id, DateTimeOffset modified, int width, int height, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder) => new(

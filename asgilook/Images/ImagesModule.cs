@@ -3,13 +3,11 @@ using System.Globalization;
 using Asgilook.Access;
 using Asgilook.Caching;
 using Asgilook.Configuration;
-using Asgilook.Events;
 using Asgilook.Http;
 using Asgilook.Imaging;
 using Asgilook.Operations;
 using Asgilook.RateLimiting;
 using Asgilook.Storage;
-using Asgilook.Thumbnails;
 using Carter;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -55,8 +53,10 @@ public sealed class ImagesModule : ICarterModule
                 "503 with Retry-After while the catalog database does not answer.")
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithMetadata(ListQuery, HotCache.WhileGenerationHolds);
+            .CacheResponses(new ResponseCachePolicy(ListQuery, MemoryTierPolicy.WhileGenerationHolds));
         images.MapPost("", UploadImage)
+            .AddEndpointFilter<UploadKeyFilter>()
+            .RateLimited(limits => limits.Uploads)
             .WithName(nameof(UploadImage))
             .WithSummary("Upload an image")
             .WithDescription("The body is the image's bytes: JPEG, PNG, GIF, WebP, TIFF, HEIF (HEIC and AVIF), SVG, BMP, ICO/CUR, TGA, " +
@@ -100,8 +100,7 @@ public sealed class ImagesModule : ICarterModule
             .Produces(StatusCodes.Status304NotModified)
             .Produces(StatusCodes.Status416RangeNotSatisfiable)
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
-            .WithMetadata(ExcludeFromResponseCache.Instance);
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         images.MapDelete("/{id:guid}.jpeg", DeleteImage)
             .WithName(nameof(DeleteImage))
             .WithSummary("Delete an image")
@@ -119,11 +118,11 @@ public sealed class ImagesModule : ICarterModule
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 
-    internal static async Task<Results<Ok<ImageResource[]>, ProblemHttpResult>> ListImages(
+    internal static async Task<Results<JsonOk<ImageResource[]>, ProblemHttpResult>> ListImages(
         [Description("How many images to answer, 1 to 1000; all when absent.")] string? limit,
         [Description("The id of the last image of the previous page.")] string? after,
         [Description("oldest (the default: upload order, as the tutorial) or newest (the newest upload first).")] string? order,
-        HttpResponse response, ImageStore store, IOptions<AsgilookOptions> options, CancellationToken cancellationToken)
+        HttpResponse response, ImageStore store, ImageResources resources, CancellationToken cancellationToken)
     {
         var listOrder = ListOrder.OldestFirst;
         if (order is not null)
@@ -171,7 +170,7 @@ public sealed class ImagesModule : ICarterModule
             response.Headers.Link = $"</images?limit={pageSize}&after={page.Images[^1].Id}{ordered}>; rel=\"next\"";
         }
 
-        return TypedResults.Ok(page.Images.Select(image => ImageResource.From(image, ThumbnailLadder.Of(options.Value), store.ThumbnailFormats)).ToArray());
+        return new JsonOk<ImageResource[]>([.. page.Images.Select(resources.Of)]);
     }
 
     private static ListOrder? OrderOf(string value) => value switch
@@ -185,66 +184,39 @@ public sealed class ImagesModule : ICarterModule
     private static int? PageSize(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size is >= 1 and <= MaxPageSize ? size : null;
 
-    internal static async Task<Results<Created<UploadedImage>, ProblemHttpResult>> UploadImage(
-        HttpContext context, ImageStore store, IImageIdGenerator ids, Credentials credentials, RateLimits rateLimits, UploadBudget budget,
-        IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ImageEvents events, CancellationToken cancellationToken)
+    // snippet: upload
+    internal static async Task<Results<JsonCreated<UploadedImage>, ProblemHttpResult>> UploadImage(
+        Uploader uploader, HttpContext context, [AsParameters] UploadServices services, CancellationToken cancellationToken)
     {
-        // Who uploads, and whether they may, is decided from the headers: a refused body is never read.
-        var credential = Credentials.BearerOf(context.Request);
-        var uploader = credentials.UploadKeyId(credential);
-        if (credentials.UploadsNeedKey && uploader is null)
-        {
-            Credentials.ChallengeOn(context.Response);
-            return Problems.UploadKeyMissing(presented: credential is not null);
-        }
-
-        if (await rateLimits.TakeAsync(context, rateLimits.Uploads, uploader) is { Allowed: false } refused)
-        {
-            return Problems.TooManyRequests(refused);
-        }
-
+        // The upload key and the upload rate limit were checked at the route's edge: a refused body is never read.
+        var (store, limits) = (services.Store, services.Options.Value);
         if (!store.HasRoomForUploads())
         {
             return Problems.InsufficientStorage();
         }
 
-        var limits = options.Value;
-        var client = RateLimits.ClientOf(context, uploader);
         var (body, refusal) = await UploadBody.ReadAsync(
-            context, limits.MaxUploadBytes, budget, client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
+            context, limits.MaxUploadBytes, services.Budget, uploader.Client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
         using var upload = body;
-        metrics.UploadReceived(upload?.Bytes.Length ?? 0);
-        switch (refusal)
+        services.Metrics.UploadReceived(upload?.Bytes.Length ?? 0);
+        if (refusal is not null || upload is not { Bytes.Length: > 0 })
         {
-            case UploadRefusal.TooLarge:
-                return Problems.UploadTooLarge(limits.MaxUploadBytes);
-            case UploadRefusal.OverBudget:
-                context.Response.Headers.RetryAfter = "2";
-                return Problems.UploadsBusy();
-            case UploadRefusal.ClientOverBudget:
-                context.Response.Headers.RetryAfter = "2";
-                return Problems.UploadsBusyForClient(limits.UploadsInFlightPerClient, limits.UploadBufferMegabytesPerClient);
-            case UploadRefusal.TooSlow:
-                return Problems.UploadTooSlow(limits.MinUploadBytesPerSecond);
+            return Refused(refusal, limits, context.Response);
         }
 
-        if (upload!.Bytes.Length == 0)
-        {
-            return Problems.EmptyUpload();
-        }
-
-        var token = DeleteToken.New();
-        StoredImage image;
         try
         {
             // The header is read by managed code here, before any decoder sees the bytes: it says what the upload costs.
             var pixels = store.Inspect(upload.Bytes).PixelsOr(limits.MaxPixels);
-            if (await rateLimits.TakeAsync(context, rateLimits.UploadMegapixels, uploader, pixels) is { Allowed: false } tooMuch)
+            if (await services.RateLimits.TakeAsync(context, services.RateLimits.UploadMegapixels, uploader.KeyId, pixels) is { Allowed: false } tooMuch)
             {
                 return Problems.TooManyRequests(tooMuch);
             }
 
-            image = await store.SaveAsync(ids.NewId(), upload.Bytes, new Ownership(token.Hash, uploader), new WorkTicket(client, pixels), cancellationToken);
+            var token = DeleteToken.New();
+            var image = await store.SaveAsync(
+                services.Ids.NewId(), upload.Bytes, new Ownership(token.Hash, uploader.KeyId), new WorkTicket(uploader.Client, pixels), cancellationToken);
+            return new JsonCreated<UploadedImage>(image.Uri, new UploadedImage(services.Resources.Of(image), token.Value));
         }
         catch (RejectedImageException rejection)
         {
@@ -254,10 +226,25 @@ public sealed class ImagesModule : ICarterModule
         {
             return Problems.InsufficientStorage();
         }
+    }
+    // end snippet
 
-        var resource = ImageResource.From(image, ThumbnailLadder.Of(limits), store.ThumbnailFormats);
-        await events.PublishAsync(new ImageUploaded(resource));
-        return TypedResults.Created(image.Uri, new UploadedImage(resource, token.Value));
+    /// <summary>What a body the server would not take (or an empty one) is answered.</summary>
+    private static ProblemHttpResult Refused(UploadRefusal? refusal, AsgilookOptions limits, HttpResponse response)
+    {
+        if (refusal is UploadRefusal.OverBudget or UploadRefusal.ClientOverBudget)
+        {
+            response.Headers.RetryAfter = "2";
+        }
+
+        return refusal switch
+        {
+            UploadRefusal.TooLarge => Problems.UploadTooLarge(limits.MaxUploadBytes),
+            UploadRefusal.OverBudget => Problems.UploadsBusy(),
+            UploadRefusal.ClientOverBudget => Problems.UploadsBusyForClient(limits.UploadsInFlightPerClient, limits.UploadBufferMegabytesPerClient),
+            UploadRefusal.TooSlow => Problems.UploadTooSlow(limits.MinUploadBytesPerSecond),
+            _ => Problems.EmptyUpload(),
+        };
     }
 
     internal static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> GetImage(
@@ -278,8 +265,7 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
-        Guid id, HttpContext context, ImageStore store, Credentials credentials, ImageEvents events, IOptions<AsgilookOptions> options,
-        CancellationToken cancellationToken)
+        Guid id, Bearer bearer, HttpResponse response, ImageStore store, Credentials credentials, CancellationToken cancellationToken)
     {
         var image = await store.FindAsync(id, cancellationToken);
         if (image is null)
@@ -287,22 +273,23 @@ public sealed class ImagesModule : ICarterModule
             return Problems.ImageNotFound(id);
         }
 
-        switch (credentials.MayDelete(image, Credentials.BearerOf(context.Request)))
+        switch (credentials.MayDelete(image, bearer.Credential))
         {
             case DeleteAccess.NoCredential:
-                Credentials.ChallengeOn(context.Response);
+                Credentials.ChallengeOn(response);
                 return Problems.DeleteCredentialMissing(id);
             case DeleteAccess.Denied:
                 return Problems.DeleteForbidden(id);
         }
 
-        var deleted = await store.DeleteAsync(id, cancellationToken);
-        if (deleted is null)
-        {
-            return Problems.ImageNotFound(id); // deleted meanwhile by another request
-        }
-
-        await events.PublishAsync(new ImageDeleted(ImageResource.From(deleted, ThumbnailLadder.Of(options.Value), store.ThumbnailFormats)));
-        return TypedResults.NoContent();
+        // The store tells the cache and the listeners once the image is gone.
+        return await store.DeleteAsync(id, cancellationToken) is null
+            ? Problems.ImageNotFound(id) // deleted meanwhile by another request
+            : TypedResults.NoContent();
     }
 }
+
+/// <summary>What an upload's handler uses, besides who sends it.</summary>
+internal readonly record struct UploadServices(
+    ImageStore Store, IImageIdGenerator Ids, ImageResources Resources, RateLimits RateLimits, UploadBudget Budget,
+    IOptions<AsgilookOptions> Options, AsgilookMetrics Metrics);

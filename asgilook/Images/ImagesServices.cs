@@ -5,10 +5,11 @@ namespace Asgilook.Images;
 
 public static class ImagesServices
 {
-    /// <summary>What the Images resource needs besides the store: ids for new uploads, and the memory their bodies may hold.</summary>
+    /// <summary>What the Images resource needs besides the store: ids for new uploads, the memory their bodies may hold, and the JSON of an image.</summary>
     public static IServiceCollection AddImageResources(this IServiceCollection services)
     {
         services.TryAddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
+        services.TryAddSingleton<ImageResources>();
         services.TryAddSingleton(provider =>
         {
             var settings = provider.Settings();

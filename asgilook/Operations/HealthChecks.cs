@@ -25,9 +25,9 @@ internal static class HealthChecks
     public static void MapAsgilookHealthChecks(this IEndpointRouteBuilder app)
     {
         app.MapHealthChecks("/health", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson })
-            .WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.Everywhere);
+            .WithMetadata(OperationsEndpoint.Everywhere);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(Ready), ResponseWriter = WriteJson })
-            .WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.Everywhere);
+            .WithMetadata(OperationsEndpoint.Everywhere);
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -33,8 +33,8 @@ public static class OperationsServices
     public static IEndpointRouteBuilder MapOperations(this IEndpointRouteBuilder app)
     {
         app.MapAsgilookHealthChecks();
-        app.MapOpenApi().WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.ManagementOnly);
-        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(ExcludeFromResponseCache.Instance, OperationsEndpoint.ManagementOnly);
+        app.MapOpenApi().WithMetadata(OperationsEndpoint.ManagementOnly);
+        app.MapPrometheusScrapingEndpoint("/metrics").WithMetadata(OperationsEndpoint.ManagementOnly);
         return app;
     }
 }

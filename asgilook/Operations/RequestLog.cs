@@ -23,7 +23,7 @@ internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLo
         {
             Log.Request(
                 logger, context.Request.Method, context.Request.Path.Value, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                context.GetRouteValue("id") ?? "-", context.Response.Headers[ResponseCacheMiddleware.CacheHeader].FirstOrDefault() ?? "-");
+                context.GetRouteValue("id") ?? "-", context.Response.Headers[CachedAnswer.CacheHeader].FirstOrDefault() ?? "-");
         }
     }
 

@@ -31,7 +31,7 @@ public static class RedisKeys
     /// <summary>When each fill lock expires (a sorted set), so that a lock whose holder died is forgotten without an expiry.</summary>
     public const string LockIndex = Prefix + "lock-index";
 
-    /// <summary>The family generation an entry of a query was stored under.</summary>
+    /// <summary>The tag generation an entry of a query was stored under.</summary>
     public static string StampOf(string cacheKey) => Prefix + "stamp:" + cacheKey[Prefix.Length..];
 
     /// <summary>The fill lock of <paramref name="cacheKey"/>: held by the one instance producing its entry.</summary>

@@ -1,22 +1,20 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Asgilook.Operations;
-using Asgilook.Thumbnails;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
 
 /// <summary>
-/// The image store: converts uploads, writes their files, records them in the catalog, renders
-/// thumbnails. The resources talk to it; it talks to the image engine, the catalog and the files.
+/// The image store: converts uploads, writes their files, records them in the catalog, and tells what happened
+/// (<see cref="ImageEvent"/>). The resources talk to it; it talks to the conversion workers, the catalog and the files.
 /// The order of the steps is what makes it crash-safe: a row is committed only after its file is
 /// in place, and removed before its file is, so a listed image always has its file.
 /// </summary>
 public sealed partial class ImageStore(
     IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor, IUploadConverter converter,
-    ImageWork work, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
+    ImageWork work, IImageEventPublisher events, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
 {
     /// <summary>Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read.</summary>
     public bool HasRoomForUploads() => files.FreeBytes() >= options.Value.MinFreeDiskMegabytes * 1024 * 1024;
@@ -73,7 +71,7 @@ public sealed partial class ImageStore(
             switch (await AfterFailedInsertAsync(image, e))
             {
                 case InsertOutcome.ListedAfterAll:
-                    return image;
+                    break;
                 case InsertOutcome.DiskFull:
                     throw new StorageFullException(e);
                 default:
@@ -81,6 +79,7 @@ public sealed partial class ImageStore(
             }
         }
 
+        await events.PublishAsync(ImageUploaded.Of(image));
         return image;
     }
     // end snippet
@@ -163,108 +162,12 @@ public sealed partial class ImageStore(
             Log.FileNotDeleted(logger, id, Redaction.Describe(e));
         }
 
+        await events.PublishAsync(new ImageDeleted(id));
         return image;
     }
 
     /// <summary>The stored JPEG, open for streaming; null when its file is gone (deleted meanwhile).</summary>
     public FileStream? OpenOriginal(StoredImage image) => files.OpenRead(image.Id);
-
-    /// <summary>The thumbnail's ETag, known before rendering: the stored image's hash, the size and the engine.</summary>
-    public string ThumbnailETag(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg) =>
-        ThumbnailSeries.ETag(image, width, height, processor.Version, processor.EncoderOf(format));
-
-    /// <summary>The formats this server renders thumbnails in.</summary>
-    public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => processor.ThumbnailFormats;
-
-    /// <summary>
-    /// The thumbnail as rendered before (by any instance, before any restart), open for streaming; null when it never was.
-    /// It was checked whole when it was written; here a few small reads tell that it is still that file (one truncated,
-    /// emptied or replaced is deleted, logged and rendered again), whatever its size: nothing is read whole to answer.
-    /// </summary>
-    public FileStream? OpenKeptThumbnail(StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
-    {
-        var name = RenderName(image, width, height, format);
-        if (files.OpenRender(image.Id, name) is not { } file)
-        {
-            return null;
-        }
-
-        if (!FileStructure.LooksWhole(LoaderOf(format), file))
-        {
-            // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
-            file.Dispose();
-            Log.RenderDamaged(logger, image.Id);
-            files.DeleteRender(image.Id, name);
-            return null;
-        }
-
-        metrics.ThumbnailRead();
-        return file;
-    }
-
-    private static ImageFormats.ImageLoader LoaderOf(ThumbnailFormat format) => format switch
-    {
-        ThumbnailFormat.Webp => ImageFormats.ImageLoader.Webp,
-        ThumbnailFormat.Avif => ImageFormats.ImageLoader.Heif,
-        _ => ImageFormats.ImageLoader.Jpeg,
-    };
-
-    /// <summary>
-    /// A render's file name: its size, and a hash of its ETag (the image, the size, the engine and the
-    /// encoder), so that another engine or encoder setting never serves an older render.
-    /// </summary>
-    private string RenderName(StoredImage image, int width, int height, ThumbnailFormat format) =>
-        $"{width}x{height}.{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ThumbnailETag(image, width, height, format))))[..16]}.{format.Extension()}";
-
-    /// <summary>Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.</summary>
-    /// <param name="client">Who asked: the render queue shares its workers between clients, by the thumbnail's pixels.</param>
-    /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
-    /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
-    public async Task<RenderedThumbnail?> RenderThumbnailAsync(
-        StoredImage image, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg, string client = "")
-    {
-        byte[] jpeg;
-        try
-        {
-            jpeg = await File.ReadAllBytesAsync(files.PathOf(image.Id));
-        }
-        catch (FileNotFoundException)
-        {
-            return null; // deleted (maybe by another process) since it was looked up
-        }
-
-        // Not cancelled with the request: others (in any instance) may be waiting for this rendering.
-        var queued = Stopwatch.StartNew();
-        var rendered = await work.Renders.RunAsync(new WorkTicket(client, (long)width * height), () =>
-        {
-            var waited = queued.Elapsed;
-            return processor.Thumbnail(jpeg, width, height, format) with { Queue = waited };
-        }, CancellationToken.None);
-        metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
-        await KeepAsync(image, RenderName(image, width, height, format), rendered.Bytes, format);
-        return rendered;
-    }
-
-    /// <summary>
-    /// Keeps a render unless the disk is short of room (a render that cannot be kept is still served), once it is checked
-    /// to be exactly one whole file of its format: the check a kept render's reads then need not repeat.
-    /// </summary>
-    private async Task KeepAsync(StoredImage image, string name, byte[] bytes, ThumbnailFormat format)
-    {
-        if (!HasRoomForUploads() || !FileStructure.IsExactlyOneFile(LoaderOf(format), bytes))
-        {
-            return;
-        }
-
-        try
-        {
-            await files.WriteRenderAsync(image.Id, name, bytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Log.RenderNotKept(logger, image.Id, Redaction.Describe(e));
-        }
-    }
 
     private static partial class Log
     {
@@ -276,12 +179,6 @@ public sealed partial class ImageStore(
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} was unlisted but its file could not be deleted ({Failure}); the next start quarantines it")]
         public static partial void FileNotDeleted(ILogger logger, Guid imageId, string failure);
-
-        [LoggerMessage(LogLevel.Warning, "A kept thumbnail of image {ImageId} is not a whole image; it is rendered again")]
-        public static partial void RenderDamaged(ILogger logger, Guid imageId);
-
-        [LoggerMessage(LogLevel.Warning, "A thumbnail of image {ImageId} was served but could not be kept ({Failure}); it will be rendered again")]
-        public static partial void RenderNotKept(ILogger logger, Guid imageId, string failure);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

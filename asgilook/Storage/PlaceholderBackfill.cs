@@ -1,17 +1,15 @@
-using Asgilook.Caching;
 using Asgilook.Imaging;
-using Asgilook.Images;
 
 namespace Asgilook.Storage;
 
 /// <summary>
 /// Gives the images stored before placeholders existed theirs, once, in the background after startup: a batch
-/// at a time, each made on the conversion workers (so uploads and this share the same bound), then the list's
-/// cached copies are dropped so pages see them. Several instances may run it at once: a row keeps the first
+/// at a time, each made on the render queue (so thumbnails and this share the same bound), each told as an
+/// <see cref="ImageChanged"/> so that the list's cached copies go and pages see it. Several instances may run it at once: a row keeps the first
 /// placeholder written. Until then such an image's <c>placeholder</c> is null.
 /// </summary>
 internal sealed partial class PlaceholderBackfill(
-    IImageCatalog catalog, ImageFiles files, IImageProcessor processor, ImageWork work, ResponseCache cache, IHostApplicationLifetime lifetime,
+    IImageCatalog catalog, ImageFiles files, IImageProcessor processor, ImageWork work, IImageEventPublisher events, IHostApplicationLifetime lifetime,
     ILogger<PlaceholderBackfill> logger)
     : BackgroundService
 {
@@ -42,11 +40,6 @@ internal sealed partial class PlaceholderBackfill(
                     {
                         missing++;
                     }
-                }
-
-                if (ids.Count > 0 && missing < ids.Count)
-                {
-                    await cache.InvalidateAsync(ImageResource.ListUri);
                 }
 
                 if (ids.Count < Batch || missing == ids.Count)
@@ -85,6 +78,7 @@ internal sealed partial class PlaceholderBackfill(
         var placeholder = await work.Renders.RunAsync(
             new WorkTicket("placeholder-backfill", Placeholders.Side * Placeholders.Side), () => processor.MakePlaceholder(jpeg), cancellationToken);
         await catalog.SetPlaceholderAsync(id, placeholder, cancellationToken);
+        await events.PublishAsync(new ImageChanged(id));
         return true;
     }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Asgilook.Tests;
 
 /// <summary>The memory tier in front of Redis: what it answers without a round trip, and that it never answers what Redis would not.</summary>
-public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
+public sealed class MemoryTierTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];
 
@@ -74,7 +74,7 @@ public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisC
         await app.Client.PostImageAsync(TestImages.RandomEllipses());
         var thumbnail = $"/thumbnails/{FirstId}/160x90.jpeg";
         using (await app.Client.GetAsync(thumbnail)) { }
-        var hot = app.Services.GetRequiredService<HotTier>();
+        var hot = app.Services.GetRequiredService<MemoryTier>();
         Assert.True(hot.Count > 0);
 
         await server.StopAsync();
@@ -97,27 +97,27 @@ public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisC
     public void WithoutRedisThereIsNoMemoryTier()
     {
         // The in-process store is memory already: a second copy would only double what a hit holds.
-        Assert.False(new HotTier(0, TimeProvider.System).Enabled);
+        Assert.False(new MemoryTier(0, TimeProvider.System).Enabled);
     }
 
     [Fact]
     public async Task WithoutRedisTheAppRunsNoMemoryTier()
     {
         await using var app = await TestApp.StartAsync();
-        Assert.False(app.Services.GetRequiredService<HotTier>().Enabled);
+        Assert.False(app.Services.GetRequiredService<MemoryTier>().Enabled);
     }
 
     [Fact]
     public void ItStaysWithinItsBudgetAndKeepsWhatIsUsed()
     {
-        var tier = new HotTier(1024 * 1024, new ManualClock());
+        var tier = new MemoryTier(1024 * 1024, new ManualClock());
         CacheKey Key(int i) => $"asgilook:/thumbnails/x/{i}.jpeg";
         var response = new CachedResponse("image/jpeg", new byte[20_000]);
-        tier.Add(Key(0), response, 0, HotCachePolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
+        tier.Add(Key(0), response, 0, MemoryTierPolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
         for (var i = 1; i < 200; i++)
         {
             Assert.NotNull(tier.Get(Key(0))); // used all along
-            tier.Add(Key(i), response, 0, HotCachePolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
+            tier.Add(Key(i), response, 0, MemoryTierPolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
             Assert.InRange(tier.Bytes, 0, 1024 * 1024);
         }
 
@@ -130,14 +130,14 @@ public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisC
     public void AnAnswerReadBeforeAnInvalidationIsNotKept()
     {
         var clock = new ManualClock();
-        var tier = new HotTier(1024 * 1024, clock);
+        var tier = new MemoryTier(1024 * 1024, clock);
         var key = (CacheKey)"asgilook:/images";
         var epoch = tier.Epoch; // read Redis here...
-        tier.DropFamilies(["asgilook:/images"]); // ...an upload invalidates meanwhile...
-        tier.Add(key, new CachedResponse("application/json", "[]"u8.ToArray()), 0, HotCachePolicy.WhileGenerationHolds, TimeSpan.FromHours(1), epoch);
+        tier.DropTags(["asgilook:/images"]); // ...an upload invalidates meanwhile...
+        tier.Add(key, new CachedResponse("application/json", "[]"u8.ToArray()), 0, MemoryTierPolicy.WhileGenerationHolds, TimeSpan.FromHours(1), epoch);
         Assert.Null(tier.Get(key)); // ...and the answer read before it is not kept.
 
-        tier.Add(key, new CachedResponse("application/json", "[]"u8.ToArray()), 1, HotCachePolicy.WhileGenerationHolds, TimeSpan.FromMinutes(1), tier.Epoch);
+        tier.Add(key, new CachedResponse("application/json", "[]"u8.ToArray()), 1, MemoryTierPolicy.WhileGenerationHolds, TimeSpan.FromMinutes(1), tier.Epoch);
         Assert.NotNull(tier.Get(key));
         clock.Advance(TimeSpan.FromMinutes(2));
         Assert.Null(tier.Get(key)); // never longer than Redis keeps it
@@ -146,42 +146,30 @@ public sealed class HotTierTests(RedisCacheBackend redis) : IClassFixture<RedisC
     [Fact]
     public void AnEntryTooLargeForItsShareIsNotKept()
     {
-        var tier = new HotTier(1024 * 1024, TimeProvider.System);
-        tier.Add("asgilook:/images", new CachedResponse("application/json", new byte[200_000]), 0, HotCachePolicy.WhileGenerationHolds, TimeSpan.FromHours(1), tier.Epoch);
+        var tier = new MemoryTier(1024 * 1024, TimeProvider.System);
+        tier.Add("asgilook:/images", new CachedResponse("application/json", new byte[200_000]), 0, MemoryTierPolicy.WhileGenerationHolds, TimeSpan.FromHours(1), tier.Epoch);
         Assert.Equal(0, tier.Count);
     }
 
     [Fact]
     public void ADeleteDropsEveryEntryOfItsImageAndNothingElse()
     {
-        var tier = new HotTier(1024 * 1024, new ManualClock());
+        var tier = new MemoryTier(1024 * 1024, new ManualClock());
         var response = new CachedResponse("image/jpeg", new byte[1000]);
-        CacheKey[] mine = ["asgilook:/thumbnails/aaaa/320x180.jpeg", "asgilook:/thumbnails/aaaa/160x90.webp"];
-        CacheKey other = "asgilook:/thumbnails/bbbb/320x180.jpeg";
+        var (aaaa, bbbb) = (ResponseCache.ImageTag("aaaa"), ResponseCache.ImageTag("bbbb"));
+        CacheKey[] mine = [new("asgilook:/thumbnails/aaaa/320x180.jpeg", aaaa), new("asgilook:/thumbnails/aaaa/160x90.webp", aaaa)];
+        CacheKey other = new("asgilook:/thumbnails/bbbb/320x180.jpeg", bbbb);
         foreach (var key in mine.Append(other))
         {
-            tier.Add(key, response, 0, HotCachePolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
+            tier.Add(key, response, 0, MemoryTierPolicy.UntilInvalidated, TimeSpan.FromHours(1), tier.Epoch);
         }
 
-        tier.DropFamiliesStartingWith("asgilook:/thumbnails/aaaa/");
+        tier.DropTags([aaaa]);
         Assert.All(mine, key => Assert.Null(tier.Get(key)));
         Assert.NotNull(tier.Get(other));
 
         tier.Drop(other);
         Assert.Equal((0, 0L), (tier.Count, tier.Bytes));
-    }
-
-    [Fact]
-    public async Task TheInProcessStoreIsAlwaysConnectedAndReadsItsGenerations()
-    {
-        ICacheStore store = new MemoryCacheStore(1024 * 1024, new ManualClock());
-        var changed = false;
-        store.OnConnectionChanged(() => changed = true);
-        Assert.True(store.IsConnected);
-        Assert.False(changed);
-        Assert.Equal(0, await store.GetGenerationAsync("asgilook:/images"));
-        await store.InvalidateAsync("asgilook:/images");
-        Assert.Equal(1, await store.GetGenerationAsync("asgilook:/images"));
     }
 
     private sealed class RedisOf(RedisServer server) : ICacheBackend

@@ -7,11 +7,11 @@ namespace Asgilook.Caching;
 /// round trip, no copy and no MessagePack. It holds only what Redis holds (an entry comes from a Redis
 /// hit or a store Redis accepted), and never answers more than Redis would: local invalidations and the
 /// other instances' announced deletes and uploads drop its entries, entries under
-/// <see cref="HotCachePolicy.WhileGenerationHolds"/> are checked against their generation on every hit,
+/// <see cref="MemoryTierPolicy.WhileGenerationHolds"/> are checked against their generation on every hit,
 /// and everything is forgotten whenever the connection to Redis drops (announcements may be missed
 /// while it is away). Bounded in bytes: the entries used least recently go first.
 /// </summary>
-public sealed class HotTier(long budgetBytes, TimeProvider clock)
+public sealed class MemoryTier(long budgetBytes, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
@@ -32,7 +32,7 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
     public long Epoch => Interlocked.Read(ref _epoch);
 
     /// <summary>The entry of the key, and the generation it was stored under; null when there is none (or it expired).</summary>
-    public (CachedResponse Response, long Generation, HotCachePolicy Policy)? Get(CacheKey key)
+    public (CachedResponse Response, long Generation, MemoryTierPolicy Policy)? Get(CacheKey key)
     {
         if (!_entries.TryGetValue(key.Entry, out var entry))
         {
@@ -50,7 +50,7 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
     }
 
     /// <summary>Keeps an entry Redis holds, for as long as Redis keeps it at most.</summary>
-    public void Add(CacheKey key, CachedResponse response, long generation, HotCachePolicy policy, TimeSpan timeToLive, long epoch)
+    public void Add(CacheKey key, CachedResponse response, long generation, MemoryTierPolicy policy, TimeSpan timeToLive, long epoch)
     {
         var size = SizeOf(key, response);
         if (!Enabled || size > budgetBytes / 8)
@@ -58,7 +58,7 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
             return; // a few huge entries must not push out thousands of thumbnails
         }
 
-        var entry = new Entry(key.Family, response, generation, policy, clock.GetUtcNow() + timeToLive, size)
+        var entry = new Entry(key.Tag, response, generation, policy, clock.GetUtcNow() + timeToLive, size)
         {
             LastUse = Interlocked.Increment(ref _uses),
         };
@@ -93,15 +93,13 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
         }
     }
 
-    /// <summary>Drops every entry of the families (a family and its queries, as an invalidation does).</summary>
-    public void DropFamilies(IReadOnlyCollection<string> families)
+    /// <summary>Drops every entry of the tags (a tag and its queries, as an invalidation does).</summary>
+    public void DropTags(IReadOnlyCollection<string> tags)
     {
-        var set = families as ISet<string> ?? new HashSet<string>(families, StringComparer.Ordinal);
-        DropWhere(family => set.Contains(family));
+        var set = tags as ISet<string> ?? new HashSet<string>(tags, StringComparer.Ordinal);
+        DropWhere(tag => set.Contains(tag));
     }
 
-    /// <summary>Drops every entry whose family starts with the prefix (every thumbnail of an image).</summary>
-    public void DropFamiliesStartingWith(string prefix) => DropWhere(family => family.StartsWith(prefix, StringComparison.Ordinal));
 
     public void Clear()
     {
@@ -116,12 +114,12 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
     private static long SizeOf(CacheKey key, CachedResponse response) =>
         response.Body.Length + 2L * (key.Entry.Length + response.ContentType.Length + (response.ETag?.Length ?? 0) + (response.Link?.Length ?? 0)) + 256;
 
-    private void DropWhere(Func<string, bool> family)
+    private void DropWhere(Func<string, bool> tag)
     {
         Interlocked.Increment(ref _epoch);
         foreach (var (key, entry) in _entries)
         {
-            if (family(entry.Family))
+            if (tag(entry.Tag))
             {
                 Remove(key, entry);
             }
@@ -154,7 +152,7 @@ public sealed class HotTier(long budgetBytes, TimeProvider clock)
         }
     }
 
-    private sealed record Entry(string Family, CachedResponse Response, long Generation, HotCachePolicy Policy, DateTimeOffset ExpiresAt, long Size)
+    private sealed record Entry(string Tag, CachedResponse Response, long Generation, MemoryTierPolicy Policy, DateTimeOffset ExpiresAt, long Size)
     {
         public long LastUse { get; set; }
     }

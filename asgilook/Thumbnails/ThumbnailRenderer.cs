@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Asgilook.Imaging;
+using Asgilook.Operations;
+using Asgilook.Storage;
+
+namespace Asgilook.Thumbnails;
+
+/// <summary>One thumbnail of one stored image, with its ETag (computed once: it names the kept render too).</summary>
+public sealed record Thumbnail(StoredImage Image, int Width, int Height, ThumbnailFormat Format, string ETag)
+{
+    public string MediaType => Format.MediaType();
+
+    /// <summary>What the render queue charges: the thumbnail's pixels.</summary>
+    public long Pixels => (long)Width * Height;
+}
+
+/// <summary>
+/// Renders thumbnails on the image workers and keeps each render beside its image, so that it is rendered once for the
+/// image's lifetime (by any instance, across restarts); reads a kept render back as a file.
+/// </summary>
+public sealed partial class ThumbnailRenderer(
+    ImageFiles files, ImageStore store, IImageProcessor processor, ImageWork work, AsgilookMetrics metrics, ILogger<ThumbnailRenderer> logger)
+{
+    /// <summary>The formats this server renders thumbnails in.</summary>
+    public IReadOnlyCollection<ThumbnailFormat> Formats => processor.ThumbnailFormats;
+
+    /// <summary>The thumbnail, with its ETag: the stored image's hash, the size, the engine and the format's encoder settings.</summary>
+    public Thumbnail Describe(StoredImage image, int width, int height, ThumbnailFormat format) =>
+        new(image, width, height, format, ThumbnailSeries.ETag(image, width, height, processor.Version, processor.EncoderOf(format)));
+
+    /// <summary>
+    /// The thumbnail as rendered before, open for streaming; null when it never was. It was checked whole when it was
+    /// written; here a few small reads tell that it is still that file (one truncated, emptied or replaced is deleted,
+    /// logged and rendered again), whatever its size: nothing is read whole to answer.
+    /// </summary>
+    public FileStream? OpenKept(Thumbnail thumbnail)
+    {
+        var name = RenderName(thumbnail);
+        if (files.OpenRender(thumbnail.Image.Id, name) is not { } file)
+        {
+            return null;
+        }
+
+        if (!FileStructure.LooksWhole(LoaderOf(thumbnail.Format), file))
+        {
+            // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
+            file.Dispose();
+            Log.RenderDamaged(logger, thumbnail.Image.Id);
+            files.DeleteRender(thumbnail.Image.Id, name);
+            return null;
+        }
+
+        metrics.ThumbnailRead();
+        return file;
+    }
+
+    /// <summary>The kept render's bytes, when there is one no larger than <paramref name="maxBytes"/>.</summary>
+    public async Task<byte[]?> ReadKeptAsync(Thumbnail thumbnail, int maxBytes)
+    {
+        await using var file = files.OpenRender(thumbnail.Image.Id, RenderName(thumbnail));
+        if (file is null || file.Length > maxBytes)
+        {
+            return null;
+        }
+
+        var bytes = new byte[file.Length];
+        await file.ReadExactlyAsync(bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.
+    /// <c>Whole</c> says the render is exactly one whole file of its format (checked once, for the kept file and the cache).
+    /// </summary>
+    /// <param name="client">Who asked: the render queue shares its workers between clients, by the thumbnail's pixels.</param>
+    /// <exception cref="ServerBusyException">Too much image work is waiting already.</exception>
+    /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
+    public async Task<(RenderedThumbnail Rendered, bool Whole)?> RenderAsync(Thumbnail thumbnail, string client)
+    {
+        byte[] jpeg;
+        try
+        {
+            jpeg = await File.ReadAllBytesAsync(files.PathOf(thumbnail.Image.Id));
+        }
+        catch (FileNotFoundException)
+        {
+            return null; // deleted (maybe by another process) since it was looked up
+        }
+
+        // Not cancelled with the request: others (in any instance) may be waiting for this rendering.
+        var queued = Stopwatch.StartNew();
+        var rendered = await work.Renders.RunAsync(new WorkTicket(client, thumbnail.Pixels), () =>
+        {
+            var waited = queued.Elapsed;
+            return processor.Thumbnail(jpeg, thumbnail.Width, thumbnail.Height, thumbnail.Format) with { Queue = waited };
+        }, CancellationToken.None);
+        metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
+        var whole = FileStructure.IsExactlyOneFile(LoaderOf(thumbnail.Format), rendered.Bytes);
+        if (whole)
+        {
+            await KeepAsync(thumbnail, rendered.Bytes);
+        }
+
+        return (rendered, whole);
+    }
+
+    /// <summary>
+    /// Keeps a whole render unless the disk is short of room (a render that cannot be kept is still served): checked
+    /// whole before it is written, a kept render's reads need not check it again.
+    /// </summary>
+    private async Task KeepAsync(Thumbnail thumbnail, byte[] bytes)
+    {
+        if (!store.HasRoomForUploads())
+        {
+            return;
+        }
+
+        try
+        {
+            await files.WriteRenderAsync(thumbnail.Image.Id, RenderName(thumbnail), bytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.RenderNotKept(logger, thumbnail.Image.Id, Redaction.Describe(e));
+        }
+    }
+
+    /// <summary>
+    /// A render's file name: its size, and a hash of its ETag (the image, the size, the engine and the encoder), so that
+    /// another engine or encoder setting never serves an older render.
+    /// </summary>
+    private static string RenderName(Thumbnail thumbnail) =>
+        $"{thumbnail.Width}x{thumbnail.Height}.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(thumbnail.ETag)))[..16]}.{thumbnail.Format.Extension()}";
+
+    private static ImageFormats.ImageLoader LoaderOf(ThumbnailFormat format) => format switch
+    {
+        ThumbnailFormat.Webp => ImageFormats.ImageLoader.Webp,
+        ThumbnailFormat.Avif => ImageFormats.ImageLoader.Heif,
+        _ => ImageFormats.ImageLoader.Jpeg,
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Warning, "A kept thumbnail of image {ImageId} is not a whole image; it is rendered again")]
+        public static partial void RenderDamaged(ILogger logger, Guid imageId);
+
+        [LoggerMessage(LogLevel.Warning, "A thumbnail of image {ImageId} was served but could not be kept ({Failure}); it will be rendered again")]
+        public static partial void RenderNotKept(ILogger logger, Guid imageId, string failure);
+    }
+}
