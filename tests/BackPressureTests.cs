@@ -50,7 +50,7 @@ public sealed class BackPressureTests
         {
             var now = Interlocked.Increment(ref running);
             InterlockedMax(ref most, now);
-            Thread.Sleep(10);
+            Thread.Sleep(10); // the work itself: long enough for the others to try to run beside it
             Interlocked.Decrement(ref running);
             return now;
         }, CancellationToken.None))));
@@ -64,9 +64,13 @@ public sealed class BackPressureTests
     {
         using var queue = new ImageWorkQueue("test", workers: 1, queueLength: 0);
         using var gate = new ManualResetEventSlim();
-        var holding = Task.Run(() => queue.RunAsync(Ticket("a"), () => gate.Wait(TimeSpan.FromSeconds(30)), CancellationToken.None));
-        await Loopback.WaitUntilAsync(() => queue.Waiting == 0 && !holding.IsCompleted, "the first work did not start", timeoutSeconds: 15);
-        await Task.Delay(50);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = Task.Run(() => queue.RunAsync(Ticket("a"), () =>
+        {
+            started.SetResult();
+            return gate.Wait(TimeSpan.FromSeconds(30));
+        }, CancellationToken.None));
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
 
         await Assert.ThrowsAsync<ServerBusyException>(() => queue.RunAsync(Ticket("b"), () => true, CancellationToken.None));
 

@@ -162,6 +162,7 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
         try
         {
             starting = TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:Database"] = database });
+            // A window to show it does not start while its database is away (what it logs meanwhile is checked below).
             await Task.Delay(1500);
             Assert.False(starting.IsCompleted);
         }

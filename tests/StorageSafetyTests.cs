@@ -125,14 +125,27 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         using var trace = new TemporaryFolder("asgilook-strace-");
         var prefix = Path.Combine(trace.Path, "calls");
         // -ff: a file per thread, so that no other thread's calls interleave with the upload's.
-        using var strace = Process.Start(new ProcessStartInfo(
-            "strace", ["-f", "-ff", "-qq", "-e", "trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync", "-o", prefix, "-p", server.Pid.ToString()])
+        // Not quiet: strace says "Process N attached with M threads" once it traces every thread, which is the signal to go on.
+        using var strace = new Process
         {
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        await Loopback.WaitUntilAsync(() => Directory.GetFiles(trace.Path).Length > 0, "strace did not attach");
-        await Task.Delay(500);
+            StartInfo = new ProcessStartInfo(
+                "strace", ["-f", "-ff", "-e", "trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync", "-o", prefix, "-p", server.Pid.ToString()])
+            {
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            },
+        };
+        var attached = 0;
+        strace.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data?.Contains(" attached", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref attached);
+            }
+        };
+        strace.Start();
+        strace.BeginErrorReadLine();
+        await Loopback.WaitUntilAsync(() => Volatile.Read(ref attached) > 0, "strace did not attach");
 
         var posted = await server.Client.PostImageAsync(TestImages.RandomEllipses());
         strace.Kill();
