@@ -241,6 +241,7 @@ public sealed class AbortedDownloadsOnTheEmbeddedStore : AbortedDownloadTests
 }
 
 /// <summary>With Redis, the memory tier in front of it is on (as shipped): both are checked.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class AbortedDownloadsOnRedis(RedisCacheBackend redis) : AbortedDownloadTests, IClassFixture<RedisCacheBackend>
 {
     protected override ICacheBackend Cache => redis;

@@ -6,6 +6,7 @@ using Asgilook.Redis;
 namespace Asgilook.Tests;
 
 /// <summary>The response cache is an accelerator, never a single point of failure.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class CacheOutageTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]

@@ -89,4 +89,5 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
 public sealed class CacheRaceWithMemoryCache() : CacheRaceTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class CacheRaceWithRedis(RedisCacheBackend redis) : CacheRaceTests(redis), IClassFixture<RedisCacheBackend>;

@@ -132,6 +132,7 @@ public sealed class MemoryCacheStoreContract : CacheStoreContractTests
         Task.FromResult<ICacheStore>(new MemoryCacheStore(1 << 20, TimeProvider.System));
 }
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class RedisCacheStoreContract(RedisCacheBackend redis) : CacheStoreContractTests, IClassFixture<RedisCacheBackend>, IAsyncLifetime
 {
     private readonly List<RedisConnection> _connections = [];

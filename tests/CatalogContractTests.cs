@@ -207,6 +207,7 @@ public sealed class SqliteCatalogContract : CatalogContractTests, IDisposable
     }
 }
 
+[Trait(Needs.Trait, Needs.PostgreSQL)]
 public sealed class PostgresCatalogContract(PostgresServer postgres) : CatalogContractTests, IClassFixture<PostgresServer>, IAsyncDisposable
 {
     private readonly List<PostgresImageCatalog> _catalogs = [];

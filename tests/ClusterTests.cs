@@ -9,6 +9,7 @@ namespace Asgilook.Tests;
 /// Several instances behind nginx, over a real PostgreSQL, a real Redis and one storage folder, as
 /// <c>deploy/</c> runs them: what one instance does, every other one (and nginx) answers consistently.
 /// </summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class ClusterTests(PostgresServer postgres, RedisCacheBackend redis) : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>
 {
     [Fact]

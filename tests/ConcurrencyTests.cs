@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace Asgilook.Tests;
 
 /// <summary>Many requests at once, and several server processes on one storage folder.</summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]

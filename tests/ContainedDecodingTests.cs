@@ -9,6 +9,7 @@ namespace Asgilook.Tests;
 /// server watches, kills past their memory ceiling or deadline, and replaces. Each attack of the security review
 /// runs against the real server started as a process; what the server holds is read from its own <c>/proc</c>.
 /// </summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class ContainedDecodingTests
 {
     /// <summary>How much the server's own peak memory may move during an attack: it decodes none of it.</summary>

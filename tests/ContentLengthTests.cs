@@ -62,4 +62,5 @@ public abstract class ContentLengthTests(ICacheBackend cache)
 
 public sealed class ContentLengthWithMemoryCache() : ContentLengthTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class ContentLengthWithRedis(RedisCacheBackend redis) : ContentLengthTests(redis), IClassFixture<RedisCacheBackend>;

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace Asgilook.Tests;
 
 /// <summary>A real server killed with SIGKILL in the middle of a burst of uploads loses nothing it confirmed.</summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class CrashTests(ITestOutputHelper output)
 {
     [Fact]

@@ -83,6 +83,7 @@ public abstract class DeleteTests(ICacheBackend cache)
 
 public sealed class DeleteWithMemoryCache() : DeleteTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class DeleteWithRedis(RedisCacheBackend redis) : DeleteTests(redis), IClassFixture<RedisCacheBackend>
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Asgilook.Tests;
 /// What <c>deploy/</c> holds: the cluster script run for real, nginx's own refusals, and the Docker
 /// topology kept consistent with the script and with Asgilook's limits.
 /// </summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBackend redis) : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>
 {
     private static readonly string Deploy = Path.Combine(Repository.Root, "deploy");

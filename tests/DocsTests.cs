@@ -73,6 +73,7 @@ public sealed partial class DocsTests
     }
 
     /// <summary>Each "$ command" of a block marked run is run against a live server; what follows it is what it prints ("..." for anything).</summary>
+    [Trait(Needs.Trait, Needs.Processes)]
     [Theory]
     [MemberData(nameof(Commands))]
     public async Task CommandPrintsWhatTheDocShows(string doc, string session)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Asgilook.Tests;
 
 /// <summary><c>GET /events</c> streams uploads and deletes as Server-Sent Events, from this instance and every other.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class EventsTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]

@@ -3,6 +3,7 @@ using System.Diagnostics;
 namespace Asgilook.Tests;
 
 /// <summary>examples/curl.sh and examples/httpie.sh, run against the real server: the sessions they show are real.</summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class ExampleScriptsTests
 {
     [Fact]

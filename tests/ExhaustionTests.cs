@@ -22,6 +22,7 @@ public sealed class ExhaustionTests
         ["Asgilook__RateLimits__RendersPerMinute"] = "0",
     };
 
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task TwoHundredTrickledUploadsNeitherPinMemoryNorStopANormalClient()
     {
@@ -107,6 +108,7 @@ public sealed class ExhaustionTests
         }
     }
 
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task BelowTheFreeSpaceFloorUploadsAre507BeforeDecodingAndAFullDiskLosesNothing()
     {
@@ -171,6 +173,7 @@ public sealed class ExhaustionTests
         Assert.Equal(2, events.Listeners);
     }
 
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task PastTheInstancesCapAStreamIs503()
     {
@@ -225,6 +228,7 @@ public sealed class ExhaustionTests
     }
 
     /// <summary>A client that announces a large upload and then sends a few bytes a second, until the server cuts it off.</summary>
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task OneClientsParkedBodiesFillOnlyItsOwnShare()
     {

@@ -8,6 +8,7 @@ namespace Asgilook.Tests;
 /// server: an upload through one page appears on every open page through /events, and each viewport
 /// fetches the thumbnail its width needs.
 /// </summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class GalleryBrowserTests
 {
     public const string Chromium = "/usr/bin/chromium";

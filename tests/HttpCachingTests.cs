@@ -186,4 +186,5 @@ public abstract class HttpCachingTests(ICacheBackend cache)
 
 public sealed class HttpCachingWithMemoryCache() : HttpCachingTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class HttpCachingWithRedis(RedisCacheBackend redis) : HttpCachingTests(redis), IClassFixture<RedisCacheBackend>;

@@ -199,4 +199,5 @@ public abstract class ImagesTests(ICacheBackend cache)
 
 public sealed class ImagesWithMemoryCache() : ImagesTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class ImagesWithRedis(RedisCacheBackend redis) : ImagesTests(redis), IClassFixture<RedisCacheBackend>;

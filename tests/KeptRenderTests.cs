@@ -10,6 +10,7 @@ namespace Asgilook.Tests;
 /// Rendered thumbnails are kept beside their image: each (image, size, format) is rendered once for the
 /// image's lifetime, whatever happens to the caches, and the renders go with the image.
 /// </summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class KeptRenderTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];

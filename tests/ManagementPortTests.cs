@@ -10,6 +10,7 @@ namespace Asgilook.Tests;
 /// </summary>
 public sealed class ManagementPortTests
 {
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task OperationsMoveToTheManagementPortAndThePublicPortShowsNoneOfTheirDetails()
     {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Asgilook.Tests;
 
 /// <summary>The memory tier in front of Redis: what it answers without a round trip, and that it never answers what Redis would not.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class MemoryTierTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Asgilook.Tests;
 
 /// <summary>Health, metrics, Server-Timing and the request log.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class OperationsTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];

@@ -254,6 +254,7 @@ public sealed class OwnershipTests
         Assert.Equal(HttpStatusCode.NoContent, byToken.StatusCode);
     }
 
+    [Trait(Needs.Trait, Needs.Processes)]
     [Fact]
     public async Task AnUploadWithoutAKeyIsRefusedFromItsHeadersBeforeTheBodyArrives()
     {

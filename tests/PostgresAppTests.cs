@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Asgilook.Tests;
 
 /// <summary>The whole app with its metadata in PostgreSQL instead of SQLite.</summary>
+[Trait(Needs.Trait, Needs.PostgreSQL)]
 public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
     [Fact]

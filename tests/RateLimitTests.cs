@@ -9,6 +9,7 @@ namespace Asgilook.Tests;
 /// No client can exhaust the service: per-client token buckets for uploads and renders, shared by every
 /// instance through Redis, counted locally while Redis is away, never believing a forged X-Forwarded-For.
 /// </summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed partial class RateLimitTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Theory]

@@ -7,6 +7,7 @@ using StackExchange.Redis;
 namespace Asgilook.Tests;
 
 /// <summary>What only a real Redis can show: the stored format, the time-to-live, the connection's lifetime.</summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     private static readonly Guid FirstId = TestApp.PredictableIds[0];

@@ -11,6 +11,7 @@ namespace Asgilook.Tests;
 /// with Redis, and with a Redis that does not answer), and across two instances sharing a real Redis, each
 /// with its own engine (so that a second rendering anywhere would be counted).
 /// </summary>
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Theory]

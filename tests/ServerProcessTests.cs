@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace Asgilook.Tests;
 
 /// <summary>The built server honours the tutorial's environment variables exactly as documented.</summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed class ServerProcessTests(RedisCacheBackend redis) : IClassFixture<RedisCacheBackend>
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Asgilook.Tests;
 /// do not belong together refuse to start, a repair that would unlist most images refuses too, an insert
 /// that committed but timed out stands, and a delete that could not remove its file still drops its answers.
 /// </summary>
+[Trait(Needs.Trait, Needs.PostgreSQL)]
 public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
     [Fact]

@@ -111,6 +111,7 @@ public abstract class ThumbnailFormatsTests(ICacheBackend? cache)
 
 public sealed class ThumbnailFormatsWithMemoryCache() : ThumbnailFormatsTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class ThumbnailFormatsWithRedis(RedisCacheBackend redis) : ThumbnailFormatsTests(redis), IClassFixture<RedisCacheBackend>;
 
 /// <summary>ImageSharp 2.1 has no AVIF encoder: under that engine the JSON offers WebP and JPEG, and AVIF is a 404.</summary>

@@ -105,4 +105,5 @@ public abstract class ThumbnailsTests(ICacheBackend cache)
 
 public sealed class ThumbnailsWithMemoryCache() : ThumbnailsTests(new MemoryCacheBackend());
 
+[Trait(Needs.Trait, Needs.Redis)]
 public sealed class ThumbnailsWithRedis(RedisCacheBackend redis) : ThumbnailsTests(redis), IClassFixture<RedisCacheBackend>;

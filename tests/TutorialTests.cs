@@ -17,6 +17,7 @@ namespace Asgilook.Tests;
 /// folder with the chapter's stage under docs/tutorial/stages/. With ASGILOOK_WRITE_TUTORIAL_STAGES=1 it
 /// writes the stages instead.
 /// </summary>
+[Trait(Needs.Trait, Needs.Processes)]
 public sealed partial class TutorialTests(ITestOutputHelper output)
 {
     private static readonly string Tutorial = Path.Combine(Repository.Root, "docs", "tutorial");
