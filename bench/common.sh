@@ -73,10 +73,13 @@ start_redis() { # sets redis_port
 
 # The server process and its conversion workers: the RSS of the whole tree, and its peak over a stretch of a run.
 tree_rss_kb() { # PID: VmRSS of the process and its children, in KiB
-    local pid=$1 total=0 child
-    total=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    # A process that is exiting has a status without VmRSS: it counts 0, like one already gone.
+    local pid=$1 total child rss
+    total=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    total=${total:-0}
     for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-        total=$((total + $(awk '/VmRSS/ { print $2 }' "/proc/$child/status" 2>/dev/null || echo 0)))
+        rss=$(awk '/VmRSS/ { print $2 }' "/proc/$child/status" 2>/dev/null)
+        total=$((total + ${rss:-0}))
     done
     echo "$total"
 }
