@@ -83,11 +83,27 @@ tree_rss_kb() { # PID: VmRSS of the process and its children, in KiB
     done
     echo "$total"
 }
-# start_tree_sampler PID FILE: every 100 ms, keeps the tree's largest RSS (KiB) in FILE; stop with kill $sampler_pid.
+# tree_pss_kb PID: the proportional set size of the process and its children, in KiB: each shared page (the
+# runtime's and libvips' libraries, mapped by the server and every worker) counted once, split among its users.
+tree_pss_kb() {
+    local pid=$1 total child pss
+    total=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
+    total=${total:-0}
+    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        pss=$(awk '/^Pss:/ { print $2 }' "/proc/$child/smaps_rollup" 2>/dev/null)
+        total=$((total + ${pss:-0}))
+    done
+    echo "$total"
+}
+# start_tree_sampler PID FILE: every 100 ms, keeps the tree's largest RSS sum (KiB) in FILE and its largest PSS
+# sum in FILE.pss; stop with kill $sampler_pid.
 start_tree_sampler() {
     local pid=$1 file=$2
-    echo 0 >"$file"
-    ( peak=0; while kill -0 "$pid" 2>/dev/null; do now=$(tree_rss_kb "$pid"); [ "$now" -gt "$peak" ] && { peak=$now; echo "$peak" >"$file"; }; sleep 0.1; done ) &
+    echo 0 >"$file"; echo 0 >"$file.pss"
+    ( peak=0; ppeak=0; while kill -0 "$pid" 2>/dev/null; do
+        now=$(tree_rss_kb "$pid"); [ "$now" -gt "$peak" ] && { peak=$now; echo "$peak" >"$file"; }
+        now=$(tree_pss_kb "$pid"); [ "$now" -gt "$ppeak" ] && { ppeak=$now; echo "$ppeak" >"$file.pss"; }
+        sleep 0.1; done ) &
     sampler_pid=$!
     pids+=("$sampler_pid")
 }
