@@ -32,6 +32,17 @@ command -v cjxl >/dev/null 2>&1 || missing+=(libjxl-tools)
 command -v opj_compress >/dev/null 2>&1 || missing+=(libopenjp2-tools)
 [ -x /usr/bin/convert ] || missing+=(imagemagick)
 command -v pngtopnm >/dev/null 2>&1 || missing+=(netpbm)
+if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null 2>&1; then
+    # No apt (macOS, Fedora, Arch, ...): say exactly what is missing, by what it is, and stop.
+    declare -A brew=([redis-server]=redis [chromium]="--cask chromium" [curl]=curl [postgresql]=postgresql@16
+        [httpie]=httpie [nginx]=nginx [strace]="(Linux only)" [libheif-examples]=libheif [libjxl-tools]=jpeg-xl
+        [libopenjp2-tools]=openjpeg [imagemagick]=imagemagick [netpbm]=netpbm)
+    echo "test.sh: this machine has no apt-get, and the tests need these (Debian package, then Homebrew formula):" >&2
+    for package in "${missing[@]}"; do echo "  $package    brew install ${brew[$package]}" >&2; done
+    echo "Install them with your package manager and run ./test.sh again. The suite needs Linux (it reads /proc," >&2
+    echo "sets kernel limits and traces with strace); the service itself runs on Linux, macOS and Windows." >&2
+    exit 1
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]} with apt-get" >&2
     as_root apt-get update -qq

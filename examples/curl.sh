@@ -6,9 +6,11 @@
 set -euo pipefail
 base=${2:-http://localhost:8000}
 image=${1:-}
+# A folder of its own (mktemp -d works alike with GNU and BSD/macOS mktemp), removed on exit.
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/asgilook-example.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
 if [ -z "$image" ]; then
-    image=$(mktemp --suffix=.svg)
-    trap 'rm -f "$image"' EXIT
+    image=$scratch/drawn.svg
     printf '%s' "<svg xmlns='http://www.w3.org/2000/svg' width='640' height='360'><rect width='100%' height='100%' fill='black'/><ellipse cx='320' cy='180' rx='200' ry='100' fill='yellow' stroke='red'/></svg>" >"$image"
 fi
 

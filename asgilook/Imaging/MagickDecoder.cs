@@ -38,19 +38,15 @@ public sealed class MagickDecoder
     private static ulong s_area;
     private static ulong s_memory;
 
+    /// <summary>
+    /// ImageMagick's native library, loaded on the first decode that needs it (so a server that only renders
+    /// thumbnails never maps it): null when it loaded, else why not. A machine without it for its platform still
+    /// starts and reads every other format; only these formats are refused, naming the missing decoder.
+    /// </summary>
+    private static readonly Lazy<string?> s_missing = new(Load, LazyThreadSafetyMode.ExecutionAndPublication);
+
     private readonly DecodeBudget _budget;
     private readonly TimeSpan _timeout;
-
-    static MagickDecoder()
-    {
-        var files = ConfigurationFiles.Default;
-        files.Policy.Data = Policy;
-        MagickNET.Initialize(files);
-        ResourceLimits.Disk = 0; // the pixel cache stays in memory: past the memory limit a decode fails
-        ResourceLimits.ListLength = 256; // frames of an icon
-        ResourceLimits.MaxProfileSize = 16 * 1024 * 1024;
-        ResourceLimits.Thread = 1; // the image workers already keep every core busy
-    }
 
     /// <param name="decodersAtOnce">How many decodes may run at once: ImageMagick counts memory across all of them.</param>
     public MagickDecoder(long maxPixels, DecodeBudget budget, int decodersAtOnce, TimeSpan timeout)
@@ -62,12 +58,47 @@ public sealed class MagickDecoder
         {
             s_area = Math.Max(s_area, (ulong)maxPixels);
             s_memory = Math.Max(s_memory, (ulong)budget.MaxDecodeBytes * (ulong)Math.Max(1, decodersAtOnce));
-            ResourceLimits.Area = s_area;
-            ResourceLimits.Width = (uint)Math.Min(s_area, uint.MaxValue);
-            ResourceLimits.Height = (uint)Math.Min(s_area, uint.MaxValue);
-            ResourceLimits.Memory = s_memory;
-            ResourceLimits.MaxMemoryRequest = s_memory;
+            if (s_missing.IsValueCreated && s_missing.Value is null)
+            {
+                ApplyLimits();
+            }
         }
+    }
+
+    /// <summary>Why ImageMagick cannot decode on this machine (its native library did not load); null when it can.</summary>
+    public static string? Missing => s_missing.Value;
+
+    private static string? Load()
+    {
+        try
+        {
+            var files = ConfigurationFiles.Default;
+            files.Policy.Data = Policy;
+            MagickNET.Initialize(files);
+            ResourceLimits.Disk = 0; // the pixel cache stays in memory: past the memory limit a decode fails
+            ResourceLimits.ListLength = 256; // frames of an icon
+            ResourceLimits.MaxProfileSize = 16 * 1024 * 1024;
+            ResourceLimits.Thread = 1; // the image workers already keep every core busy
+            lock (LimitsLock)
+            {
+                ApplyLimits();
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            return $"its native library for {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} could not be loaded ({e.GetType().Name})";
+        }
+    }
+
+    private static void ApplyLimits()
+    {
+        ResourceLimits.Area = s_area;
+        ResourceLimits.Width = (uint)Math.Min(s_area, uint.MaxValue);
+        ResourceLimits.Height = (uint)Math.Min(s_area, uint.MaxValue);
+        ResourceLimits.Memory = s_memory;
+        ResourceLimits.MaxMemoryRequest = s_memory;
     }
 
     /// <summary>The formats read here rather than by libvips (HEIF only when it is coded with HEVC).</summary>
@@ -80,6 +111,12 @@ public sealed class MagickDecoder
     /// </summary>
     public NetVips.Image Decode(byte[] data, Format format, long maxPixels)
     {
+        if (Missing is { } missing)
+        {
+            throw new RejectedImageException(
+                Rejection.UnsupportedFormat, $"This server cannot read {format.Name}: its decoder, ImageMagick, is not available here ({missing}).");
+        }
+
         var settings = new MagickReadSettings { Format = CoderOf(format, data) };
         var icon = format.Loader is ImageLoader.Ico;
         if (!icon)
