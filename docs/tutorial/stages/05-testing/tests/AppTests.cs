@@ -26,7 +26,8 @@ public sealed class AppTests(RedisServer redis) : IClassFixture<RedisServer>, IA
 
     public async Task DisposeAsync()
     {
-        await _app!.DisposeAsync();
+        await _app!.StopAsync(); // DisposeAsync alone does not stop the app: its Redis connection would stay open
+        await _app.DisposeAsync();
         Directory.Delete(_storage, recursive: true);
     }
 
@@ -60,7 +61,7 @@ public sealed class AppTests(RedisServer redis) : IClassFixture<RedisServer>, IA
     {
         using (await UploadAsync(Png(640, 360))) { }
         using var list = JsonDocument.Parse(await _client.GetStringAsync("/images"));
-        var thumbnails = list.RootElement[0].GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()).ToArray();
+        var thumbnails = list.RootElement[0].GetProperty("thumbnails").EnumerateArray().Select(uri => uri.GetString()!).ToArray();
         Assert.Equal([$"/thumbnails/{Id}/320x180.jpeg", $"/thumbnails/{Id}/160x90.jpeg"], thumbnails);
 
         using var thumbnail = Image.NewFromBuffer(await _client.GetByteArrayAsync(thumbnails[0]));

@@ -5,7 +5,7 @@ using StackExchange.Redis;
 
 namespace tests;
 
-/// <summary>A real redis-server on a free loopback port, for one test class.</summary>
+/// <summary>A real redis-server on a free loopback port, for one test class; or the Redis ASGI_LOOK_REDIS_HOST names.</summary>
 public sealed class RedisServer : IAsyncLifetime
 {
     private Process? _process;
@@ -14,6 +14,12 @@ public sealed class RedisServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        if (Environment.GetEnvironmentVariable("ASGI_LOOK_REDIS_HOST") is { Length: > 0 } running)
+        {
+            Host = running;
+            return;
+        }
+
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
