@@ -14,7 +14,7 @@ public sealed partial class DocsTests
     public static TheoryData<string, string, string> Snippets()
     {
         var data = new TheoryData<string, string, string>();
-        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md", SearchOption.AllDirectories))
+        foreach (var doc in Pages())
         {
             foreach (Match match in SnippetBlock().Matches(File.ReadAllText(doc)))
             {
@@ -61,7 +61,7 @@ public sealed partial class DocsTests
     public static TheoryData<string, string> Commands()
     {
         var data = new TheoryData<string, string>();
-        foreach (var doc in Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md", SearchOption.AllDirectories))
+        foreach (var doc in Pages())
         {
             foreach (Match match in RunBlock().Matches(File.ReadAllText(doc)))
             {
@@ -97,6 +97,56 @@ public sealed partial class DocsTests
         }
     }
 
+    /// <summary>The README and every page under docs/ (the tutorial's stages hold code, not pages).</summary>
+    private static IEnumerable<string> Pages() =>
+        Directory.GetFiles(Path.Combine(Repository.Root, "docs"), "*.md", SearchOption.AllDirectories)
+            .Where(page => !page.Contains($"{Path.DirectorySeparatorChar}stages{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Prepend(Path.Combine(Repository.Root, "README.md"));
+
+    [Fact]
+    public void TheReadmeWelcomesInAtMost150Lines() =>
+        Assert.InRange(File.ReadAllLines(Path.Combine(Repository.Root, "README.md")).Length, 20, 150);
+
+    /// <summary>Every relative link of the README and the pages leads to a file that exists, and to a heading it has.</summary>
+    [Fact]
+    public void EveryLinkLeadsSomewhere()
+    {
+        var broken = new List<string>();
+        var checkedLinks = 0;
+        foreach (var page in Pages())
+        {
+            var text = FencedCode().Replace(File.ReadAllText(page), "");
+            foreach (Match link in MarkdownLink().Matches(text))
+            {
+                var target = link.Groups["target"].Value;
+                if (target.Contains("://", StringComparison.Ordinal) || target.StartsWith("mailto:", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                checkedLinks++;
+                var (file, anchor) = target.IndexOf('#') is var hash and >= 0 ? (target[..hash], target[(hash + 1)..]) : (target, null);
+                var resolved = file.Length == 0 ? page : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(page)!, file));
+                if (!File.Exists(resolved) && !Directory.Exists(resolved))
+                {
+                    broken.Add($"{Path.GetRelativePath(Repository.Root, page)}: {target} (no such file)");
+                }
+                else if (anchor is not null && resolved.EndsWith(".md", StringComparison.Ordinal)
+                    && !Headings().Matches(File.ReadAllText(resolved)).Select(heading => Slug(heading.Groups["title"].Value)).Contains(anchor))
+                {
+                    broken.Add($"{Path.GetRelativePath(Repository.Root, page)}: {target} (no such heading)");
+                }
+            }
+        }
+
+        Assert.True(checkedLinks > 50, $"only {checkedLinks} links were found");
+        Assert.Empty(broken);
+    }
+
+    /// <summary>GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens.</summary>
+    private static string Slug(string title) =>
+        string.Concat(title.Trim().ToLowerInvariant().Where(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_')).Replace(' ', '-');
+
     private static string Dedent(IEnumerable<string> lines)
     {
         var list = lines.Select(line => line.TrimEnd()).ToList();
@@ -120,6 +170,15 @@ public sealed partial class DocsTests
 
     [GeneratedRegex(@"<!-- session: examples/curl.sh -->\s*```console\n(?<output>.*?)```", RegexOptions.Singleline)]
     private static partial Regex SessionBlock();
+
+    [GeneratedRegex(@"^```.*?^```", RegexOptions.Singleline | RegexOptions.Multiline)]
+    private static partial Regex FencedCode();
+
+    [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
+    private static partial Regex MarkdownLink();
+
+    [GeneratedRegex(@"^#+ (?<title>.+)$", RegexOptions.Multiline)]
+    private static partial Regex Headings();
 
     [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
     private static partial Regex Uuid();
