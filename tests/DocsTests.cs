@@ -143,6 +143,39 @@ public sealed partial class DocsTests
         Assert.Empty(broken);
     }
 
+    /// <summary>
+    /// A tutorial chapter's "what changes" diff block stays true to the stages: each removed line is in the previous
+    /// chapter's file, each added line in this chapter's, and each line kept in both.
+    /// </summary>
+    [Fact]
+    public void EveryWhatChangesDiffMatchesTheStages()
+    {
+        var tutorial = Path.Combine(Repository.Root, "docs", "tutorial");
+        var chapters = Directory.GetFiles(tutorial, "0*.md").Order(StringComparer.Ordinal).ToArray();
+        var diffs = 0;
+        for (var i = 1; i < chapters.Length; i++)
+        {
+            var stage = Path.Combine(tutorial, "stages", Path.GetFileNameWithoutExtension(chapters[i]));
+            var previous = Path.Combine(tutorial, "stages", Path.GetFileNameWithoutExtension(chapters[i - 1]));
+            foreach (Match block in WhatChanges().Matches(File.ReadAllText(chapters[i])))
+            {
+                diffs++;
+                var file = block.Groups["file"].Value;
+                var before = File.ReadAllLines(Path.Combine(previous, file)).ToHashSet();
+                var after = File.ReadAllLines(Path.Combine(stage, file)).ToHashSet();
+                foreach (var line in block.Groups["diff"].Value.Split('\n').Where(line => line.Length > 0 && !line.StartsWith("---", StringComparison.Ordinal)
+                    && !line.StartsWith("+++", StringComparison.Ordinal) && !line.StartsWith("@@", StringComparison.Ordinal)))
+                {
+                    var (mark, text) = (line[0], line[1..]);
+                    Assert.True(mark switch { '-' => before.Contains(text), '+' => after.Contains(text), _ => before.Contains(text) && after.Contains(text) },
+                        $"{Path.GetFileName(chapters[i])}: the diff of {file} shows '{line}', which the stages do not have");
+                }
+            }
+        }
+
+        Assert.True(diffs >= 5, $"only {diffs} diff blocks were found");
+    }
+
     /// <summary>GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens.</summary>
     private static string Slug(string title) =>
         string.Concat(title.Trim().ToLowerInvariant().Where(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_')).Replace(' ', '-');
@@ -176,6 +209,9 @@ public sealed partial class DocsTests
 
     [GeneratedRegex(@"\]\((?<target>[^)\s]+)\)")]
     private static partial Regex MarkdownLink();
+
+    [GeneratedRegex(@"What changes in `(?<file>[^`]+)` since chapter \d+[^\n]*\n\n```diff\n(?<diff>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex WhatChanges();
 
     [GeneratedRegex(@"^#+ (?<title>.+)$", RegexOptions.Multiline)]
     private static partial Regex Headings();
