@@ -71,7 +71,7 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
                     {
                         foreach (var (command, expected) in Commands(body))
                         {
-                            await RunAsync(name, command, expected, folder.Path, environment, port, ids);
+                            await RunAsync(name, command, expected, folder.Path, environment, port, ids, fails: block.Groups["fails"].Success);
                         }
                     }
                 }
@@ -136,7 +136,8 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
     }
 
     private static async Task RunAsync(
-        string chapter, string command, string[] expected, string folder, Dictionary<string, string> environment, int port, Dictionary<string, string> ids)
+        string chapter, string command, string[] expected, string folder, Dictionary<string, string> environment, int port, Dictionary<string, string> ids,
+        bool fails = false)
     {
         var actualCommand = Uuid().Replace(command.Replace("localhost:8000", $"127.0.0.1:{port}", StringComparison.Ordinal), id => ids.GetValueOrDefault(id.Value, id.Value));
         using var process = Process.Start(Bash(actualCommand, folder, environment))!;
@@ -145,7 +146,8 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
         await process.WaitForExitAsync();
         var actual = (await printed).Replace("\r", "", StringComparison.Ordinal).TrimEnd('\n');
         var failure = $"{chapter}: `{command}` exited {process.ExitCode} and printed\n{actual}\n{await errors}";
-        Assert.True(process.ExitCode == 0, failure);
+        // A block marked <!-- fails --> shows a command failing on purpose (a test seen to fail): it must fail.
+        Assert.True(fails ? process.ExitCode != 0 : process.ExitCode == 0, failure);
 
         if (command.StartsWith("dotnet ", StringComparison.Ordinal))
         {
@@ -261,7 +263,7 @@ public sealed partial class TutorialTests(ITestOutputHelper output)
         return Duration().Replace(text, "Duration: <time> -").TrimEnd('\n', ' ');
     }
 
-    [GeneratedRegex(@"(?:<!-- (?:file: (?<path>\S+)|(?<server>server)) -->\n)?```(?<lang>\w*)\n(?<body>.*?)\n```", RegexOptions.Singleline)]
+    [GeneratedRegex(@"(?:<!-- (?:file: (?<path>\S+)|(?<server>server)|(?<fails>fails)) -->\n)?```(?<lang>\w*)\n(?<body>.*?)\n```", RegexOptions.Singleline)]
     private static partial Regex Block();
 
     [GeneratedRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")]
