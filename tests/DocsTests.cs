@@ -79,21 +79,38 @@ public sealed partial class DocsTests
     public async Task CommandPrintsWhatTheDocShows(string doc, string session)
     {
         using var temporary = new TemporaryFolder("asgilook-docs-");
-        var storage = temporary.Path;
+        var storage = Directory.CreateDirectory(Path.Combine(temporary.Path, "storage")).FullName;
+        // The reader's folder: a session may upload the photo.png it names.
+        var folder = Directory.CreateDirectory(Path.Combine(temporary.Path, "reader")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(folder, "photo.png"), TestImages.RandomEllipses());
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage, ["ASGI_LOOK_REDIS_HOST"] = null });
+        // The ids and delete tokens a doc shows stand for the ones this run made, in the commands that follow.
+        var made = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var step in session.Split("$ ", StringSplitOptions.RemoveEmptyEntries))
         {
             var lines = step.TrimEnd('\n').Split('\n');
-            var command = lines[0].Replace("localhost:8000", $"127.0.0.1:{server.Port}", StringComparison.Ordinal);
-            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false };
+            var command = made.Aggregate(lines[0], (text, shown) => text.Replace(shown.Key, shown.Value, StringComparison.Ordinal))
+                .Replace("localhost:8000", $"127.0.0.1:{server.Port}", StringComparison.Ordinal);
+            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = folder };
             start.ArgumentList.Add("-c");
             start.ArgumentList.Add(command);
             using var process = Process.Start(start)!;
-            var printed = Normalise(await process.StandardOutput.ReadToEndAsync());
+            var raw = await process.StandardOutput.ReadToEndAsync();
             await process.WaitForExitAsync();
+            var printed = Normalise(raw);
 
+            var shownOutput = string.Join("\n", lines[1..]);
             var expected = "^" + string.Join("\n", lines[1..].Select(line => Regex.Escape(Normalise(line)).Replace(@"\.\.\.", ".*", StringComparison.Ordinal))) + "$";
             Assert.True(Regex.IsMatch(printed.TrimEnd('\n'), expected, RegexOptions.Singleline), $"{doc}: `{lines[0]}` printed\n{printed}");
+            foreach (var (shown, actual) in Uuid().Matches(shownOutput).Zip(Uuid().Matches(raw)))
+            {
+                made[shown.Value] = actual.Value;
+            }
+
+            foreach (var (shown, actual) in DeleteToken().Matches(shownOutput).Zip(DeleteToken().Matches(raw)))
+            {
+                made[shown.Groups["token"].Value] = actual.Groups["token"].Value;
+            }
         }
     }
 
@@ -192,6 +209,7 @@ public sealed partial class DocsTests
     {
         text = Uuid().Replace(text, "<id>");
         text = ETag().Replace(text, "<etag>");
+        text = DeleteToken().Replace(text, "\"delete_token\": \"<token>\"");
         return TemporaryFile().Replace(text, "<file>");
     }
 
@@ -203,6 +221,9 @@ public sealed partial class DocsTests
 
     [GeneratedRegex(@"<!-- session: examples/curl.sh -->\s*```console\n(?<output>.*?)```", RegexOptions.Singleline)]
     private static partial Regex SessionBlock();
+
+    [GeneratedRegex("\"delete_token\": ?\"(?<token>[A-Za-z0-9_-]+)\"")]
+    private static partial Regex DeleteToken();
 
     [GeneratedRegex(@"^```.*?^```", RegexOptions.Singleline | RegexOptions.Multiline)]
     private static partial Regex FencedCode();
