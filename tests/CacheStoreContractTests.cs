@@ -110,6 +110,34 @@ public abstract class CacheStoreContractTests
     }
 
     [Fact]
+    public async Task ARenewedFillLockOutlivesItsExpiryAndALostOneCannotBeRenewed()
+    {
+        var store = await StoreAsync();
+        var holder = await store.TryLockAsync("asgilook:/renewed", TimeSpan.FromMilliseconds(300));
+        Assert.NotNull(holder);
+        Assert.True(await holder.RenewAsync(Hour)); // before the expiry: kept for another hour
+
+        IHeldLock? stolen = null;
+        using var patience = new CancellationTokenSource(TimeSpan.FromMilliseconds(600));
+        while (!patience.IsCancellationRequested && stolen is null)
+        {
+            stolen = await store.TryLockAsync("asgilook:/renewed", Hour);
+            await Task.Delay(20, CancellationToken.None); // a window in which it must stay held, tried every 20 ms
+        }
+
+        Assert.Null(stolen); // well past the first expiry, still held
+
+        var brief = await store.TryLockAsync("asgilook:/brief", TimeSpan.FromMilliseconds(100));
+        Assert.NotNull(brief);
+        IHeldLock? successor = null;
+        await Loopback.WaitUntilAsync(async () => (successor = await store.TryLockAsync("asgilook:/brief", Hour)) is not null, "the brief lock never expired", timeoutSeconds: 5);
+        Assert.False(await brief.RenewAsync(Hour)); // expired and taken: the late holder cannot take it back
+        Assert.Null(await store.TryLockAsync("asgilook:/brief", Hour));
+        await holder.DisposeAsync();
+        Assert.NotNull(await store.TryLockAsync("asgilook:/renewed", Hour));
+    }
+
+    [Fact]
     public async Task FillLockExpiresSoADeadHolderBlocksNoOne()
     {
         var store = await StoreAsync();
@@ -117,7 +145,7 @@ public abstract class CacheStoreContractTests
         Assert.NotNull(abandoned);
         Assert.Null(await store.TryLockAsync("asgilook:/v", Hour));
 
-        IAsyncDisposable? next = null;
+        IHeldLock? next = null;
         await Loopback.WaitUntilAsync(async () => (next = await store.TryLockAsync("asgilook:/v", Hour)) is not null, "the abandoned lock never expired", timeoutSeconds: 5);
         // The late holder's release must not free the lock its successor now holds.
         await abandoned.DisposeAsync();

@@ -85,6 +85,38 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         }
     }
 
+    [Fact]
+    public async Task ARenderSlowerThanTheLockExpiryIsStillRenderedOnceAcrossInstances()
+    {
+        using var storage = new TemporaryFolder("asgilook-fill-");
+        using var engineA = new BlockingProcessor();
+        using var engineB = new BlockingProcessor();
+        await using var a = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineA));
+        await using var b = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineB), keepCache: true);
+        await a.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
+        engineA.HoldThumbnails();
+        engineB.HoldThumbnails();
+
+        var rendering = a.Client.GetAsync(uri);
+        await Loopback.WaitUntilAsync(() => engineA.Thumbnails == 1, "instance A did not start rendering");
+        var waiting = b.Client.GetAsync(uri);
+        await Loopback.WaitUntilAsync(() => b.Services.GetRequiredService<CacheFill>().Waiting == 1, "instance B does not wait for A's render");
+        // A busy machine: the render outlasts the lock's expiry. A renews its lock meanwhile, so B goes on waiting.
+        var outlasted = Task.Delay(CacheFill.LockExpiry + TimeSpan.FromSeconds(2));
+        await Task.WhenAny(outlasted, waiting);
+        Assert.False(waiting.IsCompleted, "instance B stopped waiting while A was still rendering");
+        engineA.ReleaseThumbnails();
+        engineB.ReleaseThumbnails();
+        using var rendered = await rendering;
+        using var served = await waiting;
+
+        Assert.Equal((1, 0), (engineA.Thumbnails, engineB.Thumbnails));
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (rendered.StatusCode, served.StatusCode));
+        Assert.Contains(served.Headers.GetValues("Server-Timing"), timing => timing.Contains("fill;desc=\"filled\""));
+        Assert.Equal(await rendered.Content.ReadAsByteArrayAsync(), await served.Content.ReadAsByteArrayAsync());
+    }
+
     /// <summary>
     /// Takes a fill lock as another instance would: its token and the moment it expires by Redis's clock (locks have no
     /// expiry of their own, so that memory pressure never evicts them).
@@ -167,7 +199,7 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
 
         public Task<long> GetGenerationAsync(string tag) => inner.GetGenerationAsync(tag);
 
-        public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
+        public Task<IHeldLock?> TryLockAsync(string key, TimeSpan expiry)
         {
             Interlocked.Increment(ref _lockAttempts);
             throw new TimeoutException("the lock timed out");

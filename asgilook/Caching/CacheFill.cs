@@ -14,10 +14,13 @@ namespace Asgilook.Caching;
 public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics, TimeProvider clock)
 {
     /// <summary>
-    /// How long the lock holds and a waiter waits: a holder that dies delays others this long at most,
-    /// and a render slower than this is done twice rather than waited for.
+    /// How long the lock holds unless renewed: a holder that dies delays others this long at most; a live holder
+    /// renews it every half of it for as long as it produces.
     /// </summary>
     public static readonly TimeSpan LockExpiry = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest a request waits for another instance's fill while its lock is renewed (a hung holder's bound).</summary>
+    public static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(60);
 
     /// <summary>How often a request waiting for another instance's fill looks for the entry: soon at first, then less often.</summary>
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(5);
@@ -92,7 +95,7 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics, Time
                 wait.Ended("took over");
             }
 
-            return new FillResult(await produce(lookup), ProducedHere: true);
+            return new FillResult(await ProduceHoldingAsync(fillLock, () => produce(lookup)), ProducedHere: true);
         }
 
         Interlocked.Increment(ref _waiting);
@@ -124,7 +127,9 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics, Time
             }
 
             await using var fillLock = await cache.TryLockAsync(key);
-            var expired = fillLock.State is FillLockState.HeldElsewhere && wait.Elapsed >= LockExpiry;
+            // A holder renews its lock while it works: one held elsewhere is a fill under way (a dead holder's lock
+            // expires within LockExpiry). Past LongestWait, though, this request stops trusting it and produces.
+            var expired = fillLock.State is FillLockState.HeldElsewhere && wait.Elapsed >= LongestWait;
             if (fillLock.State is FillLockState.HeldElsewhere && !expired)
             {
                 continue;
@@ -139,7 +144,49 @@ public sealed class CacheFill(ResponseCache cache, AsgilookMetrics metrics, Time
             }
 
             wait.Ended(expired ? "expired" : "took over");
-            return new FillResult(await produce(last), ProducedHere: true);
+            return new FillResult(await ProduceHoldingAsync(fillLock, () => produce(last)), ProducedHere: true);
+        }
+    }
+
+    /// <summary>
+    /// Produces while holding the lock, renewing it every half <see cref="LockExpiry"/> so that a fill slower than the
+    /// expiry (a large render on a busy machine) is not taken for a dead one and produced again by another instance.
+    /// </summary>
+    private async Task<CachedResponse?> ProduceHoldingAsync(FillLock fillLock, Func<Task<CachedResponse?>> produce)
+    {
+        if (fillLock.State is not FillLockState.Taken)
+        {
+            return await produce();
+        }
+
+        using var producing = new CancellationTokenSource();
+        var renewing = RenewUntilCancelledAsync(fillLock, producing.Token);
+        try
+        {
+            return await produce();
+        }
+        finally
+        {
+            await producing.CancelAsync();
+            await renewing;
+        }
+    }
+
+    private async Task RenewUntilCancelledAsync(FillLock fillLock, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(LockExpiry / 2, clock, cancellationToken);
+                if (!await fillLock.RenewAsync())
+                {
+                    return; // lost (or the store failed): the fill goes on, and others may produce too
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

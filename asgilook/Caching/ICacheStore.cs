@@ -47,11 +47,11 @@ public interface ICacheStore
 
     /// <summary>
     /// Takes the key's fill lock unless another request (in any instance sharing the store) holds it.
-    /// The lock expires by itself after <paramref name="expiry"/>, so a holder that dies blocks no one
-    /// for longer than that.
+    /// The lock expires by itself after <paramref name="expiry"/> unless its holder renews it, so a holder that dies
+    /// blocks no one for longer than that, and one that is slow keeps it for as long as it works.
     /// </summary>
     /// <returns>The lock, to dispose once the entry is stored; null when another request holds it.</returns>
-    Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry);
+    Task<IHeldLock?> TryLockAsync(string key, TimeSpan expiry);
 
     /// <summary>How often the tag has been invalidated (what <see cref="GetAsync"/> reads beside an entry), alone.</summary>
     Task<long> GetGenerationAsync(string tag);
@@ -73,4 +73,12 @@ public interface ICacheStore
     void OnConnectionChanged(Action changed)
     {
     }
+}
+
+/// <summary>A fill lock this request holds: released when disposed, kept past its expiry only by renewing it.</summary>
+public interface IHeldLock : IAsyncDisposable
+{
+    /// <summary>Moves the expiry to <paramref name="expiry"/> from now, if the lock is still this holder's.</summary>
+    /// <returns>False when it expired and another request took it meanwhile.</returns>
+    Task<bool> RenewAsync(TimeSpan expiry);
 }

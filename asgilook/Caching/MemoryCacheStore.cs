@@ -91,7 +91,9 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         return Task.CompletedTask;
     }
 
-    public Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
+    private TimeProvider Clock => clock;
+
+    public Task<IHeldLock?> TryLockAsync(string key, TimeSpan expiry)
     {
         var now = clock.GetUtcNow();
         var taken = new FillLock(this, key, now + expiry);
@@ -99,14 +101,14 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
         {
             if (_locks.TryAdd(key, taken))
             {
-                return Task.FromResult<IAsyncDisposable?>(taken);
+                return Task.FromResult<IHeldLock?>(taken);
             }
 
             if (_locks.TryGetValue(key, out var held))
             {
                 if (held.ExpiresAt > now)
                 {
-                    return Task.FromResult<IAsyncDisposable?>(null);
+                    return Task.FromResult<IHeldLock?>(null);
                 }
 
                 _locks.TryRemove(new KeyValuePair<string, FillLock>(key, held)); // expired: its holder lost it
@@ -157,9 +159,22 @@ public sealed class MemoryCacheStore(long budgetBytes, TimeProvider clock) : ICa
     /// <param name="Generation">The tag's generation it was stored under: a later one makes it stale.</param>
     private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt, long Generation);
 
-    private sealed class FillLock(MemoryCacheStore store, string key, DateTimeOffset expiresAt) : IAsyncDisposable
+    private sealed class FillLock(MemoryCacheStore store, string key, DateTimeOffset expiresAt) : IHeldLock
     {
-        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+        private long _expiresAtTicks = expiresAt.UtcTicks;
+
+        public DateTimeOffset ExpiresAt => new(Interlocked.Read(ref _expiresAtTicks), TimeSpan.Zero);
+
+        public Task<bool> RenewAsync(TimeSpan expiry)
+        {
+            if (!store._locks.TryGetValue(key, out var held) || !ReferenceEquals(held, this) || ExpiresAt <= store.Clock.GetUtcNow())
+            {
+                return Task.FromResult(false);
+            }
+
+            Interlocked.Exchange(ref _expiresAtTicks, (store.Clock.GetUtcNow() + expiry).UtcTicks);
+            return Task.FromResult(true);
+        }
 
         // Removes only this lock: after an expiry, the key may hold another's.
         public ValueTask DisposeAsync()

@@ -57,6 +57,18 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
         return 1
         """;
 
+    private const string RenewIfOwned = """
+        local held = redis.call('GET', KEYS[1])
+        if held and string.sub(held, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ':' then
+            local time = redis.call('TIME')
+            local expires = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[2])
+            redis.call('SET', KEYS[1], ARGV[1] .. ':' .. expires)
+            redis.call('ZADD', KEYS[2], expires, KEYS[1])
+            return 1
+        end
+        return 0
+        """;
+
     private const string DeleteIfOwned = """
         local held = redis.call('GET', KEYS[1])
         if held and string.sub(held, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ':' then
@@ -125,7 +137,7 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 
     private static long GenerationOf(RedisValue value) => value.IsNull ? 0 : (long)value;
 
-    public async Task<IAsyncDisposable?> TryLockAsync(string key, TimeSpan expiry)
+    public async Task<IHeldLock?> TryLockAsync(string key, TimeSpan expiry)
     {
         var lockKey = RedisKeys.LockOf(key);
         var token = Guid.NewGuid().ToString("N");
@@ -136,8 +148,11 @@ public sealed class RedisCacheStore(RedisConnection redis) : ICacheStore
 
     private IDatabase Database => redis.Database;
 
-    private sealed class Lock(IDatabase database, string key, string token) : IAsyncDisposable
+    private sealed class Lock(IDatabase database, string key, string token) : IHeldLock
     {
+        public async Task<bool> RenewAsync(TimeSpan expiry) =>
+            (int)await database.ScriptEvaluateAsync(RenewIfOwned, [key, RedisKeys.LockIndex], [token, (long)expiry.TotalMilliseconds]) == 1;
+
         // Only the holder's own token is deleted: after an expiry, the key may be another holder's.
         public async ValueTask DisposeAsync() => await database.ScriptEvaluateAsync(DeleteIfOwned, [key, RedisKeys.LockIndex], [token]);
     }

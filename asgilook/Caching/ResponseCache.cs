@@ -296,7 +296,7 @@ public sealed partial class ResponseCache : IHostedService
                 // A release that fails is logged like any store failure: the lock then expires by itself.
                 await held.DisposeAsync();
                 return true;
-            })),
+            }), async () => await Guarded(() => held.RenewAsync(CacheFill.LockExpiry))),
         };
     }
 
@@ -341,7 +341,7 @@ public sealed partial class ResponseCache : IHostedService
         }
     }
 
-    private sealed record LockAttempt(IAsyncDisposable? Held);
+    private sealed record LockAttempt(IHeldLock? Held);
 
     private static partial class Log
     {
@@ -359,13 +359,16 @@ public sealed partial class ResponseCache : IHostedService
     }
 }
 
-/// <summary>The outcome of <see cref="ResponseCache.TryLockAsync"/>; only a <see cref="FillLockState.Taken"/> lock releases anything.</summary>
-public sealed class FillLock(FillLockState state, Func<Task>? release = null) : IAsyncDisposable
+/// <summary>The outcome of <see cref="ResponseCache.TryLockAsync"/>; only a <see cref="FillLockState.Taken"/> lock releases or renews anything.</summary>
+public sealed class FillLock(FillLockState state, Func<Task>? release = null, Func<Task<bool>>? renew = null) : IAsyncDisposable
 {
     public static readonly FillLock HeldElsewhere = new(FillLockState.HeldElsewhere);
     public static readonly FillLock StoreFailed = new(FillLockState.StoreFailed);
 
     public FillLockState State { get; } = state;
+
+    /// <summary>Keeps the lock another <see cref="CacheFill.LockExpiry"/>; false when it was lost (or the store failed).</summary>
+    public Task<bool> RenewAsync() => renew is null ? Task.FromResult(false) : renew();
 
     public async ValueTask DisposeAsync()
     {
