@@ -72,29 +72,21 @@ start_redis() { # sets redis_port
 }
 
 # The server process and its conversion workers: the RSS of the whole tree, and its peak over a stretch of a run.
-tree_rss_kb() { # PID: VmRSS of the process and its children, in KiB
-    # A process that is exiting has a status without VmRSS: it counts 0, like one already gone.
-    local pid=$1 total child rss
-    total=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-    total=${total:-0}
-    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-        rss=$(awk '/VmRSS/ { print $2 }' "/proc/$child/status" 2>/dev/null)
-        total=$((total + ${rss:-0}))
+# tree_sum_kb PID FILE FIELD: FIELD (in KiB) of /proc/<pid>/FILE, summed over the process and its children. A process
+# that is exiting has no such field: it counts 0, like one already gone.
+tree_sum_kb() {
+    local pid=$1 file=$2 field=$3 total=0 process value
+    for process in "$pid" $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        value=$(awk -v field="$field:" '$1 == field { print $2 }' "/proc/$process/$file" 2>/dev/null)
+        total=$((total + ${value:-0}))
     done
     echo "$total"
 }
-# tree_pss_kb PID: the proportional set size of the process and its children, in KiB: each shared page (the
-# runtime's and libvips' libraries, mapped by the server and every worker) counted once, split among its users.
-tree_pss_kb() {
-    local pid=$1 total child pss
-    total=$(awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)
-    total=${total:-0}
-    for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-        pss=$(awk '/^Pss:/ { print $2 }' "/proc/$child/smaps_rollup" 2>/dev/null)
-        total=$((total + ${pss:-0}))
-    done
-    echo "$total"
-}
+# tree_rss_kb PID: the resident set of the tree, summed (a library mapped by every process counts once per process).
+tree_rss_kb() { tree_sum_kb "$1" status VmRSS; }
+# tree_pss_kb PID: the proportional set size of the tree: each shared page (the runtime's and libvips' libraries,
+# mapped by the server and every worker) counted once, split among its users.
+tree_pss_kb() { tree_sum_kb "$1" smaps_rollup Pss; }
 # start_tree_sampler PID FILE: every 100 ms, keeps the tree's largest RSS sum (KiB) in FILE and its largest PSS
 # sum in FILE.pss; stop with kill $sampler_pid.
 start_tree_sampler() {

@@ -54,15 +54,8 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
     [Fact]
     public async Task MissesOnTwoInstancesRenderTheThumbnailOnce()
     {
-        using var storage = new TemporaryFolder("asgilook-fill-");
-        using var engineA = new BlockingProcessor();
-        using var engineB = new BlockingProcessor();
-        await using var a = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineA));
-        await using var b = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineB), keepCache: true);
-        await a.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
-        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
-        engineA.HoldThumbnails();
-        engineB.HoldThumbnails();
+        await using var pair = await TwoInstances.StartAsync(redis);
+        var (a, b, engineA, engineB, uri) = pair;
 
         var requests = Enumerable.Range(0, 16).Select(i => (i % 2 == 0 ? a : b).Client.GetAsync(uri)).ToList();
         await Loopback.WaitUntilAsync(() => engineA.Thumbnails + engineB.Thumbnails > 0, "no instance started rendering");
@@ -88,15 +81,8 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
     [Fact]
     public async Task ARenderSlowerThanTheLockExpiryIsStillRenderedOnceAcrossInstances()
     {
-        using var storage = new TemporaryFolder("asgilook-fill-");
-        using var engineA = new BlockingProcessor();
-        using var engineB = new BlockingProcessor();
-        await using var a = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineA));
-        await using var b = await TestApp.StartAsync(redis, storagePath: storage.Path, services: s => s.AddSingleton<IImageProcessor>(engineB), keepCache: true);
-        await a.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
-        var uri = $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg";
-        engineA.HoldThumbnails();
-        engineB.HoldThumbnails();
+        await using var pair = await TwoInstances.StartAsync(redis);
+        var (a, b, engineA, engineB, uri) = pair;
 
         var rendering = a.Client.GetAsync(uri);
         await Loopback.WaitUntilAsync(() => engineA.Thumbnails == 1, "instance A did not start rendering");
@@ -115,6 +101,49 @@ public sealed class RenderOnceTests(RedisCacheBackend redis) : IClassFixture<Red
         Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (rendered.StatusCode, served.StatusCode));
         Assert.Contains(served.Headers.GetValues("Server-Timing"), timing => timing.Contains("fill;desc=\"filled\""));
         Assert.Equal(await rendered.Content.ReadAsByteArrayAsync(), await served.Content.ReadAsByteArrayAsync());
+    }
+
+    /// <summary>
+    /// Two instances on one Redis and one storage folder, one image uploaded, each instance's renders held until released.
+    /// </summary>
+    private sealed class TwoInstances : IAsyncDisposable
+    {
+        private readonly TemporaryFolder _storage = new("asgilook-fill-");
+        private readonly BlockingProcessor _engineA = new(), _engineB = new();
+        private TestApp? _a, _b;
+
+        public static async Task<TwoInstances> StartAsync(RedisCacheBackend redis)
+        {
+            var pair = new TwoInstances();
+            pair._a = await TestApp.StartAsync(redis, storagePath: pair._storage.Path, services: s => s.AddSingleton<IImageProcessor>(pair._engineA));
+            pair._b = await TestApp.StartAsync(redis, storagePath: pair._storage.Path, services: s => s.AddSingleton<IImageProcessor>(pair._engineB), keepCache: true);
+            await pair._a.Client.PostImageAsync(TestImages.RandomEllipses(1280, 720));
+            pair._engineA.HoldThumbnails();
+            pair._engineB.HoldThumbnails();
+            return pair;
+        }
+
+        public void Deconstruct(out TestApp a, out TestApp b, out BlockingProcessor engineA, out BlockingProcessor engineB, out string uri) =>
+            (a, b, engineA, engineB, uri) = (_a!, _b!, _engineA, _engineB, $"/thumbnails/{TestApp.PredictableIds[0]}/640x360.jpeg");
+
+        public async ValueTask DisposeAsync()
+        {
+            _engineA.ReleaseThumbnails();
+            _engineB.ReleaseThumbnails();
+            if (_b is not null)
+            {
+                await _b.DisposeAsync();
+            }
+
+            if (_a is not null)
+            {
+                await _a.DisposeAsync();
+            }
+
+            _engineA.Dispose();
+            _engineB.Dispose();
+            _storage.Dispose();
+        }
     }
 
     /// <summary>
