@@ -42,11 +42,15 @@ public sealed record CachedResponse(
             return IsOneJsonValue(Body);
         }
 
-        var loader = ContentType.StartsWith("image/jpeg", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Jpeg
-            : ContentType.StartsWith("image/webp", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Webp
-            : ContentType.StartsWith("image/avif", StringComparison.OrdinalIgnoreCase) ? ImageFormats.ImageLoader.Heif
-            : ImageFormats.ImageLoader.None;
-        return FileStructure.IsExactlyOneFile(loader, Body);
+        foreach (var format in ThumbnailFormats.All)
+        {
+            if (ContentType.StartsWith(format.MediaType(), StringComparison.OrdinalIgnoreCase))
+            {
+                return FileStructure.IsExactlyOneFile(format.Loader(), Body);
+            }
+        }
+
+        return FileStructure.IsExactlyOneFile(ImageFormats.ImageLoader.None, Body);
     }
 
     private static bool IsOneJsonValue(ReadOnlySpan<byte> body)

@@ -22,6 +22,14 @@ public static class ThumbnailFormats
 
     public static string MediaType(this ThumbnailFormat format) => $"image/{format.Extension()}";
 
+    /// <summary>The loader that reads the format back: what <see cref="FileStructure"/> checks a render against.</summary>
+    public static ImageFormats.ImageLoader Loader(this ThumbnailFormat format) => format switch
+    {
+        ThumbnailFormat.Webp => ImageFormats.ImageLoader.Webp,
+        ThumbnailFormat.Avif => ImageFormats.ImageLoader.Heif,
+        _ => ImageFormats.ImageLoader.Jpeg,
+    };
+
     /// <summary>The format an extension names, exactly as the URLs spell it (lower case), or null.</summary>
     public static ThumbnailFormat? FromExtension(string extension) => extension switch
     {

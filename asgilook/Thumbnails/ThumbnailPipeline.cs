@@ -34,10 +34,13 @@ public sealed class ThumbnailPipeline(
     {
         var (request, response) = (context.Request, context.Response);
 
-        // 1. The cache, for a URL that can be one of this server's thumbnails: no catalog read on a hit.
+        // 1. The cache, for a URL that can be one of this server's thumbnails (its own URI: lowercase uuid, the format's
+        // extension): no catalog read on a hit.
+        var askedFormat = ThumbnailFormats.FromExtension(asked.Format);
+        var canonical = askedFormat is { } known && request.Path.Value == ThumbnailSeries.Uri(asked.Id, asked.Width, asked.Height, known);
         CacheKey key = new(ResponseCache.KeyFor(request.Path), ResponseCache.ImageTag(asked.Id));
         var lookup = CacheLookup.Unavailable;
-        if (IsCanonical(request, asked))
+        if (canonical)
         {
             var looking = Stopwatch.StartNew();
             lookup = await cache.LookupAsync(key, InMemory);
@@ -58,7 +61,7 @@ public sealed class ThumbnailPipeline(
             return Problems.ImageNotFound(asked.Id);
         }
 
-        if (ThumbnailFormats.FromExtension(asked.Format) is not { } format || !renderer.Formats.Contains(format))
+        if (askedFormat is not { } format || !renderer.Formats.Contains(format))
         {
             return Problems.ThumbnailFormatNotOffered(asked.Id, asked.Format);
         }
@@ -66,7 +69,7 @@ public sealed class ThumbnailPipeline(
         // snippet: guard
         // Like the tutorial, accept only the exact URIs listed in the image's thumbnails.
         var listed = ThumbnailSeries.Contains(image.Width, image.Height, ThumbnailLadder.Of(options.Value), (asked.Width, asked.Height));
-        if (!listed || !IsCanonical(request, asked))
+        if (!listed || !canonical)
         {
             return Problems.ThumbnailSizeNotOffered(asked.Id, asked.Width, asked.Height);
         }
@@ -119,11 +122,6 @@ public sealed class ThumbnailPipeline(
             : refused is { } limited ? Problems.TooManyRequests(limited)
             : Problems.ImageNotFound(asked.Id);
     }
-
-    /// <summary>Whether the path is the thumbnail's own URI (lowercase uuid, the format's extension): the only one cached.</summary>
-    private static bool IsCanonical(HttpRequest request, ThumbnailRequest asked) =>
-        ThumbnailFormats.FromExtension(asked.Format) is { } format
-        && request.Path.Value == ThumbnailSeries.Uri(asked.Id, asked.Width, asked.Height, format);
 
     private async Task StoreAsync(CacheKey key, CachedResponse answer, CacheLookup miss, bool whole)
     {

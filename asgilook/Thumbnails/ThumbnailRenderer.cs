@@ -12,6 +12,13 @@ public sealed record Thumbnail(StoredImage Image, int Width, int Height, Thumbna
 {
     public string MediaType => Format.MediaType();
 
+    /// <summary>
+    /// The kept render's file name: its size, and a hash of its ETag (the image, the size, the engine and the encoder), so
+    /// that another engine or encoder setting never serves an older render.
+    /// </summary>
+    public string KeptName { get; } =
+        $"{Width}x{Height}.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ETag)))[..16]}.{Format.Extension()}";
+
     /// <summary>What the render queue charges: the thumbnail's pixels.</summary>
     public long Pixels => (long)Width * Height;
 }
@@ -37,13 +44,13 @@ public sealed partial class ThumbnailRenderer(
     /// </summary>
     public FileStream? OpenKept(Thumbnail thumbnail)
     {
-        var name = RenderName(thumbnail);
+        var name = thumbnail.KeptName;
         if (files.OpenRender(thumbnail.Image.Id, name) is not { } file)
         {
             return null;
         }
 
-        if (!FileStructure.LooksWhole(LoaderOf(thumbnail.Format), file))
+        if (!FileStructure.LooksWhole(thumbnail.Format.Loader(), file))
         {
             // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
             file.Dispose();
@@ -59,7 +66,7 @@ public sealed partial class ThumbnailRenderer(
     /// <summary>The kept render's bytes, when there is one no larger than <paramref name="maxBytes"/>.</summary>
     public async Task<byte[]?> ReadKeptAsync(Thumbnail thumbnail, int maxBytes)
     {
-        await using var file = files.OpenRender(thumbnail.Image.Id, RenderName(thumbnail));
+        await using var file = files.OpenRender(thumbnail.Image.Id, thumbnail.KeptName);
         if (file is null || file.Length > maxBytes)
         {
             return null;
@@ -97,7 +104,7 @@ public sealed partial class ThumbnailRenderer(
             return processor.Thumbnail(jpeg, thumbnail.Width, thumbnail.Height, thumbnail.Format) with { Queue = waited };
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
-        var whole = FileStructure.IsExactlyOneFile(LoaderOf(thumbnail.Format), rendered.Bytes);
+        var whole = FileStructure.IsExactlyOneFile(thumbnail.Format.Loader(), rendered.Bytes);
         if (whole)
         {
             await KeepAsync(thumbnail, rendered.Bytes);
@@ -119,27 +126,13 @@ public sealed partial class ThumbnailRenderer(
 
         try
         {
-            await files.WriteRenderAsync(thumbnail.Image.Id, RenderName(thumbnail), bytes);
+            await files.WriteRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, bytes);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.RenderNotKept(logger, thumbnail.Image.Id, Redaction.Describe(e));
         }
     }
-
-    /// <summary>
-    /// A render's file name: its size, and a hash of its ETag (the image, the size, the engine and the encoder), so that
-    /// another engine or encoder setting never serves an older render.
-    /// </summary>
-    private static string RenderName(Thumbnail thumbnail) =>
-        $"{thumbnail.Width}x{thumbnail.Height}.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(thumbnail.ETag)))[..16]}.{thumbnail.Format.Extension()}";
-
-    private static ImageFormats.ImageLoader LoaderOf(ThumbnailFormat format) => format switch
-    {
-        ThumbnailFormat.Webp => ImageFormats.ImageLoader.Webp,
-        ThumbnailFormat.Avif => ImageFormats.ImageLoader.Heif,
-        _ => ImageFormats.ImageLoader.Jpeg,
-    };
 
     private static partial class Log
     {
