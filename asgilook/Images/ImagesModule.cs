@@ -93,8 +93,9 @@ public sealed class ImagesModule : ICarterModule
         images.MapMethods("/{id:guid}.jpeg", [HttpMethods.Get, HttpMethods.Head], GetImage)
             .WithName(nameof(GetImage))
             .WithSummary("The stored JPEG")
-            .WithDescription("Streamed from disk, with a strong ETag, Last-Modified and Cache-Control: immutable. " +
-                "Answers If-None-Match and If-Modified-Since (304), Range (206, 416) and If-Range.")
+            .WithDescription("Streamed from the storage folder or bucket, with a strong ETag, Last-Modified and Cache-Control: immutable. " +
+                "Answers If-None-Match and If-Modified-Since (304), Range (206, 416) and If-Range. " +
+                "503 with Retry-After while the catalog database or the bucket does not answer.")
             .Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
             .Produces(StatusCodes.Status206PartialContent, contentType: "image/jpeg")
             .Produces(StatusCodes.Status304NotModified)
@@ -251,12 +252,12 @@ public sealed class ImagesModule : ICarterModule
         Guid id, HttpResponse response, ImageStore store, CancellationToken cancellationToken)
     {
         var image = await store.GetAsync(id, cancellationToken);
-        if (image is null || store.OpenOriginal(image) is not { } file)
+        if (image is null || await store.OpenOriginalAsync(image, cancellationToken) is not { } file)
         {
             return Problems.ImageNotFound(id);
         }
 
-        // Streamed from disk, never read whole into memory. The result answers If-None-Match,
+        // Streamed from the folder or the bucket, never read whole into memory. The result answers If-None-Match,
         // If-Modified-Since, Range and If-Range itself (304, 206, 416), and disposes the file.
         response.Headers.CacheControl = ConditionalRequest.Immutable;
         return TypedResults.File(

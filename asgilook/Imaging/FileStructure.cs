@@ -216,7 +216,7 @@ public static class FileStructure
     /// this tells on every read, at the cost of a few small reads, whether the file is still the one written
     /// (truncated, emptied or replaced files are not), however large it is.
     /// </summary>
-    public static bool LooksWhole(ImageLoader loader, FileStream file)
+    public static bool LooksWhole(ImageLoader loader, Stream file)
     {
         var length = file.Length;
         Span<byte> head = stackalloc byte[16];

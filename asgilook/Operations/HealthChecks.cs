@@ -8,9 +8,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace Asgilook.Operations;
 
 /// <summary>
-/// <c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage writable, catalog
+/// <c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage folder or bucket writable, catalog
 /// answering, cache reachable or degraded): a load balancer sends traffic only to ready instances.
-/// Which folder, database and Redis a check names is shown only where <see cref="ManagementPort"/> allows.
+/// Which folder or bucket, database and Redis a check names is shown only where <see cref="ManagementPort"/> allows.
 /// </summary>
 internal static class HealthChecks
 {
@@ -49,18 +49,22 @@ internal static class HealthChecks
         }, Json);
     }
 
-    private sealed class StorageWritable(ImageFiles files) : IHealthCheck
+    private sealed class StorageWritable(IBlobStore blobs) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
-                await files.ProbeWritableAsync(cancellationToken);
-                return HealthCheckResult.Healthy($"{files.Root} is writable");
+                await blobs.ProbeWritableAsync(cancellationToken);
+                return HealthCheckResult.Healthy($"{blobs.Description} is writable");
+            }
+            catch (StoreUnavailableException e)
+            {
+                return HealthCheckResult.Unhealthy($"{blobs.Description} does not answer ({e.Reason})");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                return HealthCheckResult.Unhealthy($"{files.Root} is not writable ({Redaction.Describe(e)})");
+                return HealthCheckResult.Unhealthy($"{blobs.Description} is not writable ({Redaction.Describe(e)})");
             }
         }
     }

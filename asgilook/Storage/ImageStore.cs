@@ -7,23 +7,27 @@ using Microsoft.Extensions.Options;
 namespace Asgilook.Storage;
 
 /// <summary>
-/// The image store: converts uploads, writes their files, records them in the catalog, and tells what happened
-/// (<see cref="ImageEvent"/>). The resources talk to it; it talks to the conversion workers, the catalog and the files.
-/// The order of the steps is what makes it crash-safe: a row is committed only after its file is
-/// in place, and removed before its file is, so a listed image always has its file.
+/// The image store: converts uploads, writes their bytes (<see cref="IBlobStore"/>: the folder or a bucket), records
+/// them in the catalog, and tells what happened (<see cref="ImageEvent"/>). The resources talk to it; it talks to the
+/// conversion workers, the catalog and the blob store. The order of the steps is what makes it crash-safe: a row is
+/// committed only after its original is durably written, and removed before its original is, so a listed image always
+/// has its bytes.
 /// </summary>
 public sealed partial class ImageStore(
-    IOptions<AsgilookOptions> options, IImageCatalog catalog, ImageFiles files, IImageProcessor processor, IUploadConverter converter,
+    IOptions<AsgilookOptions> options, IImageCatalog catalog, IBlobStore blobs, IImageProcessor processor, IUploadConverter converter,
     ImageWork work, IImageEventPublisher events, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
 {
-    /// <summary>Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read.</summary>
-    public bool HasRoomForUploads() => files.FreeBytes() >= options.Value.MinFreeDiskMegabytes * 1024 * 1024;
+    /// <summary>
+    /// Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read (a bucket's
+    /// room is not this service's to watch).
+    /// </summary>
+    public bool HasRoomForUploads() => blobs.FreeBytes() is not { } free || free >= options.Value.MinFreeDiskMegabytes * 1024 * 1024;
 
     /// <summary>The image, or null when it is unknown or its file is gone.</summary>
     public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
         var image = await catalog.GetAsync(id, cancellationToken);
-        if (image is not null && !files.Exists(id))
+        if (image is not null && blobs.KnownMissing(id))
         {
             Log.FileGone(logger, id);
             return null;
@@ -49,6 +53,7 @@ public sealed partial class ImageStore(
     /// <exception cref="ServerBusyException">Too many conversions are waiting already.</exception>
     /// <exception cref="ClientBusyException">This client has as many conversions waiting as one client may.</exception>
     /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
+    /// <exception cref="StoreUnavailableException">The bucket cannot be reached: nothing was listed.</exception>
     // snippet: save
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, WorkTicket ticket, CancellationToken cancellationToken)
     {
@@ -57,7 +62,7 @@ public sealed partial class ImageStore(
         metrics.UploadConverted(converting.Elapsed);
 
         var converted = conversion.Image;
-        await files.WriteAsync(id, converted.Jpeg, cancellationToken);
+        await blobs.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
             conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder);
@@ -95,7 +100,7 @@ public sealed partial class ImageStore(
     {
         if (NeverReachedTheDatabase(failure))
         {
-            files.Delete(image.Id);
+            await ForgetBytesAsync(image.Id);
             return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
         }
 
@@ -113,8 +118,21 @@ public sealed partial class ImageStore(
             return InsertOutcome.Unknown;
         }
 
-        files.Delete(image.Id);
+        await ForgetBytesAsync(image.Id);
         return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
+    }
+
+    /// <summary>Deletes the bytes of an upload that was not listed; if that fails too, they are a leftover that is settled later.</summary>
+    private async Task ForgetBytesAsync(Guid id)
+    {
+        try
+        {
+            await blobs.DeleteAsync(id, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.BytesNotDeleted(logger, id, Redaction.Describe(e));
+        }
     }
 
     /// <summary>
@@ -154,20 +172,22 @@ public sealed partial class ImageStore(
 
         try
         {
-            files.Delete(id);
+            await blobs.DeleteAsync(id, CancellationToken.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The row is gone, so the image is: its answers must go too. The file is quarantined at the next start.
-            Log.FileNotDeleted(logger, id, Redaction.Describe(e));
+            // The row is gone, so the image is: its answers must go too. Its bytes are a leftover now, settled later
+            // (quarantined at the folder's next start; deleted by a bucket's sweep).
+            Log.BytesNotDeleted(logger, id, Redaction.Describe(e));
         }
 
         await events.PublishAsync(new ImageDeleted(id));
         return image;
     }
 
-    /// <summary>The stored JPEG, open for streaming; null when its file is gone (deleted meanwhile).</summary>
-    public FileStream? OpenOriginal(StoredImage image) => files.OpenRead(image.Id);
+    /// <summary>The stored JPEG, open for streaming (seekable, for ranges); null when its bytes are gone (deleted meanwhile).</summary>
+    public Task<Stream?> OpenOriginalAsync(StoredImage image, CancellationToken cancellationToken) =>
+        blobs.OpenOriginalAsync(image.Id, image.ByteLength, cancellationToken);
 
     private static partial class Log
     {
@@ -177,8 +197,8 @@ public sealed partial class ImageStore(
         [LoggerMessage(LogLevel.Warning, "The catalog could not say whether image {ImageId} was recorded ({Failure}); its file is kept for the next start to settle")]
         public static partial void KeptUnknown(ILogger logger, Guid imageId, string failure);
 
-        [LoggerMessage(LogLevel.Warning, "Image {ImageId} was unlisted but its file could not be deleted ({Failure}); the next start quarantines it")]
-        public static partial void FileNotDeleted(ILogger logger, Guid imageId, string failure);
+        [LoggerMessage(LogLevel.Warning, "The bytes of image {ImageId}, which is not listed, could not be deleted ({Failure}); they are settled as a leftover later")]
+        public static partial void BytesNotDeleted(ILogger logger, Guid imageId, string failure);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

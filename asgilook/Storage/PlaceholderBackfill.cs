@@ -9,7 +9,7 @@ namespace Asgilook.Storage;
 /// placeholder written. Until then such an image's <c>placeholder</c> is null.
 /// </summary>
 internal sealed partial class PlaceholderBackfill(
-    IImageCatalog catalog, ImageFiles files, IImageProcessor processor, ImageWork work, IImageEventPublisher events, IHostApplicationLifetime lifetime,
+    IImageCatalog catalog, IBlobStore blobs, IImageProcessor processor, ImageWork work, IImageEventPublisher events, IHostApplicationLifetime lifetime,
     ILogger<PlaceholderBackfill> logger)
     : BackgroundService
 {
@@ -64,12 +64,7 @@ internal sealed partial class PlaceholderBackfill(
 
     private async Task<bool> MakeAsync(Guid id, CancellationToken cancellationToken)
     {
-        byte[] jpeg;
-        try
-        {
-            jpeg = await File.ReadAllBytesAsync(files.PathOf(id), cancellationToken);
-        }
-        catch (FileNotFoundException)
+        if (await blobs.ReadOriginalAsync(id, cancellationToken) is not { } jpeg)
         {
             return false;
         }

@@ -6,20 +6,24 @@ namespace Asgilook.Storage;
 public static class StorageServices
 {
     /// <summary>
-    /// The image store: the JPEG files in <c>Asgilook:StoragePath</c>, their catalog (PostgreSQL when
-    /// <c>Asgilook:Database</c> is set, otherwise SQLite beside the files), and the repair at startup.
+    /// The image store: the bytes in the folder <c>Asgilook:StoragePath</c>; their catalog (PostgreSQL when
+    /// <c>Asgilook:Database</c> is set, otherwise SQLite in the storage folder); and the repair at startup.
     /// </summary>
     public static IServiceCollection AddImageStorage(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(provider => new ImageFiles(provider.Settings().StoragePath));
+        services.TryAddSingleton<IBlobStore>(provider => new ImageFiles(provider.Settings().StoragePath));
         services.TryAddSingleton<IImageCatalog>(provider => provider.Settings().Database is { Length: > 0 } database
             ? new PostgresImageCatalog(database)
-            : new SqliteImageCatalog(Path.Combine(provider.GetRequiredService<ImageFiles>().Root, SqliteImageCatalog.FileName)));
+            : new SqliteImageCatalog(SqlitePath(provider.Settings().StoragePath)));
         services.TryAddSingleton<ImageStore>();
         services.TryAddSingleton<StorageStartup>();
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService<PlaceholderBackfill>();
         return services;
     }
+
+    /// <summary>SQLite's file in the storage folder (made when missing).</summary>
+    private static string SqlitePath(string storagePath) =>
+        Path.Combine(Directory.CreateDirectory(Path.GetFullPath(storagePath)).FullName, SqliteImageCatalog.FileName);
 }

@@ -15,7 +15,7 @@ namespace Asgilook.Storage;
 /// files go to <c>.quarantine/</c>, never deleted.
 /// </summary>
 public sealed partial class StorageStartup(
-    IImageCatalog catalog, ImageFiles files, IOptions<AsgilookOptions> options, TimeProvider clock, ILogger<StorageStartup> logger)
+    IImageCatalog catalog, IBlobStore blobs, IOptions<AsgilookOptions> options, TimeProvider clock, ILogger<StorageStartup> logger)
 {
     /// <summary>Unlisting up to this many missing files needs no confirmation, whatever the share.</summary>
     public const int UnlistedWithoutAsking = 3;
@@ -25,7 +25,7 @@ public sealed partial class StorageStartup(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        files.CreateFolders();
+        await blobs.PrepareAsync(cancellationToken);
         await catalog.MigrateAsync(cancellationToken);
         var catalogued = await catalog.AllIdsAsync(cancellationToken);
         await MatchIdentitiesAsync(catalogued.Count, cancellationToken);
@@ -34,7 +34,7 @@ public sealed partial class StorageStartup(
 
     private async Task MatchIdentitiesAsync(int rows, CancellationToken cancellationToken)
     {
-        var folderId = files.ReadIdentity();
+        var folderId = await blobs.ReadIdentityAsync(cancellationToken);
         var catalogId = await catalog.GetStorageIdAsync(cancellationToken);
         if (folderId is not null && folderId == catalogId)
         {
@@ -43,42 +43,42 @@ public sealed partial class StorageStartup(
 
         if (folderId is not null && catalogId is not null)
         {
-            throw Mismatch($"the storage folder {files.Root} is storage {folderId}, but {catalog.Description} lists storage {catalogId}");
+            throw Mismatch($"the storage {blobs.Description} is storage {folderId}, but {catalog.Description} lists storage {catalogId}");
         }
 
         if (folderId is null && catalogId is not null && rows > 0)
         {
-            throw Mismatch($"{catalog.Description} lists {rows} image(s) of storage {catalogId}, but {files.Root} has no storage identity: " +
-                "is the shared volume mounted?");
+            throw Mismatch($"{catalog.Description} lists {rows} image(s) of storage {catalogId}, but {blobs.Description} has no storage identity: " +
+                "is the shared volume mounted, or the right bucket named (a folder store is copied into a bucket with migrate-store)?");
         }
 
-        if (catalogId is null && folderId is not null && files.CountImages() > 0)
+        if (catalogId is null && folderId is not null && await blobs.CountImagesAsync(cancellationToken) > 0)
         {
-            throw Mismatch($"{files.Root} holds the images of storage {folderId}, but {catalog.Description} has never listed it: " +
+            throw Mismatch($"{blobs.Description} holds the images of storage {folderId}, but {catalog.Description} has never listed it: " +
                 "is this instance pointed at the right database (ASGI_LOOK_DATABASE)?");
         }
 
         // A first start (or a store from before identities), or one side new and empty: one identity for both.
-        var claimed = files.ClaimIdentity(catalogId ?? folderId ?? Guid.NewGuid().ToString());
+        var claimed = await blobs.ClaimIdentityAsync(catalogId ?? folderId ?? Guid.NewGuid().ToString(), cancellationToken);
         var recorded = await catalog.ClaimStorageIdAsync(claimed, cancellationToken);
         if (recorded != claimed)
         {
-            throw Mismatch($"{catalog.Description} was claimed by storage {recorded} meanwhile, not by {files.Root} ({claimed})");
+            throw Mismatch($"{catalog.Description} was claimed by storage {recorded} meanwhile, not by {blobs.Description} ({claimed})");
         }
 
-        Log.Identified(logger, files.Root, catalog.Description, claimed);
+        Log.Identified(logger, blobs.Description, catalog.Description, claimed);
     }
 
     private async Task RepairAsync(IReadOnlyCollection<Guid> catalogued, CancellationToken cancellationToken)
     {
-        var presence = catalogued.ToDictionary(id => id, files.PresenceOf);
+        var presence = await blobs.PresenceAsync(catalogued, cancellationToken);
         var missing = presence.Where(pair => pair.Value is FilePresence.Missing).Select(pair => pair.Key).ToList();
         var unknown = presence.Count(pair => pair.Value is FilePresence.Unknown);
         var unlist = options.Value.UnlistMissingFiles || options.Value.AllowLargeRepair;
         if (missing.Count > UnlistedWithoutAsking && missing.Count > catalogued.Count * ShareUnlistedWithoutAsking && !unlist)
         {
-            throw Mismatch($"{missing.Count} of the {catalogued.Count} images {catalog.Description} lists have no file in {files.Root}. " +
-                "Nothing was unlisted: mount or restore the folder, or, if those files really are lost, start once with Asgilook:UnlistMissingFiles=true");
+            throw Mismatch($"{missing.Count} of the {catalogued.Count} images {catalog.Description} lists have no file in {blobs.Description}. " +
+                "Nothing was unlisted: mount or restore the folder (or name the right bucket), or, if those files really are lost, start once with Asgilook:UnlistMissingFiles=true");
         }
 
         if (unlist)
@@ -91,22 +91,20 @@ public sealed partial class StorageStartup(
 
         // What was unreadable may come back: its renders and files are left where they are.
         var kept = catalogued.Where(id => !unlist || presence[id] is not FilePresence.Missing).ToList();
-        files.DeleteOrphanRenders(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
-        var leftovers = files.Leftovers(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow());
-        var quarantine = leftovers.Count > 0 ? files.Quarantine(leftovers, clock.GetUtcNow()) : null;
+        var leftovers = await blobs.SettleLeftoversAsync(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow(), cancellationToken);
         if (missing.Count > 0 && !unlist)
         {
-            Log.Missing(logger, missing.Count, files.Root);
+            Log.Missing(logger, missing.Count, blobs.Description);
         }
 
         if (unknown > 0)
         {
-            Log.Unreadable(logger, unknown, files.Root);
+            Log.Unreadable(logger, unknown, blobs.Description);
         }
 
-        if ((unlist && missing.Count > 0) || quarantine is not null)
+        if ((unlist && missing.Count > 0) || leftovers.Originals > 0)
         {
-            Log.Repaired(logger, unlist ? missing.Count : 0, leftovers.Count, quarantine ?? "-");
+            Log.Repaired(logger, unlist ? missing.Count : 0, leftovers.Originals, leftovers.MovedTo ?? "nowhere: deleted");
         }
     }
 

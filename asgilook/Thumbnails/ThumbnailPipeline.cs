@@ -83,13 +83,13 @@ public sealed class ThumbnailPipeline(
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        // 4. The kept render: a file, answered as one (no lock: reads do not need one), then put in the cache.
+        // 4. The kept render: a file (or an object), streamed (no lock: reads do not need one), then put in the cache.
         var opening = Stopwatch.StartNew();
-        if (renderer.OpenKept(thumbnail) is { } kept)
+        if (await renderer.OpenKeptAsync(thumbnail, context.RequestAborted) is { } kept)
         {
             ServerTiming.Append(response, "kept", opening.Elapsed, "open the kept render");
             response.Headers.CacheControl = ConditionalRequest.Immutable;
-            PromoteAfterwards(context, key, lookup, thumbnail);
+            PromoteAfterwards(context, key, lookup, thumbnail, kept is MemoryStream read ? read.ToArray() : null);
             return TypedResults.File(kept, thumbnail.MediaType, lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(thumbnail.ETag));
         }
 
@@ -144,7 +144,8 @@ public sealed class ThumbnailPipeline(
     /// Once the kept render has been sent to a GET, reads it into the cache, so that the next request is a hit; one
     /// promotion of a key at a time, and only of a render the cache may hold (a HEAD reads no body, and promotes nothing).
     /// </summary>
-    private void PromoteAfterwards(HttpContext context, CacheKey key, CacheLookup miss, Thumbnail thumbnail)
+    /// <param name="read">The render's bytes when they were read whole already (from a bucket): not fetched again.</param>
+    private void PromoteAfterwards(HttpContext context, CacheKey key, CacheLookup miss, Thumbnail thumbnail, byte[]? read)
     {
         if (!miss.Available || HttpMethods.IsHead(context.Request.Method) || !_promoting.TryAdd(key.Entry, 0))
         {
@@ -155,7 +156,7 @@ public sealed class ThumbnailPipeline(
         {
             try
             {
-                if (await renderer.ReadKeptAsync(thumbnail, ResponseCacheMiddleware.MaxCachedBodyBytes) is { } bytes)
+                if ((read is { Length: <= ResponseCacheMiddleware.MaxCachedBodyBytes } ? read : await renderer.ReadKeptAsync(thumbnail, ResponseCacheMiddleware.MaxCachedBodyBytes)) is { } bytes)
                 {
                     var answer = new CachedResponse(thumbnail.MediaType, bytes, thumbnail.ETag, thumbnail.Image.Modified, ConditionalRequest.Immutable);
                     await StoreAsync(key, answer, miss, answer.IsWellFormed());

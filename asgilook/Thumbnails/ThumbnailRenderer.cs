@@ -24,11 +24,11 @@ public sealed record Thumbnail(StoredImage Image, int Width, int Height, Thumbna
 }
 
 /// <summary>
-/// Renders thumbnails on the image workers and keeps each render beside its image, so that it is rendered once for the
-/// image's lifetime (by any instance, across restarts); reads a kept render back as a file.
+/// Renders thumbnails on the image workers and keeps each render beside its image (in the folder or the bucket), so that
+/// it is rendered once for the image's lifetime (by any instance, across restarts); reads a kept render back as a stream.
 /// </summary>
 public sealed partial class ThumbnailRenderer(
-    ImageFiles files, ImageStore store, IImageProcessor processor, ImageWork work, AsgilookMetrics metrics, ILogger<ThumbnailRenderer> logger)
+    IBlobStore blobs, ImageStore store, IImageProcessor processor, ImageWork work, AsgilookMetrics metrics, ILogger<ThumbnailRenderer> logger)
 {
     /// <summary>The formats this server renders thumbnails in.</summary>
     public IReadOnlyCollection<ThumbnailFormat> Formats => processor.ThumbnailFormats;
@@ -42,40 +42,30 @@ public sealed partial class ThumbnailRenderer(
     /// written; here a few small reads tell that it is still that file (one truncated, emptied or replaced is deleted,
     /// logged and rendered again), whatever its size: nothing is read whole to answer.
     /// </summary>
-    public FileStream? OpenKept(Thumbnail thumbnail)
+    public async Task<Stream?> OpenKeptAsync(Thumbnail thumbnail, CancellationToken cancellationToken)
     {
         var name = thumbnail.KeptName;
-        if (files.OpenRender(thumbnail.Image.Id, name) is not { } file)
+        if (await blobs.OpenRenderAsync(thumbnail.Image.Id, name, cancellationToken) is not { } kept)
         {
             return null;
         }
 
-        if (!FileStructure.LooksWhole(thumbnail.Format.Loader(), file))
+        if (!FileStructure.LooksWhole(thumbnail.Format.Loader(), kept))
         {
             // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
-            file.Dispose();
+            await kept.DisposeAsync();
             Log.RenderDamaged(logger, thumbnail.Image.Id);
-            files.DeleteRender(thumbnail.Image.Id, name);
+            await blobs.DeleteRenderAsync(thumbnail.Image.Id, name, cancellationToken);
             return null;
         }
 
         metrics.ThumbnailRead();
-        return file;
+        return kept;
     }
 
     /// <summary>The kept render's bytes, when there is one no larger than <paramref name="maxBytes"/>.</summary>
-    public async Task<byte[]?> ReadKeptAsync(Thumbnail thumbnail, int maxBytes)
-    {
-        await using var file = files.OpenRender(thumbnail.Image.Id, thumbnail.KeptName);
-        if (file is null || file.Length > maxBytes)
-        {
-            return null;
-        }
-
-        var bytes = new byte[file.Length];
-        await file.ReadExactlyAsync(bytes);
-        return bytes;
-    }
+    public Task<byte[]?> ReadKeptAsync(Thumbnail thumbnail, int maxBytes) =>
+        blobs.ReadRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, maxBytes, CancellationToken.None);
 
     /// <summary>
     /// Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.
@@ -86,12 +76,7 @@ public sealed partial class ThumbnailRenderer(
     /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
     public async Task<(RenderedThumbnail Rendered, bool Whole)?> RenderAsync(Thumbnail thumbnail, string client)
     {
-        byte[] jpeg;
-        try
-        {
-            jpeg = await File.ReadAllBytesAsync(files.PathOf(thumbnail.Image.Id));
-        }
-        catch (FileNotFoundException)
+        if (await blobs.ReadOriginalAsync(thumbnail.Image.Id, CancellationToken.None) is not { } jpeg)
         {
             return null; // deleted (maybe by another process) since it was looked up
         }
@@ -126,7 +111,7 @@ public sealed partial class ThumbnailRenderer(
 
         try
         {
-            await files.WriteRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, bytes);
+            await blobs.WriteRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, bytes, CancellationToken.None);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
