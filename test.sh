@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test with coverage, installing what the tests need when it is missing (redis-server,
-# PostgreSQL, nginx for the multi-instance tests, Chromium for the gallery's browser test, curl and
-# HTTPie for the example sessions, the image formats' own tools for the upload tests, through
-# apt-get). Prints the tests' tally and the line coverage of asgilook/.
+# PostgreSQL, Ceph's S3 gateway for the bucket tests, nginx for the multi-instance tests, Chromium
+# for the gallery's browser test, curl and HTTPie for the example sessions, the image formats' own
+# tools for the upload tests, through apt-get). Prints the tests' tally and the line coverage of asgilook/.
 #
 # ./test.sh --fast is the inner loop: only the tests that need no other server or process (no Redis,
-# PostgreSQL, nginx, Chromium, nor the service started as its own process; see tests/Support/Needs.cs),
+# PostgreSQL, S3, nginx, Chromium, nor the service started as its own process; see tests/Support/Needs.cs),
 # without coverage, in well under a minute. Any other arguments go to dotnet test (e.g. --filter).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -32,27 +32,36 @@ command -v cjxl >/dev/null 2>&1 || missing+=(libjxl-tools)
 command -v opj_compress >/dev/null 2>&1 || missing+=(libopenjp2-tools)
 [ -x /usr/bin/convert ] || missing+=(imagemagick)
 command -v pngtopnm >/dev/null 2>&1 || missing+=(netpbm)
+# A real S3 server for the bucket tests: Ceph's gateway over a one-OSD in-memory cluster (deploy/s3-local.sh).
+ceph=()
+for binary in ceph-mon ceph-osd radosgw ceph; do command -v "$binary" >/dev/null 2>&1 || ceph=(ceph-mon ceph-osd radosgw ceph-common); done
+if [ ${#ceph[@]} -gt 0 ] && ! command -v apt-get >/dev/null 2>&1; then
+    missing+=("${ceph[@]}")
+fi
 if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null 2>&1; then
     # No apt (macOS, Fedora, Arch, ...): say exactly what is missing, by what it is, and stop.
     declare -A brew=([redis-server]=redis [chromium]="--cask chromium" [curl]=curl [postgresql]=postgresql@16
         [httpie]=httpie [nginx]=nginx [strace]="(Linux only)" [libheif-examples]=libheif [libjxl-tools]=jpeg-xl
-        [libopenjp2-tools]=openjpeg [imagemagick]=imagemagick [netpbm]=netpbm)
+        [libopenjp2-tools]=openjpeg [imagemagick]=imagemagick [netpbm]=netpbm
+        [ceph-mon]="(Linux only: Ceph)" [ceph-osd]="(Linux only: Ceph)" [radosgw]="(Linux only: Ceph)" [ceph-common]="(Linux only: Ceph)")
     echo "test.sh: this machine has no apt-get, and the tests need these (Debian package, then Homebrew formula):" >&2
     for package in "${missing[@]}"; do echo "  $package    brew install ${brew[$package]}" >&2; done
     echo "Install them with your package manager and run ./test.sh again. The suite needs Linux (it reads /proc," >&2
     echo "sets kernel limits and traces with strace); the service itself runs on Linux, macOS and Windows." >&2
     exit 1
 fi
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "test.sh: installing ${missing[*]} with apt-get" >&2
+if [ ${#missing[@]} -gt 0 ] || [ ${#ceph[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]} ${ceph[*]} with apt-get" >&2
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ ${#missing[@]} -eq 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Without recommends: Ceph's would bring its manager, dashboards and Python modules the tests never start.
+    [ ${#ceph[@]} -eq 0 ] || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${ceph[@]}" >/dev/null
 fi
 
 if [ "$fast" = true ]; then
     dotnet build tests --configuration Release -nologo -v q
     exec dotnet test tests --configuration Release --no-build \
-        --filter "Needs!=Redis&Needs!=PostgreSQL&Needs!=Processes" "$@"
+        --filter "Needs!=Redis&Needs!=PostgreSQL&Needs!=Processes&Needs!=S3" "$@"
 fi
 
 # dotnet test builds only the test projects and what they reference: the benchmark must compile too.

@@ -71,6 +71,13 @@ public sealed class ConfigurationTests
     [InlineData("Asgilook:Database", "Host=db;Password=hunter2;Bogus=1", "Asgilook:Database (ASGI_LOOK_DATABASE) is not a PostgreSQL connection string")]
     [InlineData("Asgilook:TrustedProxies:0", "10.0.0.0/33", "'10.0.0.0/33' is neither an IP address nor a CIDR range")]
     [InlineData("Asgilook:RateLimits:UploadsPerMinute", "-1", "RateLimits")]
+    [InlineData("Asgilook:S3:Bucket", "images", "Asgilook:S3:Endpoint (ASGI_LOOK_S3_ENDPOINT) must be the server's http:// or https:// URL")]
+    [InlineData("Asgilook:S3:Endpoint", "ftp://s3.example", "Asgilook:S3:Endpoint (ASGI_LOOK_S3_ENDPOINT) must be the server's http:// or https:// URL")]
+    [InlineData("Asgilook:S3:Endpoint", "https://user:hunter2@s3.example", "must not hold credentials")]
+    [InlineData("Asgilook:S3:Endpoint", "https://s3.example", "Asgilook:S3:Bucket (ASGI_LOOK_S3_BUCKET) must be a bucket name")]
+    [InlineData("Asgilook:S3:Bucket", "../../etc", "Asgilook:S3:Bucket (ASGI_LOOK_S3_BUCKET) must be a bucket name")]
+    [InlineData("Asgilook:S3:SecretKey", "hunter2-but-no-bucket", "Asgilook:S3: set both AccessKey and SecretKey")]
+    [InlineData("Asgilook:S3:Timeout", "00:00:00", "Asgilook:S3:Timeout")]
     public async Task BadSettingFailsAtStartupSayingWhichWithoutShowingASecret(string key, string value, string message)
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(
@@ -106,6 +113,24 @@ public sealed class ConfigurationTests
 
         Assert.StartsWith(version, app.Services.GetRequiredService<Asgilook.Imaging.IImageProcessor>().Version);
         Assert.Contains(app.Logs.Entries, entry => entry.Message.StartsWith($"Image engine: {version}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheS3VariablesNameTheBucketAndNeverShowTheSecret()
+    {
+        using var endpoint = new ScopedVariable("ASGI_LOOK_S3_ENDPOINT", "https://s3.eu-west-1.amazonaws.com");
+        using var bucket = new ScopedVariable("ASGI_LOOK_S3_BUCKET", "images");
+        using var access = new ScopedVariable("ASGI_LOOK_S3_ACCESS_KEY", "AKIAEXAMPLE");
+        using var secret = new ScopedVariable("ASGI_LOOK_S3_SECRET_KEY", "hunter2-s3-secret");
+        using var region = new ScopedVariable("ASGI_LOOK_S3_REGION", "eu-west-1");
+
+        var s3 = Bind(new ConfigurationBuilder().AddTutorialEnvironmentVariables()).S3;
+
+        Assert.True(s3.Configured);
+        Assert.Equal(("https://s3.eu-west-1.amazonaws.com", "images", "AKIAEXAMPLE", "hunter2-s3-secret", "eu-west-1"), (s3.Endpoint, s3.Bucket, s3.AccessKey, s3.SecretKey, s3.Region));
+        Assert.DoesNotContain("hunter2", s3.ToString());
+        Assert.Equal("bucket images at https://s3.eu-west-1.amazonaws.com", new Asgilook.Storage.Bucket.BucketStore(s3).Description);
+        Assert.False(new AsgilookOptions().S3.Configured); // the folder, unless a bucket is named
     }
 
     [Fact]

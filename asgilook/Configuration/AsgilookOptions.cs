@@ -25,9 +25,13 @@ public sealed class AsgilookOptions
 
     /// <summary>
     /// A PostgreSQL connection string for the image metadata, shared by every instance. Unset: SQLite in the
-    /// storage folder. The image files stay in <see cref="StoragePath"/>, which instances must share.
+    /// storage folder. The image files stay in <see cref="StoragePath"/> (which instances must then share) unless
+    /// <see cref="S3"/> names a bucket.
     /// </summary>
     public string? Database { get; set; }
+
+    /// <summary>An S3 bucket for the originals and kept renders, instead of <see cref="StoragePath"/>. Unset: the folder.</summary>
+    public S3Options S3 { get; set; } = new();
 
     /// <summary>
     /// How long startup waits for the catalog database to answer (an instance may start before its

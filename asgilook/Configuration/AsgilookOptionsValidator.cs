@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Asgilook.Configuration;
 
 /// <summary>The checks data annotations cannot express, run at startup with the annotations.</summary>
-internal sealed class AsgilookOptionsValidator : IValidateOptions<AsgilookOptions>
+internal sealed partial class AsgilookOptionsValidator : IValidateOptions<AsgilookOptions>
 {
     public ValidateOptionsResult Validate(string? name, AsgilookOptions options)
     {
@@ -52,9 +52,52 @@ internal sealed class AsgilookOptionsValidator : IValidateOptions<AsgilookOption
         }
 
         failures.AddRange(ManagementPort.Failures(options.ManagementUrls));
+        failures.AddRange(S3Failures(options.S3));
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>An S3 setting that cannot work, said before the first request (the message never shows a key).</summary>
+    private static IEnumerable<string> S3Failures(S3Options s3)
+    {
+        if (s3.Timeout < TimeSpan.FromMilliseconds(100) || s3.Timeout > TimeSpan.FromMinutes(10))
+        {
+            yield return "Asgilook:S3:Timeout must be from 00:00:00.1 to 00:10:00.";
+        }
+
+        if (s3.SweepInterval < TimeSpan.FromSeconds(1) || s3.SweepInterval > TimeSpan.FromDays(7))
+        {
+            yield return "Asgilook:S3:SweepInterval must be from 00:00:01 to 7.00:00:00.";
+        }
+
+        if (!s3.Configured)
+        {
+            yield break;
+        }
+
+        if (!Uri.TryCreate(s3.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+        {
+            yield return "Asgilook:S3:Endpoint (ASGI_LOOK_S3_ENDPOINT) must be the server's http:// or https:// URL when a bucket is set.";
+        }
+        else if (endpoint.UserInfo.Length > 0)
+        {
+            yield return "Asgilook:S3:Endpoint (ASGI_LOOK_S3_ENDPOINT) must not hold credentials: set ASGI_LOOK_S3_ACCESS_KEY and ASGI_LOOK_S3_SECRET_KEY.";
+        }
+
+        if (s3.Bucket is null || !BucketName().IsMatch(s3.Bucket))
+        {
+            yield return "Asgilook:S3:Bucket (ASGI_LOOK_S3_BUCKET) must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens.";
+        }
+
+        if (string.IsNullOrEmpty(s3.AccessKey) != string.IsNullOrEmpty(s3.SecretKey))
+        {
+            yield return "Asgilook:S3: set both AccessKey and SecretKey (ASGI_LOOK_S3_ACCESS_KEY, ASGI_LOOK_S3_SECRET_KEY), or neither for the SDK's own credentials.";
+        }
+
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    private static partial System.Text.RegularExpressions.Regex BucketName();
 
     /// <summary>A key short enough to guess is refused (the message never shows a key, only where it is).</summary>
     private static IEnumerable<string> KeyFailures(string setting, string[] keys)

@@ -16,6 +16,11 @@ public static class TutorialEnvironmentVariables
         ["ASGI_LOOK_REDIS_HOST"] = Key(nameof(AsgilookOptions.RedisHost)),
         ["ASGI_LOOK_DATABASE"] = Key(nameof(AsgilookOptions.Database)),
         ["ASGI_LOOK_IMAGE_ENGINE"] = Key(nameof(AsgilookOptions.ImageEngine)),
+        ["ASGI_LOOK_S3_ENDPOINT"] = Key($"{nameof(AsgilookOptions.S3)}:{nameof(S3Options.Endpoint)}"),
+        ["ASGI_LOOK_S3_BUCKET"] = Key($"{nameof(AsgilookOptions.S3)}:{nameof(S3Options.Bucket)}"),
+        ["ASGI_LOOK_S3_ACCESS_KEY"] = Key($"{nameof(AsgilookOptions.S3)}:{nameof(S3Options.AccessKey)}"),
+        ["ASGI_LOOK_S3_SECRET_KEY"] = Key($"{nameof(AsgilookOptions.S3)}:{nameof(S3Options.SecretKey)}"),
+        ["ASGI_LOOK_S3_REGION"] = Key($"{nameof(AsgilookOptions.S3)}:{nameof(S3Options.Region)}"),
     };
 
     /// <summary>Variables holding a list, comma-separated.</summary>

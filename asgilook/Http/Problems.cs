@@ -27,6 +27,11 @@ internal static class Problems
         StatusCodes.Status503ServiceUnavailable, "Conversion unavailable",
         "The server cannot start the process that converts uploads right now; nothing was stored. Retry shortly.", TimeSpan.FromSeconds(5));
 
+    /// <summary>The bucket holding the images does not answer (<see cref="Storage.StoreUnavailableException"/>).</summary>
+    public static readonly Answer StoreUnavailable = new(
+        StatusCodes.Status503ServiceUnavailable, "Image store unavailable",
+        "The storage that holds the images' bytes does not answer; nothing was stored or changed. Try again shortly.", TimeSpan.FromSeconds(5));
+
     /// <summary>The catalog database does not answer: a restart or a failover takes seconds.</summary>
     public static readonly Answer CatalogUnavailable = new(
         StatusCodes.Status503ServiceUnavailable, "Image catalog unavailable",

@@ -17,6 +17,8 @@ public static partial class Redaction
             _ when Find<SocketException>(exception) is { } socket => SocketReason(socket.SocketErrorCode),
             _ when Find<TimeoutException>(exception) is not null => "timed out",
             Npgsql.PostgresException postgres => $"SQLSTATE {postgres.SqlState}",
+            // The error code S3 answered (NoSuchBucket, AccessDenied, SignatureDoesNotMatch...), never its message.
+            Amazon.Runtime.AmazonServiceException { StatusCode: not 0 } s3 => $"{(int)s3.StatusCode} {SafeCode(s3.ErrorCode)}".TrimEnd(),
             System.Data.Common.DbException { IsTransient: true } => "transient",
             _ => null,
         };
@@ -28,6 +30,9 @@ public static partial class Redaction
         value.Contains("://", StringComparison.Ordinal)
             ? UserInfo().Replace(value, "$1***@")
             : PasswordSetting().Replace(value, "$1=***");
+
+    /// <summary>An error code as a server sent it, kept only when it is a plain word.</summary>
+    private static string SafeCode(string? code) => code is { Length: > 0 and <= 64 } && code.All(char.IsAsciiLetterOrDigit) ? code : "";
 
     private static T? Find<T>(Exception exception) where T : Exception
     {

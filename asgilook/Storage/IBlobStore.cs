@@ -2,7 +2,7 @@ namespace Asgilook.Storage;
 
 /// <summary>
 /// Where the images' bytes live: each stored JPEG (the original) and the renders kept beside it. Two kinds: the storage
-/// folder (<see cref="ImageFiles"/>, the embedded default) and, next, an S3 bucket. Both
+/// folder (<see cref="ImageFiles"/>, the embedded default) and an S3 bucket (<see cref="Bucket.BucketStore"/>). Both
 /// write atomically (a reader sees all of an object or none of it) and durably (an acknowledged write survives a crash),
 /// and both name things by <see cref="BlobKeys"/>, so a folder is copied into a bucket as it is.
 /// </summary>

@@ -1,4 +1,5 @@
 using Asgilook.Configuration;
+using Asgilook.Storage.Bucket;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Asgilook.Storage;
@@ -6,13 +7,16 @@ namespace Asgilook.Storage;
 public static class StorageServices
 {
     /// <summary>
-    /// The image store: the bytes in the folder <c>Asgilook:StoragePath</c>; their catalog (PostgreSQL when
-    /// <c>Asgilook:Database</c> is set, otherwise SQLite in the storage folder); and the repair at startup.
+    /// The image store: the bytes in an S3 bucket when <c>Asgilook:S3</c> names one, otherwise in the folder
+    /// <c>Asgilook:StoragePath</c>; their catalog (PostgreSQL when <c>Asgilook:Database</c> is set, otherwise SQLite in the
+    /// storage folder); and the repair at startup (with a bucket, a sweep of its leftovers while running too).
     /// </summary>
     public static IServiceCollection AddImageStorage(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IBlobStore>(provider => new ImageFiles(provider.Settings().StoragePath));
+        services.TryAddSingleton<IBlobStore>(provider => provider.Settings().S3 is { Configured: true } s3
+            ? new BucketStore(s3)
+            : new ImageFiles(provider.Settings().StoragePath));
         services.TryAddSingleton<IImageCatalog>(provider => provider.Settings().Database is { Length: > 0 } database
             ? new PostgresImageCatalog(database)
             : new SqliteImageCatalog(SqlitePath(provider.Settings().StoragePath)));
@@ -20,10 +24,11 @@ public static class StorageServices
         services.TryAddSingleton<StorageStartup>();
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService<PlaceholderBackfill>();
+        services.AddHostedService<LeftoverSweep>();
         return services;
     }
 
-    /// <summary>SQLite's file in the storage folder (made when missing).</summary>
+    /// <summary>SQLite's file in the storage folder (made when missing: with a bucket, nothing else is in it).</summary>
     private static string SqlitePath(string storagePath) =>
         Path.Combine(Directory.CreateDirectory(Path.GetFullPath(storagePath)).FullName, SqliteImageCatalog.FileName);
 }

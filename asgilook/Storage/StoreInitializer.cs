@@ -6,11 +6,11 @@ using Microsoft.Extensions.Options;
 namespace Asgilook.Storage;
 
 /// <summary>
-/// Prepares the store before the server takes traffic. A catalog database that does not answer yet
-/// (an instance started before its database) is waited for, up to <see cref="AsgilookOptions.DatabaseStartupWait"/>.
+/// Prepares the store before the server takes traffic. A catalog database or a bucket that does not answer yet
+/// (an instance started before them) is waited for, up to <see cref="AsgilookOptions.DatabaseStartupWait"/>.
 /// </summary>
 internal sealed class StoreInitializer(
-    StorageStartup startup, IImageCatalog catalog, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
+    StorageStartup startup, IImageCatalog catalog, IBlobStore blobs, TimeProvider clock, ILogger<StoreInitializer> logger, IOptions<AsgilookOptions> options) : IHostedService
 {
     private static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
 
@@ -24,21 +24,22 @@ internal sealed class StoreInitializer(
                 await startup.RunAsync(cancellationToken);
                 break;
             }
-            catch (DbException e) when (e.IsTransient)
+            catch (Exception e) when (e is DbException { IsTransient: true } or StoreUnavailableException)
             {
+                var what = e is StoreUnavailableException ? $"The image store ({blobs.Description})" : $"The image catalog ({catalog.Description})";
+                var reason = e is StoreUnavailableException away ? away.Reason : Redaction.Describe(e);
                 if (clock.GetUtcNow() + Pause > giveUpAt)
                 {
                     throw new InvalidOperationException(
-                        $"The image catalog ({catalog.Description}) did not answer within {options.Value.DatabaseStartupWait.TotalSeconds:0.#} s " +
-                        $"(Asgilook:DatabaseStartupWait): {Redaction.Describe(e)}");
+                        $"{what} did not answer within {options.Value.DatabaseStartupWait.TotalSeconds:0.#} s (Asgilook:DatabaseStartupWait): {reason}");
                 }
 
-                logger.LogWarning("The image catalog ({Catalog}) does not answer yet ({Reason}); trying again", catalog.Description, Redaction.Describe(e));
+                logger.LogWarning("{What} does not answer yet ({Reason}); trying again", what, reason);
                 await Task.Delay(Pause, clock, cancellationToken);
             }
         }
 
-        logger.LogInformation("Images are stored in {StoragePath}, listed in {Catalog}", Path.GetFullPath(options.Value.StoragePath), catalog.Description);
+        logger.LogInformation("Images are stored in {Store}, listed in {Catalog}", blobs.Description, catalog.Description);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -14,6 +14,9 @@ public static class Needs
     /// <summary>A PostgreSQL server of its own.</summary>
     public const string PostgreSQL = "PostgreSQL";
 
+    /// <summary>A real S3 server of its own (Ceph radosgw, started by <c>deploy/s3-local.sh</c>).</summary>
+    public const string S3 = "S3";
+
     /// <summary>Other processes: the service as its own process, nginx, Chromium, the .NET SDK, the example scripts' tools.</summary>
     public const string Processes = "Processes";
 }

@@ -1,0 +1,300 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Asgilook.Configuration;
+using Asgilook.Operations;
+
+namespace Asgilook.Storage.Bucket;
+
+/// <summary>
+/// The images' bytes in an S3 bucket (<see cref="S3Options"/>), named as in the folder (<see cref="BlobKeys"/>). A PUT
+/// is acknowledged by S3 once the object is durable and whole, and carries its Content-MD5, which the server checks; an
+/// original is created only where none exists (If-None-Match). Every call is bounded by <see cref="S3Options.Timeout"/>;
+/// a bucket that cannot be reached throws <see cref="StoreUnavailableException"/> with a reason safe to show.
+/// </summary>
+public sealed class BucketStore : IBlobStore, IDisposable
+{
+    /// <summary>Where the readiness probe writes.</summary>
+    public const string ProbePrefix = ".asgilook-probe/";
+
+    /// <summary>The largest render read whole (renders are bounded by MaxThumbnailPixels, far below this).</summary>
+    private const int MaxRenderBytes = 64 * 1024 * 1024;
+
+    private readonly AmazonS3Client _s3;
+    private readonly string _bucket;
+    private readonly TimeSpan _timeout;
+
+    public BucketStore(S3Options options)
+    {
+        _s3 = S3Clients.Create(options);
+        _bucket = options.Bucket!;
+        _timeout = options.Timeout;
+        var endpoint = new Uri(options.Endpoint!);
+        Description = $"bucket {_bucket} at {endpoint.Scheme}://{endpoint.Authority}";
+    }
+
+    public string Description { get; }
+
+    /// <summary>The client, for the migration command.</summary>
+    internal IAmazonS3 Client => _s3;
+
+    internal string Bucket => _bucket;
+
+    public long? FreeBytes() => null;
+
+    public bool KnownMissing(Guid id) => false;
+
+    public Task PrepareAsync(CancellationToken cancellationToken) => CallAsync(async token =>
+    {
+        try
+        {
+            await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, token);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            await _s3.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, token);
+        }
+
+        return true;
+    }, cancellationToken);
+
+    public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
+    {
+        if (!await PutAsync(BlobKeys.Original(id), jpeg, "image/jpeg", createOnly: true, cancellationToken))
+        {
+            throw new IOException($"An original with the id {id} exists already.");
+        }
+    }
+
+    public async Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken) =>
+        await CallAsync(token => ObjectReadStream.OpenAsync(_s3, _bucket, BlobKeys.Original(id), _timeout, token), cancellationToken);
+
+    public Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken) =>
+        GetBytesAsync(BlobKeys.Original(id), int.MaxValue, cancellationToken);
+
+    public async Task DeleteAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await CallAsync(token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Original(id), token), cancellationToken);
+        await DeleteRendersAsync(id, cancellationToken);
+    }
+
+    public async Task<Stream?> OpenRenderAsync(Guid id, string name, CancellationToken cancellationToken) =>
+        await GetBytesAsync(BlobKeys.Render(id, name), MaxRenderBytes, cancellationToken) is { } bytes ? new MemoryStream(bytes, writable: false) : null;
+
+    public Task<byte[]?> ReadRenderAsync(Guid id, string name, int maxBytes, CancellationToken cancellationToken) =>
+        GetBytesAsync(BlobKeys.Render(id, name), maxBytes, cancellationToken);
+
+    public async Task WriteRenderAsync(Guid id, string name, byte[] bytes, CancellationToken cancellationToken)
+    {
+        await PutAsync(BlobKeys.Render(id, name), bytes, "application/octet-stream", createOnly: false, cancellationToken);
+        if (!await ExistsAsync(BlobKeys.Original(id), cancellationToken))
+        {
+            await DeleteRendersAsync(id, cancellationToken); // deleted while this was rendered
+        }
+    }
+
+    public Task DeleteRenderAsync(Guid id, string name, CancellationToken cancellationToken) =>
+        CallAsync(token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Render(id, name), token), cancellationToken);
+
+    /// <summary>From one listing of the bucket's originals, not a request per image.</summary>
+    public async Task<IReadOnlyDictionary<Guid, FilePresence>> PresenceAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
+    {
+        var present = new HashSet<Guid>();
+        await foreach (var item in ListAsync(prefix: null, originalsOnly: true, cancellationToken))
+        {
+            if (BlobKeys.ImageOf(item.Key) is { } id)
+            {
+                present.Add(id);
+            }
+        }
+
+        return ids.ToDictionary(id => id, id => present.Contains(id) ? FilePresence.Present : FilePresence.Missing);
+    }
+
+    public async Task ProbeWritableAsync(CancellationToken cancellationToken)
+    {
+        var key = $"{ProbePrefix}{Guid.NewGuid():N}";
+        await PutAsync(key, [1], "application/octet-stream", createOnly: false, cancellationToken);
+        await CallAsync(token => _s3.DeleteObjectAsync(_bucket, key, token), cancellationToken);
+    }
+
+    public async Task<string?> ReadIdentityAsync(CancellationToken cancellationToken) =>
+        await GetBytesAsync(BlobKeys.Identity, 1024, cancellationToken) is { } bytes ? Encoding.UTF8.GetString(bytes).Trim() : null;
+
+    public async Task<string> ClaimIdentityAsync(string identity, CancellationToken cancellationToken) =>
+        await PutAsync(BlobKeys.Identity, Encoding.UTF8.GetBytes(identity), "text/plain", createOnly: true, cancellationToken)
+            ? identity
+            : await ReadIdentityAsync(cancellationToken) ?? throw new IOException("The bucket's identity could not be read back.");
+
+    public async Task<int> CountImagesAsync(CancellationToken cancellationToken)
+    {
+        var count = 0;
+        await foreach (var item in ListAsync(prefix: null, originalsOnly: true, cancellationToken))
+        {
+            count += BlobKeys.ImageOf(item.Key) is not null ? 1 : 0;
+        }
+
+        return count;
+    }
+
+    /// <summary>Deletes every original and render no catalogued image names, and forgotten probes, once older than the grace.</summary>
+    public async Task<LeftoverReport> SettleLeftoversAsync(
+        IReadOnlyCollection<Guid> catalogued, TimeSpan grace, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var doomed = new List<string>();
+        var (originals, renders) = (0, 0);
+        await foreach (var item in ListAsync(prefix: null, originalsOnly: false, cancellationToken))
+        {
+            var old = now - item.Modified >= grace;
+            var image = BlobKeys.ImageOf(item.Key);
+            var leftover = image is { } id ? !catalogued.Contains(id) : item.Key.StartsWith(ProbePrefix, StringComparison.Ordinal);
+            if (old && leftover)
+            {
+                doomed.Add(item.Key);
+                _ = BlobKeys.IsOriginal(item.Key) ? originals++ : renders++;
+            }
+        }
+
+        await DeleteKeysAsync(doomed, cancellationToken);
+        return new LeftoverReport(originals, renders, MovedTo: null);
+    }
+
+    public void Dispose() => _s3.Dispose();
+
+    /// <summary>Writes an object; with <paramref name="createOnly"/>, false (and nothing written) when one exists already.</summary>
+    private Task<bool> PutAsync(string key, byte[] bytes, string contentType, bool createOnly, CancellationToken cancellationToken) =>
+        CallAsync(async token =>
+        {
+            var request = new PutObjectRequest
+            {
+                BucketName = _bucket,
+                Key = key,
+                InputStream = new MemoryStream(bytes, writable: false),
+                ContentType = contentType,
+                MD5Digest = Convert.ToBase64String(MD5.HashData(bytes)),
+                IfNoneMatch = createOnly ? "*" : null,
+            };
+            try
+            {
+                await _s3.PutObjectAsync(request, token);
+                return true;
+            }
+            catch (AmazonS3Exception e) when (createOnly && e.StatusCode is HttpStatusCode.PreconditionFailed or HttpStatusCode.Conflict)
+            {
+                return false;
+            }
+        }, cancellationToken);
+
+    /// <summary>An object's bytes; null when it does not exist or is larger than <paramref name="maxBytes"/>.</summary>
+    private Task<byte[]?> GetBytesAsync(string key, int maxBytes, CancellationToken cancellationToken) => CallAsync(async token =>
+    {
+        try
+        {
+            using var response = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key }, token);
+            if (response.ContentLength > maxBytes)
+            {
+                return null;
+            }
+
+            var bytes = new byte[response.ContentLength];
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(token);
+            bounded.CancelAfter(_timeout);
+            await response.ResponseStream.ReadExactlyAsync(bytes, bounded.Token);
+            return bytes;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }, cancellationToken);
+
+    private Task<bool> ExistsAsync(string key, CancellationToken cancellationToken) => CallAsync(async token =>
+    {
+        try
+        {
+            await _s3.GetObjectMetadataAsync(_bucket, key, token);
+            return true;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }, cancellationToken);
+
+    private async Task DeleteRendersAsync(Guid id, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        await foreach (var item in ListAsync($"{BlobKeys.Renders(id)}/", originalsOnly: false, cancellationToken))
+        {
+            keys.Add(item.Key);
+        }
+
+        await DeleteKeysAsync(keys, cancellationToken);
+    }
+
+    private async Task DeleteKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (var batch in keys.Chunk(1000))
+        {
+            await CallAsync(token => _s3.DeleteObjectsAsync(new DeleteObjectsRequest
+            {
+                BucketName = _bucket,
+                Objects = [.. batch.Select(key => new KeyVersion { Key = key })],
+                Quiet = true,
+            }, token), cancellationToken);
+        }
+    }
+
+    /// <summary>The objects under <paramref name="prefix"/>; with <paramref name="originalsOnly"/>, only the top level (no renders).</summary>
+    internal async IAsyncEnumerable<(string Key, long Size, DateTimeOffset Modified)> ListAsync(
+        string? prefix, bool originalsOnly, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? continuation = null;
+        do
+        {
+            var page = await CallAsync(token => _s3.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = _bucket,
+                Prefix = prefix,
+                Delimiter = originalsOnly ? "/" : null,
+                ContinuationToken = continuation,
+            }, token), cancellationToken);
+            // An empty page's list is null in this SDK.
+            foreach (var item in page.S3Objects ?? [])
+            {
+                yield return (item.Key, item.Size ?? 0, item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
+            }
+
+            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+    }
+
+    /// <summary>Runs one call to the bucket; any way it cannot be reached becomes a <see cref="StoreUnavailableException"/>.</summary>
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken);
+        }
+        catch (Exception e) when (Unreachable(e, cancellationToken))
+        {
+            throw new StoreUnavailableException(Description, Redaction.Describe(e));
+        }
+    }
+
+    private Task CallAsync(Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
+        CallAsync(async token => { await call(token); return true; }, cancellationToken);
+
+    private static bool Unreachable(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        StoreUnavailableException => false,
+        OperationCanceledException when cancellationToken.IsCancellationRequested => false,
+        AmazonServiceException or AmazonClientException or HttpRequestException or IOException or OperationCanceledException or TimeoutException => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,261 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Asgilook.Storage;
+using Xunit;
+
+namespace Asgilook.Tests;
+
+/// <summary>
+/// The service on a bucket of a real S3 server (Ceph radosgw): the originals and kept renders live there, the storage
+/// folder holds none; reads are as good as files; and a bucket that goes away, stalls or refuses the key is answered
+/// with 503s and named by readiness, never hangs the service, and is recovered from without a restart.
+/// </summary>
+[Trait(Needs.Trait, Needs.S3)]
+public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
+{
+    private static readonly Dictionary<string, string?> Quick = new()
+    {
+        ["Asgilook:S3:Timeout"] = "00:00:01",
+        ["Asgilook:DatabaseStartupWait"] = "00:00:00",
+    };
+
+    private Dictionary<string, string?> On(string bucket, IReadOnlyDictionary<string, string?>? more = null)
+    {
+        var settings = s3.Configuration(bucket);
+        foreach (var (key, value) in Quick.Concat(more ?? new Dictionary<string, string?>()))
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    [Fact]
+    public async Task Originals_and_renders_live_in_the_bucket_and_read_as_files_do()
+    {
+        var bucket = s3.NewBucket();
+        await using var app = await TestApp.StartAsync(settings: On(bucket));
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(800, 600));
+        var (id, uri) = (posted.GetProperty("id").GetString()!, posted.GetProperty("image").GetString()!);
+
+        var stored = await s3.GetAsync(bucket, $"{id}.jpeg");
+        Assert.NotNull(stored);
+        Assert.Empty(app.StoredFiles());
+        Assert.Equal(stored, await app.Client.GetByteArrayAsync(uri));
+
+        using (var range = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { Range = new RangeHeaderValue(100, 1099) } })
+        using (var partial = await app.Client.SendAsync(range))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(stored[100..1100], await partial.Content.ReadAsByteArrayAsync());
+            Assert.Equal($"bytes 100-1099/{stored.Length}", partial.Content.Headers.ContentRange!.ToString());
+        }
+
+        using (var suffix = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { Range = new RangeHeaderValue(null, 10) } })
+        using (var tail = await app.Client.SendAsync(suffix))
+        {
+            Assert.Equal(stored[^10..], await tail.Content.ReadAsByteArrayAsync());
+        }
+
+        using (var beyond = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { Range = new RangeHeaderValue(stored.Length + 10, null) } })
+        using (var unsatisfiable = await app.Client.SendAsync(beyond))
+        {
+            Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, unsatisfiable.StatusCode);
+        }
+
+        using var first = await app.Client.GetAsync(uri);
+        using (var revalidation = new HttpRequestMessage(HttpMethod.Get, uri) { Headers = { IfNoneMatch = { first.Headers.ETag! } } })
+        using (var notModified = await app.Client.SendAsync(revalidation))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        }
+
+        using (var head = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, uri)))
+        {
+            Assert.Equal(stored.Length, head.Content.Headers.ContentLength);
+            Assert.Equal(first.Headers.ETag, head.Headers.ETag);
+        }
+
+        var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
+        Assert.Equal((400, 300), TestImages.SizeOf(await app.Client.GetByteArrayAsync(thumbnail)));
+        var render = Assert.Single(await s3.KeysAsync(bucket), key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal));
+        Assert.Equal((400, 300), TestImages.SizeOf((await s3.GetAsync(bucket, render))!));
+        Assert.Empty(Directory.GetDirectories(app.StoragePath, "*.renders"));
+
+        var ready = await app.Client.GetFromJsonAsync<JsonElement>("/health/ready");
+        Assert.Equal($"bucket {bucket} at {s3.Endpoint} is writable", ready.GetProperty("checks").GetProperty("storage").GetProperty("description").GetString());
+
+        using (var deleted = await app.Client.DeleteImageAsync(posted))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        Assert.DoesNotContain(await s3.KeysAsync(bucket), key => key.StartsWith(id, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_restarted_instance_answers_a_thumbnail_from_the_render_kept_in_the_bucket_and_never_a_damaged_one()
+    {
+        var bucket = s3.NewBucket();
+        using var storage = new TemporaryFolder("asgilook-bucket-sqlite-");
+        JsonElement posted;
+        string thumbnail, webp;
+        await using (var app = await TestApp.StartAsync(settings: On(bucket), storagePath: storage.Path))
+        {
+            posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(800, 600));
+            thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
+            webp = thumbnail.Replace(".jpeg", ".webp", StringComparison.Ordinal);
+            await app.Client.GetByteArrayAsync(thumbnail);
+            await app.Client.GetByteArrayAsync(webp);
+        }
+
+        var id = posted.GetProperty("id").GetString()!;
+        var renders = (await s3.KeysAsync(bucket)).Where(key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, renders.Count);
+        var damaged = renders.Single(key => key.EndsWith(".webp", StringComparison.Ordinal));
+        await s3.PutAsync(bucket, damaged, "RIFF\0\0\0\0WEBPVP8 truncated by someone"u8.ToArray());
+
+        // A new cache: the answers come from the bucket.
+        await using (var restarted = await TestApp.StartAsync(settings: On(bucket), storagePath: storage.Path))
+        {
+            using var kept = await restarted.Client.GetAsync(thumbnail);
+            Assert.Contains("kept", string.Join(",", kept.Headers.GetValues("Server-Timing")));
+            Assert.Equal((await s3.GetAsync(bucket, renders.Single(key => key.EndsWith(".jpeg", StringComparison.Ordinal))))!, await kept.Content.ReadAsByteArrayAsync());
+
+            using var rendered = await restarted.Client.GetAsync(webp);
+            Assert.DoesNotContain("kept", string.Join(",", rendered.Headers.GetValues("Server-Timing")));
+            Assert.Equal((400, 300), TestImages.SizeOf(await rendered.Content.ReadAsByteArrayAsync()));
+            Assert.Contains(restarted.Logs.Warnings(nameof(Thumbnails.ThumbnailRenderer)), line => line.Contains("not a whole image", StringComparison.Ordinal));
+        }
+
+        Assert.Equal((400, 300), TestImages.SizeOf((await s3.GetAsync(bucket, damaged))!));
+    }
+
+    [Fact]
+    public async Task While_the_bucket_is_away_uploads_answer_503_cached_answers_stay_and_it_comes_back_without_a_restart()
+    {
+        var bucket = s3.NewBucket();
+        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        {
+            ["Asgilook:LeftoverGracePeriod"] = "00:00:00",
+            ["Asgilook:S3:SweepInterval"] = "00:00:01",
+        }));
+        var kept = await app.Client.PostImageAsync(TestImages.RandomEllipses(640, 480));
+        var doomed = await app.Client.PostImageAsync(TestImages.RandomEllipses(640, 480));
+        var thumbnail = kept.GetProperty("thumbnails")[0].GetString()!;
+        var thumbnailBytes = await app.Client.GetByteArrayAsync(thumbnail);
+        var list = await app.Client.GetStringAsync("/images");
+
+        await s3.StopGatewayAsync();
+        try
+        {
+            using (var refused = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(320, 240))))
+            {
+                var problem = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+                Assert.Equal("Image store unavailable", problem.GetProperty("title").GetString());
+                Assert.Equal("5", refused.Headers.GetValues("Retry-After").Single());
+            }
+
+            Assert.Equal(list, await app.Client.GetStringAsync("/images"));
+            Assert.Equal(thumbnailBytes, await app.Client.GetByteArrayAsync(thumbnail));
+            using (var original = await app.Client.GetAsync(kept.GetProperty("image").GetString()))
+            {
+                await original.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            }
+
+            using (var ready = await app.Client.GetAsync("/health/ready"))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                var storage = (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("checks").GetProperty("storage");
+                Assert.StartsWith($"bucket {bucket} at {s3.Endpoint} does not answer (", storage.GetProperty("description").GetString());
+            }
+
+            // A delete still unlists; the bucket's copy goes once it is back.
+            using var deleted = await app.Client.DeleteImageAsync(doomed);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+        finally
+        {
+            await s3.StartGatewayAsync();
+        }
+
+        var after = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
+        Assert.NotNull(await s3.GetAsync(bucket, $"{after.GetProperty("id").GetString()}.jpeg"));
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/health/ready")).StatusCode);
+        var doomedKey = $"{doomed.GetProperty("id").GetString()}.jpeg";
+        await Loopback.WaitUntilAsync(async () => !(await s3.KeysAsync(bucket)).Contains(doomedKey), "the sweep did not delete the unlisted image's object");
+        Assert.Contains($"{kept.GetProperty("id").GetString()}.jpeg", await s3.KeysAsync(bucket));
+        Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains(S3Server.SecretKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_bucket_that_stalls_answers_503_within_the_timeout_and_recovers_when_it_flows()
+    {
+        var bucket = s3.NewBucket();
+        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
+        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        {
+            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
+        }));
+        var before = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
+
+        proxy.Stalled = true;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        using (var refused = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(320, 240))))
+        {
+            await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+        }
+
+        // Two attempts of one second each, and nothing hangs: not a timed test, a bound far from the default 100 s.
+        Assert.InRange(waited.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(20));
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/images")).StatusCode);
+
+        proxy.Stalled = false;
+        var after = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
+        var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
+        Assert.Equal(
+            new[] { before, after }.Select(image => image.GetProperty("id").GetString()),
+            listed.EnumerateArray().Select(image => image.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_stops_the_start_naming_the_bucket_and_S3s_refusal_never_the_secret()
+    {
+        var wrong = Secrets.KeyPrefix + "wrong-s3-secret-0123456789";
+        Secrets.Remember(wrong);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => TestApp.StartAsync(settings: On(s3.NewBucket(), new Dictionary<string, string?>
+        {
+            ["Asgilook:S3:SecretKey"] = wrong,
+        })));
+
+        Assert.Contains($"The image store (bucket asgilook-", failure.Message);
+        Assert.Contains("403 SignatureDoesNotMatch", failure.Message);
+        Assert.DoesNotContain(wrong, failure.Message);
+        Assert.DoesNotContain(S3Server.SecretKey, failure.Message);
+    }
+
+    [Fact]
+    public async Task An_object_no_image_lists_is_collected_after_the_grace_and_a_listed_one_never()
+    {
+        var bucket = s3.NewBucket();
+        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        {
+            ["Asgilook:LeftoverGracePeriod"] = "00:00:02",
+            ["Asgilook:S3:SweepInterval"] = "00:00:01",
+        }));
+        var listed = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
+        var orphan = $"{Guid.NewGuid()}.jpeg";
+        await s3.PutAsync(bucket, orphan, TestImages.RandomEllipses(32, 24, ".jpg"));
+        await s3.PutAsync(bucket, "someone-elses-file.txt", "not ours"u8.ToArray());
+
+        await Loopback.WaitUntilAsync(async () => !(await s3.KeysAsync(bucket)).Contains(orphan), "the sweep did not collect the orphan");
+
+        var keys = await s3.KeysAsync(bucket);
+        Assert.Contains($"{listed.GetProperty("id").GetString()}.jpeg", keys);
+        Assert.Contains("someone-elses-file.txt", keys);
+        Assert.Contains(BlobKeys.Identity, keys);
+    }
+}
