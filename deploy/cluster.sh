@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A local Asgilook cluster on loopback: PostgreSQL (the catalog), Redis (shared cache, fill locks,
-# events), N instances on consecutive ports sharing one storage folder, and nginx in front.
+# events), N instances on consecutive ports sharing one storage folder, and nginx in front. With --s3,
+# the images live in a bucket of a real S3 server (Ceph radosgw, started by deploy/s3-local.sh) and
+# every instance has a folder of its own: instances share no folder, as on several machines.
 #
 #   deploy/cluster.sh                  2 instances; nginx on http://127.0.0.1:8000, instances on 8001, 8002
 #   deploy/cluster.sh --instances 3 --port 9000
+#   deploy/cluster.sh --s3             the same on a bucket (S3 endpoint, bucket and keys in cluster.env)
 #
 # Runs until Ctrl-C (or SIGTERM), then stops everything and deletes what it made. Missing
 # PostgreSQL, Redis or nginx are installed from Debian's packages. Everything lives in one temporary
@@ -21,12 +24,14 @@ root=$PWD
 instances=2
 port=8000
 keep=false
+s3=false
 while [ $# -gt 0 ]; do
     case $1 in
         --instances) instances=$2; shift 2 ;;
         --port) port=$2; shift 2 ;;
         --keep) keep=true; shift ;;
-        *) echo "usage: deploy/cluster.sh [--instances N] [--port P] [--keep]" >&2; exit 2 ;;
+        --s3) s3=true; shift ;;
+        *) echo "usage: deploy/cluster.sh [--instances N] [--port P] [--keep] [--s3]" >&2; exit 2 ;;
     esac
 done
 
@@ -86,6 +91,7 @@ stop() {
     trap - EXIT INT TERM
     echo "cluster: stopping" >&2
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    if [ -d "$work/s3" ]; then bash "$root/deploy/s3-local.sh" stop "$work/s3" 2>/dev/null || true; fi
     # runuser does not pass signals on to PostgreSQL: ask it to stop itself, at once if it will not.
     if [ -f "$work/postgres/data/postmaster.pid" ]; then
         as_postgres "$pg_bin/pg_ctl" -D "$work/postgres/data" stop -m fast -t 15 >/dev/null 2>&1 \
@@ -156,6 +162,16 @@ cores=$(nproc)
 export DOTNET_GCHeapCount=${DOTNET_GCHeapCount:-$(printf '%x' $(( cores / instances > 0 ? cores / instances : 1 )))}
 export DOTNET_GCNoAffinitize=${DOTNET_GCNoAffinitize:-1}
 export ASGI_LOOK_STORAGE_PATH=$work/images
+if $s3; then
+    # Ceph's gateway on one in-memory OSD (its objects last as long as the cluster), with keys made for this run.
+    s3_access_key=asgilook-$(secret) s3_secret_key=$(secret)
+    mkdir -p "$work/s3"
+    S3_ACCESS_KEY=$s3_access_key S3_SECRET_KEY=$s3_secret_key bash "$root/deploy/s3-local.sh" start "$work/s3" >"$work/logs/s3.env" 2>"$work/logs/s3.log" \
+        || { tail -n 20 "$work/logs/s3.log" >&2; exit 1; }
+    export ASGI_LOOK_S3_ENDPOINT=$(sed -n 's/^S3_ENDPOINT=//p' "$work/logs/s3.env")
+    export ASGI_LOOK_S3_BUCKET=asgilook ASGI_LOOK_S3_ACCESS_KEY=$s3_access_key ASGI_LOOK_S3_SECRET_KEY=$s3_secret_key
+    rm -f "$work/logs/s3.env" "$work/s3/s3.env"
+fi
 export ASGI_LOOK_REDIS_HOST=redis://asgilook:$redis_password@127.0.0.1:$redis_port/0
 export ASGI_LOOK_DATABASE="Host=127.0.0.1;Port=$postgres_port;Username=asgilook;Password=$asgilook_db_password;Database=asgilook"
 # Deleting any image takes an admin key: one is made unless given, and kept only in cluster.env.
@@ -166,8 +182,10 @@ upstreams=
 instance_pids=
 for i in $(seq 1 "$instances"); do
     instance_port=$((port + i))
+    # With a bucket, a folder of its own (for nothing it cannot lose); otherwise the shared one.
+    if $s3; then mkdir -p "$work/instance-$i"; storage=$work/instance-$i; else storage=$work/images; fi
     # Metrics and readiness details on a loopback port of their own, which nginx does not proxy.
-    Asgilook__ManagementUrls=http://127.0.0.1:$((port + 100 + i)) \
+    ASGI_LOOK_STORAGE_PATH=$storage Asgilook__ManagementUrls=http://127.0.0.1:$((port + 100 + i)) \
         dotnet "$ASGILOOK_DLL" --urls "http://127.0.0.1:$instance_port" >"$work/logs/instance-$i.log" 2>&1 &
     pids+=($!)
     instance_pids+="$! "
@@ -218,10 +236,15 @@ REDIS_PASSWORD=$redis_password
 REDIS_OPERATOR_PASSWORD=$redis_operator_password
 STORAGE=$work/images
 ADMIN_KEY=${ASGI_LOOK_ADMIN_KEYS%%,*}
+S3_ENDPOINT=${ASGI_LOOK_S3_ENDPOINT:-}
+S3_BUCKET=${ASGI_LOOK_S3_BUCKET:-}
+S3_ACCESS_KEY=${ASGI_LOOK_S3_ACCESS_KEY:-}
+S3_SECRET_KEY=${ASGI_LOOK_S3_SECRET_KEY:-}
 ENV
 )
 echo "cluster: $instances instance(s) on 127.0.0.1:$((port + 1))-$((port + instances)) behind nginx on http://127.0.0.1:$port"
 echo "cluster: metrics and readiness on 127.0.0.1:$((port + 101))-$((port + 100 + instances)); the admin key is in $work/cluster.env"
 echo "cluster: PostgreSQL on $postgres_port, Redis on $redis_port, files and logs in $work"
+if $s3; then echo "cluster: images in bucket $ASGI_LOOK_S3_BUCKET at $ASGI_LOOK_S3_ENDPOINT (its keys are in cluster.env)"; fi
 echo "cluster: ready (Ctrl-C stops it)"
 wait

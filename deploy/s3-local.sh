@@ -12,7 +12,8 @@
 #                           stops or starts only the S3 gateway: the bucket goes away and comes back with
 #                           every object it held (they live in the OSD, which keeps running).
 #
-# Environment (all optional): S3_PORT (gateway port; default: a free one), S3_LOCAL_MON_PORT,
+# Environment (all optional): S3_PORT (gateway port; default: a free one), S3_BIND (the gateway's
+# address, 127.0.0.1; 0.0.0.0 in a container), S3_LOCAL_MON_PORT,
 # S3_ACCESS_KEY / S3_SECRET_KEY (default local-access-key / local-secret-key), S3_REGION (us-east-1;
 # the gateway accepts any region in the signature), S3_LOCAL_MEM_MB (memstore capacity, default 4096:
 # objects live in the OSD's memory, RAM is used only as data is written), S3_LOCAL_START_TIMEOUT (s, 120).
@@ -192,7 +193,7 @@ paxos propose interval = 0.05
 [client.rgw.a]
 # radosgw defaults to a "secure" mon connection, which needs cephx; cephx is off here
 ms mon client mode = crc
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=${S3_BIND:-127.0.0.1}:$port
 rgw data = $D/rgw
 rgw thread pool size = 32
 rgw enable usage log = false

@@ -20,34 +20,11 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
     public async Task ClusterScriptStartsInstancesBehindNginxAndCleansUpWhenStopped()
     {
         var port = Loopback.FreePorts(3);
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(Deploy, "cluster.sh"), "--instances", "2", "--port", port.ToString() })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ASGILOOK_DLL"] = Path.Combine(AppContext.BaseDirectory, "Asgilook.dll");
-        start.Environment["POSTGRES_PORT"] = Loopback.FreePort().ToString();
-        start.Environment["REDIS_PORT"] = Loopback.FreePort().ToString();
-        using var script = Process.Start(start)!;
-        var errors = script.StandardError.ReadToEndAsync();
-        var output = new List<string>();
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120)))
-        {
-            while (await script.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-            {
-                output.Add(line);
-                if (line.Contains("ready", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
-        }
-
-        var folder = WorkFolder().Match(string.Join('\n', output)).Groups[1].Value;
+        var script = await ClusterScript.StartAsync(port);
+        var (folder, output) = (script.Folder, script.Output);
         try
         {
-            Assert.True(Directory.Exists(folder), $"the cluster did not start:\n{string.Join('\n', output)}\n{(script.HasExited ? await errors : string.Empty)}");
+            Assert.True(script.Started, $"the cluster did not start:\n{output}\n{await script.ErrorsAsync()}");
             using var nginx = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             var posted = await nginx.PostImageAsync(TestImages.RandomEllipses());
             foreach (var instance in new[] { port + 1, port + 2 })
@@ -80,7 +57,7 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "cluster.env")));
             }
 
-            Assert.DoesNotContain(adminKey, string.Join('\n', output));
+            Assert.DoesNotContain(adminKey, output);
             using (var own = await nginx.DeleteImageAsync(posted))
             {
                 Assert.Equal(HttpStatusCode.NoContent, own.StatusCode); // its own token works through nginx
@@ -103,7 +80,7 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
             Assert.Contains("NOAUTH", await RedisSaysAsync(redisPort, "PING"));
             var redisPassword = RedisPassword().Match(environment).Groups[1].Value;
             Assert.Contains("NOPERM", await RedisSaysAsync(redisPort, $"AUTH asgilook {redisPassword}", "FLUSHALL"));
-            Assert.DoesNotContain(redisPassword, string.Join('\n', output));
+            Assert.DoesNotContain(redisPassword, output);
             var postgresPort = PostgresPort().Match(environment).Groups[1].Value;
             await using (var passwordless = new Npgsql.NpgsqlConnection($"Host=127.0.0.1;Port={postgresPort};Username=postgres;Database=postgres;Timeout=3"))
             {
@@ -118,12 +95,7 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         }
         finally
         {
-            using (var stop = Process.Start("kill", ["-TERM", script.Id.ToString()]))
-            {
-                await stop.WaitForExitAsync();
-            }
-
-            await script.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+            await script.DisposeAsync();
         }
 
         Assert.False(Directory.Exists(folder), "the cluster's folder was left behind");
@@ -222,6 +194,21 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
         Assert.DoesNotContain("9090:", compose);
         Assert.Contains("proxy_set_header X-Forwarded-For $remote_addr;", shared);
 
+        // The bucket layout, in both: the same S3 variables, a secret key made at start, a folder per instance.
+        var s3 = File.ReadAllText(Path.Combine(Deploy, "docker-compose.s3.yml"));
+        foreach (var variable in new[] { "ASGI_LOOK_S3_ENDPOINT", "ASGI_LOOK_S3_BUCKET", "ASGI_LOOK_S3_ACCESS_KEY", "ASGI_LOOK_S3_SECRET_KEY" })
+        {
+            Assert.Matches($"{variable}[:=]", s3);
+            Assert.Contains($"{variable}=", script);
+        }
+
+        Assert.Contains("ASGI_LOOK_S3_SECRET_KEY=$$(cat /secrets/s3-secret.key)", s3);
+        Assert.Contains("s3-secret.key; do", compose);
+        Assert.Contains("ASGI_LOOK_STORAGE_PATH: /local", s3);
+        Assert.Contains("storage=$work/instance-$i", script);
+        Assert.Contains("COPY deploy/s3-local.sh", File.ReadAllText(Path.Combine(Deploy, "s3", "Dockerfile")));
+        Assert.Contains("deploy/s3-local.sh", script);
+
         // Instances sharing a machine's cores keep their GC threads unpinned in both.
         Assert.Contains("DOTNET_GCNoAffinitize: \"1\"", compose);
         Assert.Contains("export DOTNET_GCNoAffinitize=", script);
@@ -318,9 +305,6 @@ public sealed partial class DeployTests(PostgresServer postgres, RedisCacheBacke
 
     [GeneratedRegex(@"printf '(user default off[^']*)'")]
     private static partial Regex AclLine();
-
-    [GeneratedRegex(@"files and logs in (\S+)")]
-    private static partial Regex WorkFolder();
 
     [GeneratedRegex(@"ADMIN_KEY=(\S+)")]
     private static partial Regex AdminKey();

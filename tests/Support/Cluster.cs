@@ -28,8 +28,19 @@ public sealed class Cluster : IAsyncDisposable
 
     public string StoragePath => Path.Combine(_folder.Path, "images");
 
+    /// <summary>The storage folder of one instance, when the cluster was started on a bucket.</summary>
+    public string InstanceFolder(int instance) => Path.Combine(_folder.Path, $"instance-{instance}");
+
+    /// <summary>The bucket holding the images, when the cluster was started on one.</summary>
+    public string? Bucket { get; private init; }
+
     /// <param name="settings">More environment for every instance (e.g. <c>Asgilook__RateLimits__UploadsPerMinute</c>).</param>
-    public static async Task<Cluster> StartAsync(int instances, PostgresServer postgres, RedisCacheBackend redis, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="s3">
+    /// When given, the images live in a new bucket of that server (<see cref="Bucket"/>) and every instance has a storage
+    /// folder of its own: they share no folder, as on several machines.
+    /// </param>
+    public static async Task<Cluster> StartAsync(
+        int instances, PostgresServer postgres, RedisCacheBackend redis, IReadOnlyDictionary<string, string?>? settings = null, S3Server? s3 = null)
     {
         var nginx = new[] { "/usr/sbin/nginx", "/usr/bin/nginx" }.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException("nginx is not installed, and the cluster tests need a real one. Run ./test.sh, which installs it.");
@@ -47,12 +58,16 @@ public sealed class Cluster : IAsyncDisposable
             ["Asgilook__TrustedProxies__0"] = "127.0.0.1",
             ["ASGI_LOOK_ADMIN_KEYS"] = Secrets.AdminKey,
         };
-        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        var bucket = s3?.NewBucket();
+        foreach (var (name, value) in (s3?.Settings(bucket!) ?? []).Concat(settings ?? new Dictionary<string, string?>()))
         {
             environment[name] = value;
         }
 
-        var started = await Task.WhenAll(Enumerable.Range(0, instances).Select(_ => ServerProcess.StartAsync(environment)));
+        var started = await Task.WhenAll(Enumerable.Range(0, instances).Select(instance => ServerProcess.StartAsync(s3 is null ? environment : new(environment)
+        {
+            ["ASGI_LOOK_STORAGE_PATH"] = Directory.CreateDirectory(Path.Combine(folder.Path, $"instance-{instance}")).FullName,
+        })));
 
         var port = Loopback.FreePort();
         var configuration = Path.Combine(folder.Path, "nginx.conf");
@@ -95,7 +110,7 @@ public sealed class Cluster : IAsyncDisposable
             throw new InvalidOperationException($"nginx exited: {await process.StandardError.ReadToEndAsync()}");
         }
 
-        return new Cluster(folder, started, process, port);
+        return new Cluster(folder, started, process, port) { Bucket = bucket };
     }
 
     /// <summary>
