@@ -158,6 +158,16 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
                 Assert.Equal("5", refused.Headers.GetValues("Retry-After").Single());
             }
 
+            // Found away a moment ago: the next upload is refused before its body is read and converted for nothing.
+            var converted = await MetricAsync(app, "asgilook_upload_conversion_duration_seconds_count");
+            using (var early = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(320, 240))))
+            {
+                await early.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
+            }
+
+            Assert.Equal(converted, await MetricAsync(app, "asgilook_upload_conversion_duration_seconds_count"));
+            Assert.True(await MetricAsync(app, "asgilook_store_duration_seconds_count", "outcome=\"unavailable\"") >= 1);
+
             Assert.Equal(list, await app.Client.GetStringAsync("/images"));
             Assert.Equal(thumbnailBytes, await app.Client.GetByteArrayAsync(thumbnail));
             using (var original = await app.Client.GetAsync(kept.GetProperty("image").GetString()))
@@ -181,14 +191,20 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
             await s3.StartGatewayAsync();
         }
 
+        // Back: readiness says so (any call that reaches the bucket ends the refusals), and uploads are taken again.
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/health/ready")).StatusCode);
         var after = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
         Assert.NotNull(await s3.GetAsync(bucket, $"{after.GetProperty("id").GetString()}.jpeg"));
-        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/health/ready")).StatusCode);
         var doomedKey = $"{doomed.GetProperty("id").GetString()}.jpeg";
         await Loopback.WaitUntilAsync(async () => !(await s3.KeysAsync(bucket)).Contains(doomedKey), "the sweep did not delete the unlisted image's object");
         Assert.Contains($"{kept.GetProperty("id").GetString()}.jpeg", await s3.KeysAsync(bucket));
         Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains(S3Server.SecretKey, StringComparison.Ordinal));
     }
+
+    private static async Task<double> MetricAsync(TestApp app, string name, string labels = "") =>
+        (await app.Client.GetStringAsync("/metrics")).Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public async Task A_bucket_that_stalls_answers_503_within_the_timeout_and_recovers_when_it_flows()
@@ -213,6 +229,7 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/images")).StatusCode);
 
         proxy.Stalled = false;
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/health/ready")).StatusCode);
         var after = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
         var listed = await app.Client.GetFromJsonAsync<JsonElement>("/images");
         Assert.Equal(

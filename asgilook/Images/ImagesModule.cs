@@ -71,7 +71,7 @@ public sealed class ImagesModule : ICarterModule
                 "or a decode that needs more than a conversion worker may hold (SandboxMemoryMegabytes); " +
                 "415 for an SVG holding a picture or a reference outside itself; " +
                 "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout, or whose decoder fails; " +
-                "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start or the catalog database does not answer; " +
+                "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start, or the catalog database or the bucket does not answer; " +
                 "507 when the storage has under MinFreeDiskMegabytes free.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {
@@ -195,6 +195,8 @@ public sealed class ImagesModule : ICarterModule
         {
             return Problems.InsufficientStorage();
         }
+
+        store.ThrowIfStoreAway();
 
         var (body, refusal) = await UploadBody.ReadAsync(
             context, limits.MaxUploadBytes, services.Budget, uploader.Client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);

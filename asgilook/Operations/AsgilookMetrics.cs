@@ -21,6 +21,7 @@ public sealed class AsgilookMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _workersStarted;
     private readonly Counter<long> _workersEnded;
+    private readonly Histogram<double> _storeSeconds;
 
     public AsgilookMetrics(IMeterFactory meters)
     {
@@ -38,6 +39,8 @@ public sealed class AsgilookMetrics
         _workersStarted = meter.CreateCounter<long>("asgilook.sandbox.workers_started", "{process}", "Conversion worker processes started.");
         _workersEnded = meter.CreateCounter<long>("asgilook.sandbox.workers_ended", "{process}",
             "Conversion worker processes ended, by reason: memory (killed past the ceiling), time (killed past the deadline), allocation failed, died, broke the protocol, grew (retired), ended while idle.");
+        _storeSeconds = meter.CreateHistogram<double>("asgilook.store.duration", "s",
+            "Calls to the bucket holding the images (S3), by operation (put, get, head, delete, list) and outcome (ok, unavailable): their count and time.");
         _rejected = meter.CreateCounter<long>("asgilook.requests.rejected", "{request}", "Requests answered with a 4xx problem or a 503, by status.");
     }
 
@@ -72,6 +75,9 @@ public sealed class AsgilookMetrics
     }
 
     public void ThumbnailRead() => _thumbnailsRead.Add(1);
+
+    public void StoreCall(string operation, bool reached, TimeSpan duration) => _storeSeconds.Record(
+        duration.TotalSeconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", reached ? "ok" : "unavailable"));
 
     public void UploadReceived(long bodyBytes) => _uploadBytes.Add(bodyBytes);
 

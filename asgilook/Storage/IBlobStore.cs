@@ -19,6 +19,13 @@ public interface IBlobStore
     long? FreeBytes();
 
     /// <summary>
+    /// Why the store was found unreachable by a call in the last few seconds (as many as a refused request is told to wait
+    /// before it retries); null when it was not. Uploads are refused at once meanwhile, before their bodies are read and
+    /// converted for nothing. The folder is never away: its failures are the disk's, answered as they come.
+    /// </summary>
+    string? AwayReason { get; }
+
+    /// <summary>
     /// Whether the original is certainly gone, as far as a cheap look tells. The folder looks; a bucket never does (a
     /// round trip per request), trusting the catalog's order of writes instead: a read of an object that is gone finds out.
     /// </summary>

@@ -22,6 +22,8 @@ public sealed class ImageFiles(string root) : IBlobStore
 
     public string Description => Root;
 
+    public string? AwayReason => null;
+
     private string Incoming => Path.Combine(Root, IncomingFolder);
 
     public Task PrepareAsync(CancellationToken cancellationToken)

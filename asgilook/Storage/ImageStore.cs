@@ -23,6 +23,16 @@ public sealed partial class ImageStore(
     /// </summary>
     public bool HasRoomForUploads() => blobs.FreeBytes() is not { } free || free >= options.Value.MinFreeDiskMegabytes * 1024 * 1024;
 
+    /// <summary>Refuses an upload at once (before its body is read) while the bucket was just found unreachable.</summary>
+    /// <exception cref="StoreUnavailableException">It was, a few seconds ago.</exception>
+    public void ThrowIfStoreAway()
+    {
+        if (blobs.AwayReason is { } reason)
+        {
+            throw new StoreUnavailableException(blobs.Description, reason);
+        }
+    }
+
     /// <summary>The image, or null when it is unknown or its file is gone.</summary>
     public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
     {

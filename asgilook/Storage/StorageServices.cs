@@ -15,7 +15,7 @@ public static class StorageServices
     {
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBlobStore>(provider => provider.Settings().S3 is { Configured: true } s3
-            ? new BucketStore(s3)
+            ? new BucketStore(s3, provider.GetRequiredService<Operations.AsgilookMetrics>())
             : new ImageFiles(provider.Settings().StoragePath));
         services.TryAddSingleton<IImageCatalog>(provider => provider.Settings().Database is { Length: > 0 } database
             ? new PostgresImageCatalog(database)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -28,8 +29,17 @@ public sealed class BucketStore : IBlobStore, IDisposable
     private readonly string _bucket;
     private readonly TimeSpan _timeout;
 
-    public BucketStore(S3Options options)
+    /// <summary>How long a failed call marks the bucket away: the Retry-After its 503s carry.</summary>
+    private static readonly TimeSpan AwayFor = TimeSpan.FromSeconds(5);
+
+    private readonly AsgilookMetrics? _metrics;
+    private volatile Away? _away;
+
+    private sealed record Away(long At, string Reason);
+
+    public BucketStore(S3Options options, AsgilookMetrics? metrics = null)
     {
+        _metrics = metrics;
         _s3 = S3Clients.Create(options);
         _bucket = options.Bucket!;
         _timeout = options.Timeout;
@@ -46,9 +56,12 @@ public sealed class BucketStore : IBlobStore, IDisposable
 
     public long? FreeBytes() => null;
 
+    public string? AwayReason =>
+        _away is { } away && Stopwatch.GetElapsedTime(away.At) < AwayFor ? away.Reason : null;
+
     public bool KnownMissing(Guid id) => false;
 
-    public Task PrepareAsync(CancellationToken cancellationToken) => CallAsync(async token =>
+    public Task PrepareAsync(CancellationToken cancellationToken) => CallAsync("list", async token =>
     {
         try
         {
@@ -71,14 +84,14 @@ public sealed class BucketStore : IBlobStore, IDisposable
     }
 
     public async Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken) =>
-        await CallAsync(token => ObjectReadStream.OpenAsync(_s3, _bucket, BlobKeys.Original(id), _timeout, token), cancellationToken);
+        await CallAsync("get", token => ObjectReadStream.OpenAsync(_s3, _bucket, BlobKeys.Original(id), _timeout, token), cancellationToken);
 
     public Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken) =>
         GetBytesAsync(BlobKeys.Original(id), int.MaxValue, cancellationToken);
 
     public async Task DeleteAsync(Guid id, CancellationToken cancellationToken)
     {
-        await CallAsync(token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Original(id), token), cancellationToken);
+        await CallAsync("delete", token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Original(id), token), cancellationToken);
         await DeleteRendersAsync(id, cancellationToken);
     }
 
@@ -98,7 +111,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
     }
 
     public Task DeleteRenderAsync(Guid id, string name, CancellationToken cancellationToken) =>
-        CallAsync(token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Render(id, name), token), cancellationToken);
+        CallAsync("delete", token => _s3.DeleteObjectAsync(_bucket, BlobKeys.Render(id, name), token), cancellationToken);
 
     /// <summary>From one listing of the bucket's originals, not a request per image.</summary>
     public async Task<IReadOnlyDictionary<Guid, FilePresence>> PresenceAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken)
@@ -119,7 +132,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
     {
         var key = $"{ProbePrefix}{Guid.NewGuid():N}";
         await PutAsync(key, [1], "application/octet-stream", createOnly: false, cancellationToken);
-        await CallAsync(token => _s3.DeleteObjectAsync(_bucket, key, token), cancellationToken);
+        await CallAsync("delete", token => _s3.DeleteObjectAsync(_bucket, key, token), cancellationToken);
     }
 
     public async Task<string?> ReadIdentityAsync(CancellationToken cancellationToken) =>
@@ -167,7 +180,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
 
     /// <summary>Writes an object; with <paramref name="createOnly"/>, false (and nothing written) when one exists already.</summary>
     private Task<bool> PutAsync(string key, byte[] bytes, string contentType, bool createOnly, CancellationToken cancellationToken) =>
-        CallAsync(async token =>
+        CallAsync("put", async token =>
         {
             var request = new PutObjectRequest
             {
@@ -190,7 +203,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
         }, cancellationToken);
 
     /// <summary>An object's bytes; null when it does not exist or is larger than <paramref name="maxBytes"/>.</summary>
-    private Task<byte[]?> GetBytesAsync(string key, int maxBytes, CancellationToken cancellationToken) => CallAsync(async token =>
+    private Task<byte[]?> GetBytesAsync(string key, int maxBytes, CancellationToken cancellationToken) => CallAsync("get", async token =>
     {
         try
         {
@@ -212,7 +225,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
         }
     }, cancellationToken);
 
-    private Task<bool> ExistsAsync(string key, CancellationToken cancellationToken) => CallAsync(async token =>
+    private Task<bool> ExistsAsync(string key, CancellationToken cancellationToken) => CallAsync("head", async token =>
     {
         try
         {
@@ -240,7 +253,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
     {
         foreach (var batch in keys.Chunk(1000))
         {
-            await CallAsync(token => _s3.DeleteObjectsAsync(new DeleteObjectsRequest
+            await CallAsync("delete", token => _s3.DeleteObjectsAsync(new DeleteObjectsRequest
             {
                 BucketName = _bucket,
                 Objects = [.. batch.Select(key => new KeyVersion { Key = key })],
@@ -256,7 +269,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
         string? continuation = null;
         do
         {
-            var page = await CallAsync(token => _s3.ListObjectsV2Async(new ListObjectsV2Request
+            var page = await CallAsync("list", token => _s3.ListObjectsV2Async(new ListObjectsV2Request
             {
                 BucketName = _bucket,
                 Prefix = prefix,
@@ -275,20 +288,27 @@ public sealed class BucketStore : IBlobStore, IDisposable
     }
 
     /// <summary>Runs one call to the bucket; any way it cannot be reached becomes a <see cref="StoreUnavailableException"/>.</summary>
-    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    private async Task<T> CallAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            return await call(cancellationToken);
+            var result = await call(cancellationToken);
+            _metrics?.StoreCall(operation, reached: true, Stopwatch.GetElapsedTime(started));
+            _away = null;
+            return result;
         }
         catch (Exception e) when (Unreachable(e, cancellationToken))
         {
-            throw new StoreUnavailableException(Description, Redaction.Describe(e));
+            _metrics?.StoreCall(operation, reached: false, Stopwatch.GetElapsedTime(started));
+            var reason = Redaction.Describe(e);
+            _away = new Away(Stopwatch.GetTimestamp(), reason);
+            throw new StoreUnavailableException(Description, reason);
         }
     }
 
-    private Task CallAsync(Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
-        CallAsync(async token => { await call(token); return true; }, cancellationToken);
+    private Task CallAsync(string operation, Func<CancellationToken, Task> call, CancellationToken cancellationToken) =>
+        CallAsync(operation, async token => { await call(token); return true; }, cancellationToken);
 
     private static bool Unreachable(Exception e, CancellationToken cancellationToken) => e switch
     {
