@@ -238,6 +238,39 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
     }
 
     [Fact]
+    public async Task An_original_cut_short_by_a_stalling_bucket_ends_its_answer_and_the_next_is_whole()
+    {
+        var bucket = s3.NewBucket();
+        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
+        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        {
+            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
+        }));
+        var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
+        var uri = posted.GetProperty("image").GetString()!;
+        // Larger than every buffer between the bucket and the answer, so that a stall is met mid-body: an object put in
+        // its place by hand (the answer is the object's, whatever it is).
+        var whole = new byte[24 * 1024 * 1024];
+        Random.Shared.NextBytes(whole);
+        await s3.PutAsync(bucket, $"{posted.GetProperty("id").GetString()}.jpeg", whole);
+
+        using (var response = await app.Client.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(whole.Length, response.Content.Headers.ContentLength);
+            await using var body = await response.Content.ReadAsStreamAsync();
+            var start = new byte[1000];
+            await body.ReadExactlyAsync(start);
+            proxy.Stalled = true;
+            // The bucket stops sending mid-body: the answer ends short (never padded, never a 200 with the wrong bytes).
+            await Assert.ThrowsAnyAsync<Exception>(async () => await body.CopyToAsync(Stream.Null));
+        }
+
+        proxy.Stalled = false;
+        Assert.Equal(whole, await app.Client.GetByteArrayAsync(uri));
+        Assert.DoesNotContain(app.Logs.Entries, entry => (entry.Exception?.ToString() ?? "").Contains("Amazon", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_wrong_secret_stops_the_start_naming_the_bucket_and_S3s_refusal_never_the_secret()
     {
         var wrong = Secrets.KeyPrefix + "wrong-s3-secret-0123456789";

@@ -14,25 +14,27 @@ internal sealed class ObjectReadStream : Stream
     private readonly string _bucket;
     private readonly string _key;
     private readonly TimeSpan _timeout;
+    private readonly string _store;
     private GetObjectResponse? _response;
     private Stream? _body;
     private long _bodyAt;
     private long _position;
 
-    private ObjectReadStream(IAmazonS3 s3, string bucket, string key, TimeSpan timeout, GetObjectResponse first)
+    private ObjectReadStream(IAmazonS3 s3, string bucket, string key, TimeSpan timeout, string store, GetObjectResponse first)
     {
-        (_s3, _bucket, _key, _timeout) = (s3, bucket, key, timeout);
+        (_s3, _bucket, _key, _timeout, _store) = (s3, bucket, key, timeout, store);
         (_response, _body) = (first, first.ResponseStream);
         Length = first.ContentLength;
     }
 
     /// <summary>Starts reading the object from its start; null when it does not exist.</summary>
-    public static async Task<ObjectReadStream?> OpenAsync(IAmazonS3 s3, string bucket, string key, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <param name="store">The store's description, for what a failed read says.</param>
+    public static async Task<ObjectReadStream?> OpenAsync(IAmazonS3 s3, string bucket, string key, TimeSpan timeout, string store, CancellationToken cancellationToken)
     {
         try
         {
             var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key }, cancellationToken);
-            return new ObjectReadStream(s3, bucket, key, timeout, response);
+            return new ObjectReadStream(s3, bucket, key, timeout, store, response);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
         {
@@ -68,20 +70,33 @@ internal sealed class ObjectReadStream : Stream
             return 0;
         }
 
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(_timeout);
-        if (_body is null || _bodyAt != _position)
+        // Bounded by the store's timeout, not cancelled with the answer (see BucketStore's calls): a client that left
+        // ends the answer, which disposes this stream.
+        cancellationToken.ThrowIfCancellationRequested();
+        using var bounded = new CancellationTokenSource(_timeout);
+        int read;
+        try
         {
-            CloseBody();
-            _response = await _s3.GetObjectAsync(
-                new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(_position, Length - 1) }, bounded.Token);
-            (_body, _bodyAt) = (_response.ResponseStream, _position);
+            if (_body is null || _bodyAt != _position)
+            {
+                CloseBody();
+                _response = await _s3.GetObjectAsync(
+                    new GetObjectRequest { BucketName = _bucket, Key = _key, ByteRange = new ByteRange(_position, Length - 1) }, bounded.Token);
+                (_body, _bodyAt) = (_response.ResponseStream, _position);
+            }
+
+            read = await _body.ReadAsync(buffer, bounded.Token);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or HttpRequestException or OperationCanceledException
+            or (IOException and not StoreUnavailableException))
+        {
+            // Mid-answer: the answer is cut short; what is logged says why, never the SDK's own text.
+            throw new StoreUnavailableException(_store, Operations.Redaction.Describe(e));
         }
 
-        var read = await _body.ReadAsync(buffer, bounded.Token);
         if (read == 0)
         {
-            throw new IOException($"The object {_key} ended at {_position} of {Length} bytes.");
+            throw new StoreUnavailableException(_store, $"the object ended at {_position} of {Length} bytes");
         }
 
         _position += read;
