@@ -94,7 +94,7 @@ public abstract class BlobStoreContract : IAsyncLifetime
         await Store.DeleteAsync(id, CancellationToken.None);
         Assert.Null(await Store.ReadOriginalAsync(id, CancellationToken.None));
         Assert.Null(await Store.ReadRenderAsync(id, "32x24.a.jpeg", render.Length, CancellationToken.None));
-        Assert.True(Store.KnownMissing(id) || Store is BucketStore);
+        Assert.True(Store.KnownMissing(id) || Store is BucketStore or CachedBucketStore);
     }
 
     [Fact]
@@ -184,6 +184,22 @@ public sealed class BucketBlobStoreTests(S3Server s3) : BlobStoreContract, IClas
     public override Task DisposeAsync()
     {
         ((BucketStore)Store).Dispose();
+        return Task.CompletedTask;
+    }
+}
+
+[Trait(Needs.Trait, Needs.S3)]
+public sealed class CachedBucketBlobStoreTests(S3Server s3) : BlobStoreContract, IClassFixture<S3Server>
+{
+    private readonly TemporaryFolder _folder = new("asgilook-read-cache-");
+
+    protected override Task<IBlobStore> CreateAsync() => Task.FromResult<IBlobStore>(
+        new CachedBucketStore(new BucketStore(s3.Options(s3.NewBucket())), new ReadCache(_folder.Path, 1024 * 1024)));
+
+    public override Task DisposeAsync()
+    {
+        ((CachedBucketStore)Store).Dispose();
+        _folder.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Asgilook.Storage.Bucket;
 using Xunit;
 
 namespace Asgilook.Tests;
@@ -27,12 +28,14 @@ public sealed class BucketClusterTests(PostgresServer postgres, RedisCacheBacken
         Assert.Equal(bytes, await b.GetByteArrayAsync(original));
         Assert.Equal((320, 180), TestImages.SizeOf(await b.GetByteArrayAsync(thumbnail)));
         Assert.Equal(id, Assert.Single((await b.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray()).GetProperty("id").GetString());
-        Assert.Contains(await s3.KeysAsync(cluster.Bucket!), key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal));
+        await Loopback.WaitUntilAsync(async () => (await s3.KeysAsync(cluster.Bucket!)).Any(key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal)), "the render was not kept in the bucket");
         foreach (var instance in new[] { 0, 1 })
         {
-            // Nothing an instance could not lose: no original, no render in its own folder.
-            Assert.Empty(Directory.GetFiles(cluster.InstanceFolder(instance), "*.jpeg", SearchOption.AllDirectories));
-            Assert.Empty(Directory.GetDirectories(cluster.InstanceFolder(instance), "*.renders"));
+            // Nothing an instance could not lose: no render in its own folder, originals only as copies in its read cache.
+            var folder = cluster.InstanceFolder(instance);
+            Assert.DoesNotContain(Directory.GetFiles(folder, "*.jpeg", SearchOption.AllDirectories), path => Path.GetDirectoryName(path) != Path.Combine(folder, ReadCache.FolderName));
+            Assert.Equal([$"{id}.jpeg"], Directory.GetFiles(Path.Combine(folder, ReadCache.FolderName)).Select(Path.GetFileName));
+            Assert.Empty(Directory.GetDirectories(folder, "*.renders"));
         }
 
         using (var deleted = await b.DeleteImageAsync(posted))

@@ -80,6 +80,8 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
 
         var thumbnail = posted.GetProperty("thumbnails")[0].GetString()!;
         Assert.Equal((400, 300), TestImages.SizeOf(await app.Client.GetByteArrayAsync(thumbnail)));
+        // Kept after it was answered: a moment later, in the bucket.
+        await Loopback.WaitUntilAsync(async () => (await s3.KeysAsync(bucket)).Any(key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal)), "the render was not kept");
         var render = Assert.Single(await s3.KeysAsync(bucket), key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal));
         Assert.Equal((400, 300), TestImages.SizeOf((await s3.GetAsync(bucket, render))!));
         Assert.Empty(Directory.GetDirectories(app.StoragePath, "*.renders"));
@@ -147,6 +149,7 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         var thumbnail = kept.GetProperty("thumbnails")[0].GetString()!;
         var thumbnailBytes = await app.Client.GetByteArrayAsync(thumbnail);
         var list = await app.Client.GetStringAsync("/images");
+        var original = (await s3.GetAsync(bucket, $"{kept.GetProperty("id").GetString()}.jpeg"))!;
 
         await s3.StopGatewayAsync();
         try
@@ -170,10 +173,10 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
 
             Assert.Equal(list, await app.Client.GetStringAsync("/images"));
             Assert.Equal(thumbnailBytes, await app.Client.GetByteArrayAsync(thumbnail));
-            using (var original = await app.Client.GetAsync(kept.GetProperty("image").GetString()))
-            {
-                await original.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
-            }
+            // An original this instance keeps a copy of is still answered, and its thumbnails not yet rendered are
+            // rendered from that copy (kept in the bucket once it is back, if ever).
+            Assert.Equal(original, await app.Client.GetByteArrayAsync(kept.GetProperty("image").GetString()));
+            Assert.Equal((160, 120), TestImages.SizeOf(await app.Client.GetByteArrayAsync(kept.GetProperty("thumbnails")[1].GetString())));
 
             using (var ready = await app.Client.GetAsync("/health/ready"))
             {
@@ -238,6 +241,44 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
     }
 
     [Fact]
+    public async Task Thumbnails_are_answered_while_a_stalled_bucket_cannot_keep_them_and_the_renders_waiting_are_bounded()
+    {
+        var bucket = s3.NewBucket();
+        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
+        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        {
+            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
+            ["Asgilook:RateLimits:RendersPerMinute"] = "0",
+            ["Asgilook:ImageQueuePerClient"] = "1000", // one test client asking for 45 at once
+        }));
+        var thumbnails = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(800, 600));
+            foreach (var (_, sources) in posted.GetProperty("sources").EnumerateObject().Select(format => (format.Name, format.Value)))
+            {
+                thumbnails.AddRange(sources.EnumerateArray().Select(source => source.GetProperty("uri").GetString()!));
+            }
+        }
+
+        proxy.Stalled = true;
+        try
+        {
+            // The originals are copies on this instance: every thumbnail renders and is answered, all at once; their
+            // copies wait for the bucket, at most 32 of them, the others not kept.
+            var answers = await Task.WhenAll(thumbnails.Select(thumbnail => app.Client.GetAsync(thumbnail)));
+            Assert.All(answers, answer => Assert.Equal(HttpStatusCode.OK, answer.StatusCode));
+
+            Assert.True(thumbnails.Count > Thumbnails.ThumbnailRenderer.MaxKeepsInFlight);
+            Assert.Contains(app.Logs.Warnings(nameof(Thumbnails.ThumbnailRenderer)), line => line.Contains("too many renders being kept", StringComparison.Ordinal));
+        }
+        finally
+        {
+            proxy.Stalled = false;
+        }
+    }
+
+    [Fact]
     public async Task An_original_cut_short_by_a_stalling_bucket_ends_its_answer_and_the_next_is_whole()
     {
         var bucket = s3.NewBucket();
@@ -245,6 +286,7 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
         {
             ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
+            ["Asgilook:S3:ReadCacheMegabytes"] = "0", // every read from the bucket
         }));
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
         var uri = posted.GetProperty("image").GetString()!;

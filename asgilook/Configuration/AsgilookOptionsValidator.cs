@@ -70,6 +70,11 @@ internal sealed partial class AsgilookOptionsValidator : IValidateOptions<Asgilo
             yield return "Asgilook:S3:SweepInterval must be from 00:00:01 to 7.00:00:00.";
         }
 
+        if (s3.ReadCacheMegabytes < 0)
+        {
+            yield return "Asgilook:S3:ReadCacheMegabytes is 0 (no copies) or more.";
+        }
+
         if (!s3.Configured)
         {
             yield break;

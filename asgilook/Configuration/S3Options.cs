@@ -34,6 +34,12 @@ public sealed class S3Options
     /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// How much of this instance's storage folder may hold copies of originals read from the bucket (least recently used
+    /// out first), so that an original read again is sent as a file, with no round trip. 0: none, every read from the bucket.
+    /// </summary>
+    public int ReadCacheMegabytes { get; set; } = 1024;
+
     /// <summary>Whether the bucket, rather than the folder, holds the images: any of its settings asks for it (and validation wants them all).</summary>
     public bool Configured => new[] { Endpoint, Bucket, AccessKey, SecretKey }.Any(setting => !string.IsNullOrWhiteSpace(setting));
 

@@ -15,6 +15,12 @@ public interface IBlobStore
     /// <summary>Which folder or bucket, for logs and the readiness check (never a key or password).</summary>
     string Description { get; }
 
+    /// <summary>
+    /// Whether each call is a round trip over the network (a bucket): a render is then kept after it is answered, not
+    /// before, so that no thumbnail waits for its copy to be written.
+    /// </summary>
+    bool IsRemote { get; }
+
     /// <summary>Free space where images are written, in bytes; null where that is not this service's to watch (a bucket).</summary>
     long? FreeBytes();
 

@@ -20,6 +20,8 @@ public sealed class ImageFiles(string root) : IBlobStore
 
     public string Root { get; } = Path.GetFullPath(root);
 
+    public bool IsRemote => false;
+
     public string Description => Root;
 
     public string? AwayReason => null;

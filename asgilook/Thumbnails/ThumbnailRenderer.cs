@@ -30,6 +30,12 @@ public sealed record Thumbnail(StoredImage Image, int Width, int Height, Thumbna
 public sealed partial class ThumbnailRenderer(
     IBlobStore blobs, ImageStore store, IImageProcessor processor, ImageWork work, AsgilookMetrics metrics, ILogger<ThumbnailRenderer> logger)
 {
+    /// <summary>How many renders may be on their way to a bucket at once.</summary>
+    public const int MaxKeepsInFlight = 32;
+
+    private readonly SemaphoreSlim _keeping = new(MaxKeepsInFlight);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Task, byte> _inFlight = new();
+
     /// <summary>The formats this server renders thumbnails in.</summary>
     public IReadOnlyCollection<ThumbnailFormat> Formats => processor.ThumbnailFormats;
 
@@ -42,10 +48,24 @@ public sealed partial class ThumbnailRenderer(
     /// written; here a few small reads tell that it is still that file (one truncated, emptied or replaced is deleted,
     /// logged and rendered again), whatever its size: nothing is read whole to answer.
     /// </summary>
+    /// <remarks>
+    /// A bucket that cannot be reached (or was just found so) has no kept render to offer: the thumbnail is rendered
+    /// instead, from this instance's copy of the original when it has one.
+    /// </remarks>
     public async Task<Stream?> OpenKeptAsync(Thumbnail thumbnail, CancellationToken cancellationToken)
     {
         var name = thumbnail.KeptName;
-        if (await blobs.OpenRenderAsync(thumbnail.Image.Id, name, cancellationToken) is not { } kept)
+        Stream? kept;
+        try
+        {
+            kept = blobs.AwayReason is null ? await blobs.OpenRenderAsync(thumbnail.Image.Id, name, cancellationToken) : null;
+        }
+        catch (StoreUnavailableException)
+        {
+            kept = null;
+        }
+
+        if (kept is null)
         {
             return null;
         }
@@ -90,13 +110,48 @@ public sealed partial class ThumbnailRenderer(
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
         var whole = FileStructure.IsExactlyOneFile(thumbnail.Format.Loader(), rendered.Bytes);
-        if (whole)
+        if (whole && !blobs.IsRemote)
         {
             await KeepAsync(thumbnail, rendered.Bytes);
+        }
+        else if (whole)
+        {
+            KeepAfterwards(thumbnail, rendered.Bytes);
         }
 
         return (rendered, whole);
     }
+
+    /// <summary>
+    /// Keeps the render in a bucket while it is answered: a PUT and a HEAD are two round trips no thumbnail should wait
+    /// for (the fill lock and the cache already make it rendered once). At most <see cref="MaxKeepsInFlight"/> at once,
+    /// so a slow bucket cannot pile renders up in memory: past that, a render is not kept (it is rendered again later).
+    /// </summary>
+    private void KeepAfterwards(Thumbnail thumbnail, byte[] bytes)
+    {
+        if (!_keeping.Wait(0))
+        {
+            Log.RenderNotKept(logger, thumbnail.Image.Id, "too many renders being kept");
+            return;
+        }
+
+        var keeping = Task.Run(async () =>
+        {
+            try
+            {
+                await KeepAsync(thumbnail, bytes);
+            }
+            finally
+            {
+                _keeping.Release();
+            }
+        });
+        _inFlight[keeping] = 0;
+        keeping.ContinueWith(done => _inFlight.TryRemove(done, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) for the renders being kept: at shutdown, and for tests.</summary>
+    public Task KeptAsync(TimeSpan timeout) => Task.WhenAll(_inFlight.Keys).WaitAsync(timeout).ContinueWith(_ => { }, TaskScheduler.Default);
 
     /// <summary>
     /// Keeps a whole render unless the disk is short of room (a render that cannot be kept is still served): checked
@@ -112,6 +167,10 @@ public sealed partial class ThumbnailRenderer(
         try
         {
             await blobs.WriteRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, bytes, CancellationToken.None);
+        }
+        catch (StoreUnavailableException e)
+        {
+            Log.RenderNotKept(logger, thumbnail.Image.Id, e.Reason);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -9,6 +9,7 @@ public static class ThumbnailsServices
     {
         services.TryAddSingleton<ThumbnailRenderer>();
         services.TryAddSingleton<ThumbnailPipeline>();
+        services.AddHostedService<KeptRendersAtShutdown>();
         return services;
     }
 }

@@ -47,6 +47,8 @@ public sealed class BucketStore : IBlobStore, IDisposable
         Description = $"bucket {_bucket} at {endpoint.Scheme}://{endpoint.Authority}";
     }
 
+    public bool IsRemote => true;
+
     public string Description { get; }
 
     /// <summary>The client, for the migration command.</summary>
