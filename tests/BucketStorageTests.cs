@@ -84,6 +84,14 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         await Loopback.WaitUntilAsync(async () => (await s3.KeysAsync(bucket)).Any(key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal)), "the render was not kept");
         var render = Assert.Single(await s3.KeysAsync(bucket), key => key.StartsWith($"{id}.renders/", StringComparison.Ordinal));
         Assert.Equal((400, 300), TestImages.SizeOf((await s3.GetAsync(bucket, render))!));
+        using (var client = s3.Client())
+        {
+            // For whoever reads the bucket directly (a CDN): each object says what it is, and nothing else.
+            var (renderHead, originalHead) = (await client.GetObjectMetadataAsync(bucket, render), await client.GetObjectMetadataAsync(bucket, $"{id}.jpeg"));
+            Assert.Equal(("image/jpeg", "image/jpeg"), (renderHead.Headers.ContentType, originalHead.Headers.ContentType));
+            Assert.Null(originalHead.Headers.ContentEncoding);
+        }
+
         Assert.Empty(Directory.GetDirectories(app.StoragePath, "*.renders"));
 
         var ready = await app.Client.GetFromJsonAsync<JsonElement>("/health/ready");

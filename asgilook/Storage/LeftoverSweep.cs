@@ -17,7 +17,7 @@ internal sealed partial class LeftoverSweep(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (blobs is ImageFiles || !options.Value.S3.Configured)
+        if (!blobs.IsRemote)
         {
             return;
         }

@@ -7,6 +7,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Asgilook.Configuration;
+using Asgilook.Imaging;
 using Asgilook.Operations;
 
 namespace Asgilook.Storage.Bucket;
@@ -105,7 +106,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
 
     public async Task WriteRenderAsync(Guid id, string name, byte[] bytes, CancellationToken cancellationToken)
     {
-        await PutAsync(BlobKeys.Render(id, name), bytes, "application/octet-stream", createOnly: false, cancellationToken);
+        await PutAsync(BlobKeys.Render(id, name), bytes, MediaTypeOf(name), createOnly: false, cancellationToken);
         if (!await ExistsAsync(BlobKeys.Original(id), cancellationToken))
         {
             await DeleteRendersAsync(id, cancellationToken); // deleted while this was rendered
@@ -179,6 +180,11 @@ public sealed class BucketStore : IBlobStore, IDisposable
     }
 
     public void Dispose() => _s3.Dispose();
+
+    /// <summary>A render's media type, from its name's extension (for whoever reads the bucket directly: a CDN, an operator).</summary>
+    private static string MediaTypeOf(string name) => ThumbnailFormats.FromExtension(Path.GetExtension(name).TrimStart('.')) is { } format
+        ? format.MediaType()
+        : "application/octet-stream";
 
     /// <summary>Writes an object; with <paramref name="createOnly"/>, false (and nothing written) when one exists already.</summary>
     private Task<bool> PutAsync(string key, byte[] bytes, string contentType, bool createOnly, CancellationToken cancellationToken) =>
