@@ -1,6 +1,7 @@
 # Sourced by the bench/ scripts: strict mode, the repository as the working folder, bench/work/ and
 # BENCH_SECONDS, installing what a benchmark needs, free ports, the processes to stop on exit, the
-# Release build, and the benchmark images made from real photos (Debian's plasma-workspace-wallpapers).
+# Release build, the benchmark images made from real photos (Debian's plasma-workspace-wallpapers),
+# the settings that turn the per-client budgets off for wrk, and run_wrk.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -109,3 +110,31 @@ tree_cpu_ms() {
     done
     echo $((ticks * 1000 / hz))
 }
+
+# wrk is one client: the per-client budgets (60 uploads, 1,000 megapixels, 600 renders a minute) and shares
+# (16 uploads arriving, 16 jobs or 200 MP queued at once) would refuse most of a run, so the throughput workloads
+# turn them off (bench/run.sh measures what the checks cost on their own). Nothing else is set: the server runs with
+# the shipped defaults (no logging override).
+limits_off=(Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 Asgilook__RateLimits__UploadMegapixelsPerMinute=0
+    Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000)
+
+declare -A rate p50 p99 avg errors count
+# run_wrk NAME URL [wrk args...]: records req/s, p50, p99 (ms) and non-2xx/3xx answers, after a
+# warm-up of the same load (WARMUP seconds, 5 by default; none with NO_WARMUP=1) that is not counted:
+# .NET compiles hot code again, optimised, after its first calls, and a cold start would be measured.
+run_wrk() {
+    local name=$1 url=$2; shift 2
+    local out
+    [ "${NO_WARMUP:-0}" = 1 ] || wrk "$@" -d"${WARMUP:-5}s" "$url" >/dev/null 2>&1
+    out=$(wrk --latency "$@" "$url" 2>&1)
+    rate[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50[$name]=$(awk '$1 == "50%" { print $2 }' <<<"$out" | to_ms)
+    avg[$name]=$(awk '$1 == "Latency" { print $2; exit }' <<<"$out" | to_ms)
+    p99[$name]=$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_ms)
+    errors[$name]=$(awk '/Non-2xx or 3xx/ { print $5 }' <<<"$out")
+    count[$name]=$(awk '/requests in/ { print $1 }' <<<"$out")
+    printf '  %-28s %10s req/s  p50 %8s ms  p99 %8s ms  %s\n' "$name" "${rate[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]:+(${errors[$name]} not 2xx)}"
+}
+to_ms() { awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }'; }
+# median NAME ROUNDS: the median of NAME-1 .. NAME-ROUNDS, recorded as NAME.
+median() { rate[$1]=$(for r in $(seq "$2"); do echo "${rate[$1-$r]}"; done | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'); }

@@ -11,8 +11,6 @@ need redis-server redis-server
 build_release
 start_redis
 rounds=${ROUNDS:-3}
-limits_off=(Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 Asgilook__RateLimits__UploadMegapixelsPerMinute=0
-    Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000)
 
 echo "| decoding | upload | connections | req/s | p50 ms | CPU ms per upload |"
 echo "| --- | --- | --- | --- | --- | --- |"

@@ -6,7 +6,8 @@ using Asgilook.Bench;
 //   vips <work> <seconds>     Asgilook's own engine (conversion with its placeholder, thumbnails), on all cores
 //   engine <Vips|ImageSharp> <work> <seconds>   the same, through the engine named
 //   formats <work>            the thumbnail encoders' quality against JPEG q85 (SSIM), bytes and time
-//   kestrel <port> <work> <redis host:port>   a bare endpoint answering the same bytes from memory and from Redis
+//   kestrel <port> <work> <redis host:port> [<s3 endpoint> <bucket>]   a bare endpoint answering the same bytes from memory,
+//                             from Redis, from the file, and from the bucket with plain SDK calls
 //   badday <base url> <work> <seconds> <pid>  attacks and a well-behaved client at once (bench/badday.sh)
 return args switch
 {
@@ -17,6 +18,8 @@ return args switch
         work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), Enum.Parse<Asgilook.Configuration.ImageEngine>(engine, ignoreCase: true)),
     ["formats", var work] => ThumbnailFormats.Run(work),
     ["kestrel", var port, var work, var redis] => await BareKestrel.RunAsync(int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis),
+    ["kestrel", var port, var work, var redis, var s3, var bucket] => await BareKestrel.RunAsync(
+        int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis, s3, bucket),
     ["badday", var url, var work, var seconds, var pid] => await BadDay.RunAsync(
         url, work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
@@ -24,6 +27,6 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: prepare <work> <photos> | plain <work> <seconds> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> | badday <url> <work> <seconds> <server pid>");
+    Console.Error.WriteLine("usage: prepare <work> <photos> | plain <work> <seconds> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> [<s3> <bucket>] | badday <url> <work> <seconds> <server pid>");
     return 2;
 }
