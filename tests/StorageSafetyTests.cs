@@ -32,7 +32,7 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         // The shared volume not mounted: the instance sees an empty folder where the images were.
         using var unmounted = new TemporaryFolder("asgilook-unmounted-");
         var notMounted = await Assert.ThrowsAsync<StorageMismatchException>(() => TestApp.StartAsync(settings: database, storagePath: unmounted.Path));
-        Assert.Contains("is the shared volume mounted?", notMounted.Message);
+        Assert.Contains("is the shared volume mounted, or the right bucket named", notMounted.Message);
 
         // An instance started without ASGI_LOOK_DATABASE on the shared folder: a new, empty SQLite catalog.
         var noDatabase = await Assert.ThrowsAsync<StorageMismatchException>(() => TestApp.StartAsync(storagePath: shared.Path));
