@@ -89,7 +89,7 @@ public sealed class ThumbnailPipeline(
         {
             ServerTiming.Append(response, "kept", opening.Elapsed, "open the kept render");
             response.Headers.CacheControl = ConditionalRequest.Immutable;
-            PromoteAfterwards(context, key, lookup, thumbnail, kept is MemoryStream read ? read.ToArray() : null);
+            PromoteAfterwards(context, key, lookup, thumbnail, WholeBuffer(kept));
             return TypedResults.File(kept, thumbnail.MediaType, lastModified: image.Modified, entityTag: EntityTagHeaderValue.Parse(thumbnail.ETag));
         }
 
@@ -139,6 +139,12 @@ public sealed class ThumbnailPipeline(
             metrics.CacheFill(stored ? CacheFillOutcome.Stored : CacheFillOutcome.NotKept);
         }
     }
+
+    /// <summary>The bytes of a render read whole into memory (from a bucket), without copying them; null for a file.</summary>
+    private static byte[]? WholeBuffer(Stream kept) =>
+        kept is MemoryStream memory && memory.TryGetBuffer(out var buffer) && buffer is { Offset: 0, Array: { } array } && buffer.Count == array.Length
+            ? array
+            : null;
 
     /// <summary>
     /// Once the kept render has been sent to a GET, reads it into the cache, so that the next request is a hit; one

@@ -99,7 +99,9 @@ public sealed class BucketStore : IBlobStore, IDisposable
     }
 
     public async Task<Stream?> OpenRenderAsync(Guid id, string name, CancellationToken cancellationToken) =>
-        await GetBytesAsync(BlobKeys.Render(id, name), MaxRenderBytes, cancellationToken) is { } bytes ? new MemoryStream(bytes, writable: false) : null;
+        await GetBytesAsync(BlobKeys.Render(id, name), MaxRenderBytes, cancellationToken) is { } bytes
+            ? new MemoryStream(bytes, 0, bytes.Length, writable: false, publiclyVisible: true) // its buffer is the render, for the cache
+            : null;
 
     public Task<byte[]?> ReadRenderAsync(Guid id, string name, int maxBytes, CancellationToken cancellationToken) =>
         GetBytesAsync(BlobKeys.Render(id, name), maxBytes, cancellationToken);
