@@ -170,14 +170,14 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
             }
 
             // Found away a moment ago: the next upload is refused before its body is read and converted for nothing.
-            var converted = await MetricAsync(app, "asgilook_upload_conversion_duration_seconds_count");
+            var converted = await app.Client.MetricAsync("asgilook_upload_conversion_duration_seconds_count");
             using (var early = await app.Client.PostAsync("/images", new ByteArrayContent(TestImages.RandomEllipses(320, 240))))
             {
                 await early.AssertProblemAsync(HttpStatusCode.ServiceUnavailable);
             }
 
-            Assert.Equal(converted, await MetricAsync(app, "asgilook_upload_conversion_duration_seconds_count"));
-            Assert.True(await MetricAsync(app, "asgilook_store_duration_seconds_count", "outcome=\"unavailable\"") >= 1);
+            Assert.Equal(converted, await app.Client.MetricAsync("asgilook_upload_conversion_duration_seconds_count"));
+            Assert.True(await app.Client.MetricAsync("asgilook_store_duration_seconds_count", "outcome=\"unavailable\"") >= 1);
 
             Assert.Equal(list, await app.Client.GetStringAsync("/images"));
             Assert.Equal(thumbnailBytes, await app.Client.GetByteArrayAsync(thumbnail));
@@ -211,11 +211,6 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         Assert.Contains($"{kept.GetProperty("id").GetString()}.jpeg", await s3.KeysAsync(bucket));
         Assert.DoesNotContain(app.Logs.Entries, entry => entry.Message.Contains(S3Server.SecretKey, StringComparison.Ordinal));
     }
-
-    private static async Task<double> MetricAsync(TestApp app, string name, string labels = "") =>
-        (await app.Client.GetStringAsync("/metrics")).Split('\n')
-            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     [Fact]
     public async Task A_bucket_that_stalls_answers_503_within_the_timeout_and_recovers_when_it_flows()

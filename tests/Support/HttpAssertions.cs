@@ -14,6 +14,12 @@ internal static class HttpAssertions
 
     public static string? ContentType(this HttpResponseMessage response) => response.Content.Headers.ContentType?.MediaType;
 
+    /// <summary>The sum of a counter in the app's <c>/metrics</c> over the series whose labels contain <paramref name="labels"/>; 0 when absent.</summary>
+    public static async Task<double> MetricAsync(this HttpClient client, string name, string labels = "") =>
+        (await client.GetStringAsync("/metrics")).Split('\n')
+            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Asserts an RFC 9457 problem answer with the status and returns its body.</summary>
     public static async Task<JsonElement> AssertProblemAsync(this HttpResponseMessage response, HttpStatusCode status)
     {

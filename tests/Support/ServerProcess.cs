@@ -52,13 +52,7 @@ public sealed class ServerProcess : IAsyncDisposable
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The sum of a counter in the server's <c>/metrics</c> over the series whose labels contain <paramref name="labels"/>; 0 when absent.</summary>
-    public async Task<double> MetricAsync(string name, string labels = "")
-    {
-        var text = await Client.GetStringAsync("/metrics");
-        return text.Split('\n')
-            .Where(line => line.StartsWith(name, StringComparison.Ordinal) && line.Contains(labels, StringComparison.Ordinal))
-            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-    }
+    public Task<double> MetricAsync(string name, string labels = "") => Client.MetricAsync(name, labels);
 
     /// <summary>A path as the server sees it, through its mount namespace (for a server started under <c>unshare -m</c>).</summary>
     public string SeenByServer(string path) => $"/proc/{Pid}/root{path}";
