@@ -65,6 +65,11 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
+        public Task BlockAsync(string sha256, Guid imageId, DateTimeOffset at, CancellationToken cancellationToken) =>
+            inner.BlockAsync(sha256, imageId, at, cancellationToken);
+
+        public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
+
         public Task AddAsync(StoredImage image, CancellationToken cancellationToken) => inner.AddAsync(image, cancellationToken);
 
         public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);

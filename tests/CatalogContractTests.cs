@@ -29,6 +29,21 @@ public abstract class CatalogContractTests
     }
 
     [Fact]
+    public async Task BlockedContentIsToldByItsHashAndBlockingTwiceKeepsOneRow()
+    {
+        var catalog = await NewCatalogAsync();
+        var (blocked, other) = (new string('a', 64), new string('b', 64));
+
+        Assert.False(await catalog.IsBlockedAsync(blocked, CancellationToken.None));
+        await catalog.BlockAsync(blocked, Guid.NewGuid(), Start, CancellationToken.None);
+        await catalog.BlockAsync(blocked, Guid.NewGuid(), Start.AddHours(1), CancellationToken.None);
+
+        Assert.True(await catalog.IsBlockedAsync(blocked, CancellationToken.None));
+        Assert.False(await catalog.IsBlockedAsync(other, CancellationToken.None));
+        Assert.False(await catalog.IsBlockedAsync("' OR 1=1 --", CancellationToken.None)); // a parameter, never SQL
+    }
+
+    [Fact]
     public async Task OwnershipIsReadBackAsStored()
     {
         var catalog = await NewCatalogAsync();

@@ -40,6 +40,21 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task TheClientBlocksContentWithAnAdminKeyAndTellsABlockedUploadByItsType()
+    {
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:AdminKeys:0"] = Secrets.AdminKey });
+        var client = new AsgilookClient(app.Client);
+        var photo = TestImages.RandomEllipses(320, 240);
+        var image = await client.UploadAsync(photo);
+        Secrets.Remember(image.DeleteToken!);
+
+        Assert.True(await client.DeleteAsync(image.Id, Secrets.AdminKey, block: true));
+        var blocked = await Assert.ThrowsAsync<AsgilookProblemException>(() => client.UploadAsync(photo));
+
+        Assert.Equal((422, AsgilookProblemException.BlockedContent), (blocked.Status, blocked.Type));
+    }
+
+    [Fact]
     public async Task UploadKeyIsSentAndARateLimitIsWaitedOutWhenAsked()
     {
         await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>

@@ -11,7 +11,7 @@ public sealed class OpenApiTests
     [InlineData("/images", "head", "200 400 503")]
     [InlineData("/images", "post", "201 400 401 408 413 415 422 429 503 507")]
     [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416 503")]
-    [InlineData("/images/{id}.jpeg", "delete", "204 401 403 404 503")]
+    [InlineData("/images/{id}.jpeg", "delete", "204 400 401 403 404 503")]
     [InlineData("/thumbnails/{id}/{width}x{height}.{format}", "get", "200 304 404 429 503")]
     [InlineData("/events", "get", "200 429 503")]
     [InlineData("/health", "get", "200")]
@@ -59,6 +59,9 @@ public sealed class OpenApiTests
         Assert.Equal(("http", "bearer"), (scheme.GetProperty("type").GetString(), scheme.GetProperty("scheme").GetString()));
         var delete = document.GetProperty("paths").GetProperty("/images/{id}.jpeg").GetProperty("delete");
         Assert.True(Assert.Single(delete.GetProperty("security").EnumerateArray()).TryGetProperty("bearer", out _));
+        var block = Assert.Single(delete.GetProperty("parameters").EnumerateArray(), parameter => parameter.GetProperty("name").GetString() == "block");
+        Assert.Equal("query", block.GetProperty("in").GetString());
+        Assert.Contains("admin key only", block.GetProperty("description").GetString());
         var upload = document.GetProperty("paths").GetProperty("/images").GetProperty("post");
         Assert.Equal(2, upload.GetProperty("security").GetArrayLength()); // a key, or none where upload keys are not configured
         var uploaded = document.GetProperty("components").GetProperty("schemas").GetProperty("UploadedImage");

@@ -12,6 +12,27 @@ namespace Asgilook.Tests;
 public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<PostgresServer>
 {
     [Fact]
+    public async Task ContentBlockedOnOneInstanceIsRefusedOnAnother()
+    {
+        var settings = new Dictionary<string, string?> { ["Asgilook:Database"] = await postgres.NewDatabaseAsync(), ["Asgilook:AdminKeys:0"] = Secrets.AdminKey };
+        using var storage = new TemporaryFolder("asgilook-pg-");
+        var photo = TestImages.RandomEllipses(320, 240);
+        await using var first = await TestApp.StartAsync(settings: settings, storagePath: storage.Path);
+        await using var second = await TestApp.StartAsync(settings: settings, storagePath: storage.Path);
+
+        var posted = await first.Client.PostImageAsync(photo);
+        using (var blocked = await first.Client.DeleteAsync($"{posted.GetProperty("image").GetString()}?block=true", Secrets.AdminKey))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, blocked.StatusCode);
+        }
+
+        using var refused = await second.Client.PostAsync("/images", new ByteArrayContent(photo));
+        var problem = await refused.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("urn:asgilook:problem:blocked-content", problem.GetProperty("type").GetString());
+        Assert.Equal("[]", await second.Client.GetStringAsync("/images"));
+    }
+
+    [Fact]
     public async Task ImagesAreListedFromPostgresAcrossRestartsAndDeleted()
     {
         var database = await postgres.NewDatabaseAsync();

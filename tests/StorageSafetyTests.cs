@@ -176,6 +176,11 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         public Task MigrateAsync(CancellationToken cancellationToken) => inner.MigrateAsync(cancellationToken);
 
+        public Task BlockAsync(string sha256, Guid imageId, DateTimeOffset at, CancellationToken cancellationToken) =>
+            inner.BlockAsync(sha256, imageId, at, cancellationToken);
+
+        public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
+
         public async Task AddAsync(StoredImage image, CancellationToken cancellationToken)
         {
             if (!TimeOutNextInsert)

@@ -84,6 +84,9 @@ public sealed class Credentials
         return allowed ? DeleteAccess.Allowed : DeleteAccess.Denied;
     }
 
+    /// <summary>Whether the credential is an admin key (compared in constant time, against every key).</summary>
+    public bool IsAdmin(string? credential) => credential is not null && AnyEquals(_adminKeys, HashBytes(credential));
+
     /// <summary>Sets the 401's challenge.</summary>
     public static void ChallengeOn(HttpResponse response) => response.Headers[HeaderNames.WWWAuthenticate] = Challenge;
 

@@ -106,6 +106,21 @@ internal static class Problems
         Problem(StatusCodes.Status403Forbidden, "Not allowed to delete",
             $"The credential is not image {id}'s delete token, its uploader's key or an admin key; nothing was deleted.");
 
+    /// <summary>The problem type of an upload of blocked content, for clients to tell it from any other 422.</summary>
+    public const string BlockedContentType = "urn:asgilook:problem:blocked-content";
+
+    public static ProblemHttpResult BlockedContent() =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity, title: "Content blocked", type: BlockedContentType,
+            detail: "This image's content was removed by an administrator and may not be uploaded again; nothing was stored.");
+
+    public static ProblemHttpResult BlockNotAllowed(Guid id) =>
+        Problem(StatusCodes.Status403Forbidden, "Blocking needs an admin key",
+            $"Only an admin key may delete image {id} with block=true (refusing its content from now on); nothing was deleted.");
+
+    public static ProblemHttpResult BadBlockValue(string value) =>
+        Problem(StatusCodes.Status400BadRequest, "Bad block value", $"block must be true or false, not {Quote(value)}; nothing was deleted.");
+
     /// <summary>A client over a rate limit; the caller has set Retry-After and the RateLimit headers.</summary>
     public static ProblemHttpResult TooManyRequests(RateLimiting.RateLimitDecision decision) =>
         Problem(StatusCodes.Status429TooManyRequests, "Too many requests", decision.Policy.Name switch

@@ -70,7 +70,8 @@ public sealed class ImagesModule : ICarterModule
                 "413 for a body over MaxUploadBytes, a header declaring over MaxPixels (or a decode needing over MaxDecodeMegabytes), " +
                 "or a decode that needs more than a conversion worker may hold (SandboxMemoryMegabytes); " +
                 "415 for an SVG holding a picture or a reference outside itself; " +
-                "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout, or whose decoder fails; " +
+                "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout, or whose decoder fails, " +
+                "or whose content an admin blocked (type " + Problems.BlockedContentType + "); " +
                 "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start, or the catalog database or the bucket does not answer; " +
                 "507 when the storage has under MinFreeDiskMegabytes free.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
@@ -107,12 +108,15 @@ public sealed class ImagesModule : ICarterModule
             .WithSummary("Delete an image")
             .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list). " +
                 "Authorization: Bearer <credential>, where the credential is the image's delete_token, the upload key it was uploaded with, " +
-                "or an admin key: 401 with WWW-Authenticate without one, 403 with another; nothing is removed then.")
+                "or an admin key: 401 with WWW-Authenticate without one, 403 with another; nothing is removed then. " +
+                "With block=true (an admin key only: 403 otherwise, nothing deleted), every later upload of the same content is refused " +
+                "with 422 of type " + Problems.BlockedContentType + ", on every instance and after restarts.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {
                 AccessDocumentation.RequireBearer(operation, context.Document!, optional: false);
                 return Task.CompletedTask;
             })
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -229,6 +233,10 @@ public sealed class ImagesModule : ICarterModule
         {
             return Problems.InsufficientStorage();
         }
+        catch (BlockedContentException)
+        {
+            return Problems.BlockedContent();
+        }
     }
     // end snippet
 
@@ -268,8 +276,16 @@ public sealed class ImagesModule : ICarterModule
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteImage(
-        Guid id, Bearer bearer, HttpResponse response, ImageStore store, Credentials credentials, CancellationToken cancellationToken)
+        Guid id,
+        [Description("true: also refuse every later upload of the same content (an admin key only). false, the default: delete only.")] string? block,
+        Bearer bearer, HttpResponse response, ImageStore store, Credentials credentials, CancellationToken cancellationToken)
     {
+        var blocking = false;
+        if (block is not null && !bool.TryParse(block, out blocking))
+        {
+            return Problems.BadBlockValue(block);
+        }
+
         var image = await store.FindAsync(id, cancellationToken);
         if (image is null)
         {
@@ -285,8 +301,13 @@ public sealed class ImagesModule : ICarterModule
                 return Problems.DeleteForbidden(id);
         }
 
+        if (blocking && !credentials.IsAdmin(bearer.Credential))
+        {
+            return Problems.BlockNotAllowed(id);
+        }
+
         // The store tells the cache and the listeners once the image is gone.
-        return await store.DeleteAsync(id, cancellationToken) is null
+        return await store.DeleteAsync(id, blocking, cancellationToken) is null
             ? Problems.ImageNotFound(id) // deleted meanwhile by another request
             : TypedResults.NoContent();
     }

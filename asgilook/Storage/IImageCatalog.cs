@@ -33,6 +33,12 @@ public interface IImageCatalog
     /// <summary>Records <paramref name="storageId"/> unless another is recorded already; answers the one recorded.</summary>
     Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken);
 
+    /// <summary>Blocks content: a later upload converting to a JPEG of this SHA-256 is refused. Blocking it twice keeps the first.</summary>
+    Task BlockAsync(string sha256, Guid imageId, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Whether content of this SHA-256 (of the stored JPEG) was blocked.</summary>
+    Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken);
+
     /// <summary>Checks that the database answers a query; throws when it does not.</summary>
     Task PingAsync(CancellationToken cancellationToken);
 

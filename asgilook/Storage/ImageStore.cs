@@ -64,6 +64,7 @@ public sealed partial class ImageStore(
     /// <exception cref="ClientBusyException">This client has as many conversions waiting as one client may.</exception>
     /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
     /// <exception cref="StoreUnavailableException">The bucket cannot be reached: nothing was listed.</exception>
+    /// <exception cref="BlockedContentException">An admin blocked this content: nothing was stored.</exception>
     // snippet: save
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, WorkTicket ticket, CancellationToken cancellationToken)
     {
@@ -72,6 +73,11 @@ public sealed partial class ImageStore(
         metrics.UploadConverted(converting.Elapsed);
 
         var converted = conversion.Image;
+        if (await catalog.IsBlockedAsync(conversion.Sha256, cancellationToken))
+        {
+            throw new BlockedContentException();
+        }
+
         await blobs.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
@@ -172,10 +178,23 @@ public sealed partial class ImageStore(
     public Task<StoredImage?> FindAsync(Guid id, CancellationToken cancellationToken) => catalog.GetAsync(id, cancellationToken);
 
     /// <summary>Removes the image and returns what it was; null when it was unknown.</summary>
-    public async Task<StoredImage?> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    /// <param name="block">Also refuse every later upload of the same content (blocked before the row goes, so no
+    /// re-upload slips in between).</param>
+    public async Task<StoredImage?> DeleteAsync(Guid id, bool block, CancellationToken cancellationToken)
     {
         var image = await catalog.GetAsync(id, cancellationToken);
-        if (image is null || !await catalog.DeleteAsync(id, cancellationToken))
+        if (image is null)
+        {
+            return null;
+        }
+
+        if (block)
+        {
+            await catalog.BlockAsync(image.Sha256, id, clock.GetUtcNow(), cancellationToken);
+            Log.Blocked(logger, id);
+        }
+
+        if (!await catalog.DeleteAsync(id, cancellationToken))
         {
             return null;
         }
@@ -209,6 +228,9 @@ public sealed partial class ImageStore(
 
         [LoggerMessage(LogLevel.Warning, "The bytes of image {ImageId}, which is not listed, could not be deleted ({Failure}); they are settled as a leftover later")]
         public static partial void BytesNotDeleted(ILogger logger, Guid imageId, string failure);
+
+        [LoggerMessage(LogLevel.Warning, "Image {ImageId} was deleted and its content blocked: the same upload is refused from now on")]
+        public static partial void Blocked(ILogger logger, Guid imageId);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

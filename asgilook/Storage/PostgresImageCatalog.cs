@@ -24,7 +24,7 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
             sha256      TEXT      NOT NULL
         );
         CREATE INDEX IF NOT EXISTS images_in_upload_order ON images (uploaded_at, seq);
-        """ + MetaSchema;
+        """ + MetaSchema + BlocklistSchema;
 
     private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(WithTimeouts(connectionString));
 

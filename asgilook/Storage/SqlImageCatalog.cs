@@ -17,6 +17,13 @@ public abstract class SqlImageCatalog : IImageCatalog
     protected const string MetaSchema = "CREATE TABLE IF NOT EXISTS asgilook_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
     /// <summary>
+    /// Content an admin blocked when deleting it: the SHA-256 of its stored JPEG (the same upload converts to the same
+    /// bytes), which image it was, and when. Shared by every instance that shares the catalog; kept across restarts.
+    /// </summary>
+    protected const string BlocklistSchema =
+        "CREATE TABLE IF NOT EXISTS blocked_content (sha256 TEXT PRIMARY KEY, image_id TEXT NOT NULL, blocked_at BIGINT NOT NULL);";
+
+    /// <summary>
     /// Columns added since the first schema, in order: every catalog adds those it lacks when it
     /// migrates, so a database written by an older version keeps working (its rows read them as null).
     /// </summary>
@@ -132,6 +139,22 @@ public abstract class SqlImageCatalog : IImageCatalog
 
         var hasMore = limit is { } size && images.Count > size;
         return new ImagePage(hasMore ? images[..limit!.Value] : images, hasMore);
+    }
+
+    public async Task BlockAsync(string sha256, Guid imageId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(
+            connection, "INSERT INTO blocked_content (sha256, image_id, blocked_at) VALUES (@sha256, @image_id, @blocked_at) ON CONFLICT (sha256) DO NOTHING;",
+            ("sha256", sha256), ("image_id", imageId.ToString()), ("blocked_at", at.ToUnixTimeMilliseconds()));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT 1 FROM blocked_content WHERE sha256 = @sha256;", ("sha256", sha256));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
             sha256      TEXT    NOT NULL
         );
         CREATE INDEX IF NOT EXISTS images_in_upload_order ON images (uploaded_at, seq);
-        """ + MetaSchema;
+        """ + MetaSchema + BlocklistSchema;
 
     private readonly string _connectionString = new SqliteConnectionStringBuilder
     {

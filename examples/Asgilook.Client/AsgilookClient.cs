@@ -96,9 +96,10 @@ public sealed class AsgilookClient(HttpClient http, string? uploadKey = null, Ti
 
     /// <summary>Deletes the image; false when there was none.</summary>
     /// <param name="credential">Its delete token, the upload key it was uploaded with, or an admin key.</param>
-    public async Task<bool> DeleteAsync(Guid id, string credential, CancellationToken cancellationToken = default)
+    /// <param name="block">Also refuse every later upload of the same content (an admin key only).</param>
+    public async Task<bool> DeleteAsync(Guid id, string credential, bool block = false, CancellationToken cancellationToken = default)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/images/{id}.jpeg");
+        using var request = new HttpRequestMessage(HttpMethod.Delete, block ? $"/images/{id}.jpeg?block=true" : $"/images/{id}.jpeg");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
         using var response = await http.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
@@ -142,7 +143,8 @@ public sealed class AsgilookClient(HttpClient http, string? uploadKey = null, Ti
         throw new AsgilookProblemException(
             (int)response.StatusCode,
             problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("title", out var title) ? title.GetString() : response.ReasonPhrase,
-            problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("detail", out var detail) ? detail.GetString() : null);
+            problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("detail", out var detail) ? detail.GetString() : null,
+            problem.ValueKind == JsonValueKind.Object && problem.TryGetProperty("type", out var type) ? type.GetString() : null);
     }
 
     private static string NextLink(string link) => link[(link.IndexOf('<', StringComparison.Ordinal) + 1)..link.IndexOf('>', StringComparison.Ordinal)];

@@ -25,9 +25,15 @@ public sealed record AsgilookImage(
 public sealed record AsgilookThumbnailSource(string Uri, int Width, int Height);
 
 /// <summary>An RFC 9457 problem the API answered with.</summary>
-public sealed class AsgilookProblemException(int status, string? title, string? detail)
+/// <param name="type">The problem's type, when it has one of its own (e.g. <see cref="BlockedContent"/>).</param>
+public sealed class AsgilookProblemException(int status, string? title, string? detail, string? type = null)
     : Exception($"{status} {title}: {detail}")
 {
+    /// <summary>The type of an upload whose content an admin blocked.</summary>
+    public const string BlockedContent = "urn:asgilook:problem:blocked-content";
+
+    public string? Type { get; } = type;
+
     public int Status { get; } = status;
 
     public string? Title { get; } = title;
