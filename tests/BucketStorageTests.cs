@@ -249,6 +249,8 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
             ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
             ["Asgilook:RateLimits:RendersPerMinute"] = "0",
             ["Asgilook:ImageQueuePerClient"] = "1000", // one test client asking for 45 at once
+            // Long enough that every render's copy is still waiting for the stalled bucket when the last is rendered.
+            ["Asgilook:S3:Timeout"] = "00:00:05",
         }));
         var thumbnails = new List<string>();
         for (var i = 0; i < 5; i++)
