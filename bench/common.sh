@@ -65,6 +65,11 @@ launch_server() {
 }
 stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
+# Empties the Redis of start_redis (bench/cluster.sh has its own, with the cluster's operator user).
+flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
+# Setup, not measurement: stores COUNT copies of FILE, four uploads at a time.
+upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
+
 start_redis() { # sets redis_port
     redis_port=$(free_port)
     redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &

@@ -26,7 +26,6 @@ start_server() { # engine, storage folder
         Asgilook__RateLimits__UploadsPerMinute=0 Asgilook__RateLimits__RendersPerMinute=0 \
         Asgilook__RateLimits__UploadMegapixelsPerMinute=0 Asgilook__UploadsInFlightPerClient=100000 Asgilook__UploadBufferMegabytesPerClient=65536 Asgilook__ImageQueuePerClient=100000 Asgilook__ImageQueueMegapixelsPerClient=1000000
 }
-upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 
 declare -A rate p50 errors count
 run_wrk() { # NAME URL [wrk args...], after an uncounted warm-up of WARMUP seconds (none with NO_WARMUP=1)

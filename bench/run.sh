@@ -23,9 +23,6 @@ start_server() { # storage folder, then settings (NAME=value ...; the limits off
     launch_server "$work/server.log" "$storage" "$@"
     start_tree_sampler "$server_pid" "$work/tree-peak-kb"
 }
-flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
-# Setup, not measurement: stores COUNT copies of FILE, four uploads at a time.
-upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 # The peak of the server and its conversion workers together, sampled every 100 ms since the server started.
 peak_rss() { echo $(($(cat "$work/tree-peak-kb") / 1024)); }
 peak_pss() { echo $(($(cat "$work/tree-peak-kb.pss") / 1024)); }

@@ -26,8 +26,6 @@ trap 'cleanup; stop_s3' EXIT
 s3_endpoint=$(sed -n 's/^S3_ENDPOINT=//p' "$work/s3.env")
 echo "== S3: Ceph radosgw at $s3_endpoint"
 
-flush_redis() { redis-cli -p "$redis_port" flushall >/dev/null; }
-upload_many() { seq "$1" | xargs -P 4 -I{} curl -sf --data-binary "@$2" -o /dev/null "$base/images"; }
 start_store() { # STORE ROUND [NAME=value ...]: the server on that store, a fresh folder (and bucket) per round
     local store=$1 round=$2; shift 2
     local settings=("${limits_off[@]}" "$@")
