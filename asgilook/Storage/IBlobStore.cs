@@ -45,8 +45,7 @@ public interface IBlobStore
     Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken);
 
     /// <summary>The original, open for streaming (seekable, for ranges); null when there is none.</summary>
-    /// <param name="length">Its length as the catalog records it.</param>
-    Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken);
+    Task<Stream?> OpenOriginalAsync(Guid id, CancellationToken cancellationToken);
 
     /// <summary>The original, whole; null when there is none.</summary>
     Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken);

@@ -209,7 +209,7 @@ public sealed class ImageFiles(string root) : IBlobStore
         return orphans.Length;
     }
 
-    public Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken) => Task.FromResult<Stream?>(OpenRead(id));
+    public Task<Stream?> OpenOriginalAsync(Guid id, CancellationToken cancellationToken) => Task.FromResult<Stream?>(OpenRead(id));
 
     public async Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken)
     {

@@ -216,7 +216,7 @@ public sealed partial class ImageStore(
 
     /// <summary>The stored JPEG, open for streaming (seekable, for ranges); null when its bytes are gone (deleted meanwhile).</summary>
     public Task<Stream?> OpenOriginalAsync(StoredImage image, CancellationToken cancellationToken) =>
-        blobs.OpenOriginalAsync(image.Id, image.ByteLength, cancellationToken);
+        blobs.OpenOriginalAsync(image.Id, cancellationToken);
 
     private static partial class Log
     {

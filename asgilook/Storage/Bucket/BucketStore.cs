@@ -86,7 +86,7 @@ public sealed class BucketStore : IBlobStore, IDisposable
         }
     }
 
-    public async Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken) =>
+    public async Task<Stream?> OpenOriginalAsync(Guid id, CancellationToken cancellationToken) =>
         await CallAsync("get", token => ObjectReadStream.OpenAsync(_s3, _bucket, BlobKeys.Original(id), _timeout, Description, token), cancellationToken);
 
     public Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken) =>

@@ -26,14 +26,14 @@ public sealed class CachedBucketStore(BucketStore bucket, ReadCache cache) : IBl
     }
 
     /// <summary>The copy when there is one; otherwise the original streamed from the bucket to a copy, then the copy.</summary>
-    public async Task<Stream?> OpenOriginalAsync(Guid id, long length, CancellationToken cancellationToken)
+    public async Task<Stream?> OpenOriginalAsync(Guid id, CancellationToken cancellationToken)
     {
         if (cache.Open(id) is { } copy)
         {
             return copy;
         }
 
-        var fetched = await bucket.OpenOriginalAsync(id, length, cancellationToken);
+        var fetched = await bucket.OpenOriginalAsync(id, cancellationToken);
         if (fetched is null || fetched.Length > cache.Largest)
         {
             return fetched; // gone, or too large to keep: streamed from the bucket
@@ -44,7 +44,7 @@ public sealed class CachedBucketStore(BucketStore bucket, ReadCache cache) : IBl
             await cache.KeepAsync(id, fetched, cancellationToken);
         }
 
-        return cache.Open(id) ?? await bucket.OpenOriginalAsync(id, length, cancellationToken);
+        return cache.Open(id) ?? await bucket.OpenOriginalAsync(id, cancellationToken);
     }
 
     public async Task<byte[]?> ReadOriginalAsync(Guid id, CancellationToken cancellationToken)
