@@ -274,8 +274,11 @@ public sealed class BucketStore : IBlobStore, IDisposable
         }
     }
 
-    /// <summary>The objects under <paramref name="prefix"/>; with <paramref name="originalsOnly"/>, only the top level (no renders).</summary>
-    internal async IAsyncEnumerable<(string Key, long Size, DateTimeOffset Modified)> ListAsync(
+    /// <summary>
+    /// The objects under <paramref name="prefix"/>; with <paramref name="originalsOnly"/>, only the top level (no renders). The ETag
+    /// is unquoted: the MD5 of the bytes for an object sent in one PUT.
+    /// </summary>
+    internal async IAsyncEnumerable<(string Key, long Size, DateTimeOffset Modified, string? ETag)> ListAsync(
         string? prefix, bool originalsOnly, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? continuation = null;
@@ -291,7 +294,8 @@ public sealed class BucketStore : IBlobStore, IDisposable
             // An empty page's list is null in this SDK.
             foreach (var item in page.S3Objects ?? [])
             {
-                yield return (item.Key, item.Size ?? 0, item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
+                yield return (item.Key, item.Size ?? 0, item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue,
+                    item.ETag?.Trim('"'));
             }
 
             continuation = page.IsTruncated == true ? page.NextContinuationToken : null;

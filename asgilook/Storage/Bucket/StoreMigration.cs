@@ -78,10 +78,11 @@ public static class StoreMigration
             return 2;
         }
 
-        var there = new Dictionary<string, long>(StringComparer.Ordinal);
+        // One listing says what the bucket holds (sizes and ETags), not a request per object.
+        var there = new Dictionary<string, (long Size, string? ETag)>(StringComparer.Ordinal);
         await foreach (var item in bucket.ListAsync(prefix: null, originalsOnly: false, CancellationToken.None))
         {
-            there[item.Key] = item.Size;
+            there[item.Key] = (item.Size, item.ETag);
         }
 
         var keys = Keys(folder.Root).ToList();
@@ -92,7 +93,7 @@ public static class StoreMigration
         {
             var content = await File.ReadAllBytesAsync(Path.Combine(folder.Root, key));
             var md5 = MD5.HashData(content);
-            if (there.TryGetValue(key, out var size) && size == content.Length && await ETagAsync(bucket, key) == Convert.ToHexStringLower(md5))
+            if (there.TryGetValue(key, out var held) && held == (content.Length, Convert.ToHexStringLower(md5)))
             {
                 skipped++;
             }
