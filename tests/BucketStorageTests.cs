@@ -21,7 +21,8 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
         ["Asgilook:DatabaseStartupWait"] = "00:00:00",
     };
 
-    private Dictionary<string, string?> On(string bucket, IReadOnlyDictionary<string, string?>? more = null)
+    /// <param name="through">A proxy the app reaches the S3 server through, to stall it at will.</param>
+    private Dictionary<string, string?> On(string bucket, IReadOnlyDictionary<string, string?>? more = null, StallingProxy? through = null)
     {
         var settings = s3.Configuration(bucket);
         foreach (var (key, value) in Quick.Concat(more ?? new Dictionary<string, string?>()))
@@ -29,8 +30,15 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
             settings[key] = value;
         }
 
+        if (through is not null)
+        {
+            settings["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{through.Port}";
+        }
+
         return settings;
     }
+
+    private StallingProxy ProxyToS3() => new(new Uri(s3.Endpoint).Port);
 
     [Fact]
     public async Task Originals_and_renders_live_in_the_bucket_and_read_as_files_do()
@@ -212,11 +220,8 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
     public async Task A_bucket_that_stalls_answers_503_within_the_timeout_and_recovers_when_it_flows()
     {
         var bucket = s3.NewBucket();
-        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
-        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
-        {
-            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
-        }));
+        await using var proxy = ProxyToS3();
+        await using var app = await TestApp.StartAsync(settings: On(bucket, through: proxy));
         var before = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
 
         proxy.Stalled = true;
@@ -243,10 +248,9 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
     public async Task Thumbnails_are_answered_while_a_stalled_bucket_cannot_keep_them_and_the_renders_waiting_are_bounded()
     {
         var bucket = s3.NewBucket();
-        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
-        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        await using var proxy = ProxyToS3();
+        await using var app = await TestApp.StartAsync(settings: On(bucket, through: proxy, more: new Dictionary<string, string?>
         {
-            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
             ["Asgilook:RateLimits:RendersPerMinute"] = "0",
             ["Asgilook:ImageQueuePerClient"] = "1000", // one test client asking for 45 at once
             // Long enough that every render's copy is still waiting for the stalled bucket when the last is rendered.
@@ -283,10 +287,9 @@ public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
     public async Task An_original_cut_short_by_a_stalling_bucket_ends_its_answer_and_the_next_is_whole()
     {
         var bucket = s3.NewBucket();
-        await using var proxy = new StallingProxy(new Uri(s3.Endpoint).Port);
-        await using var app = await TestApp.StartAsync(settings: On(bucket, new Dictionary<string, string?>
+        await using var proxy = ProxyToS3();
+        await using var app = await TestApp.StartAsync(settings: On(bucket, through: proxy, more: new Dictionary<string, string?>
         {
-            ["Asgilook:S3:Endpoint"] = $"http://127.0.0.1:{proxy.Port}",
             ["Asgilook:S3:ReadCacheMegabytes"] = "0", // every read from the bucket
         }));
         var posted = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240));
