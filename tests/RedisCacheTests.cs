@@ -109,6 +109,10 @@ public sealed class RedisCacheTests(RedisCacheBackend redis) : IClassFixture<Red
             using var first = await app.Client.GetAsync(thumbnail);
             Assert.Equal((HttpStatusCode.OK, "Miss", "image/jpeg"), (first.StatusCode, first.CacheOutcome(), first.ContentType()));
             Assert.Equal(real, await first.Content.ReadAsByteArrayAsync());
+            // The first was answered from the kept render, which is put in the cache once it has been sent.
+            await Loopback.WaitUntilAsync(
+                async () => !((byte[]?)await redis.Server.Database.StringGetAsync($"asgilook:{thumbnail}") ?? []).AsSpan().SequenceEqual(bad),
+                "the bad entry was not replaced");
             using var second = await app.Client.GetAsync(thumbnail);
             Assert.Equal("Hit", second.CacheOutcome());
             app.Services.GetRequiredService<MemoryTier>().Clear(); // the next bad bytes are read from Redis again
