@@ -177,7 +177,8 @@ public sealed class FolderBlobStoreTests : BlobStoreContract
 }
 
 [Trait(Needs.Trait, Needs.S3)]
-public sealed class BucketBlobStoreTests(S3Server s3) : BlobStoreContract, IClassFixture<S3Server>
+[Collection(S3Collection.Name)]
+public sealed class BucketBlobStoreTests(S3Server s3) : BlobStoreContract
 {
     protected override Task<IBlobStore> CreateAsync() => Task.FromResult<IBlobStore>(new BucketStore(s3.Options(s3.NewBucket())));
 
@@ -189,7 +190,8 @@ public sealed class BucketBlobStoreTests(S3Server s3) : BlobStoreContract, IClas
 }
 
 [Trait(Needs.Trait, Needs.S3)]
-public sealed class CachedBucketBlobStoreTests(S3Server s3) : BlobStoreContract, IClassFixture<S3Server>
+[Collection(S3Collection.Name)]
+public sealed class CachedBucketBlobStoreTests(S3Server s3) : BlobStoreContract
 {
     private readonly TemporaryFolder _folder = new("asgilook-read-cache-");
 

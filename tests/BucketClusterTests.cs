@@ -12,8 +12,9 @@ namespace Asgilook.Tests;
 /// server (Ceph radosgw), each instance with its own empty storage folder, nginx in front (<c>deploy/cluster.sh --s3</c>).
 /// </summary>
 [Trait(Needs.Trait, Needs.S3)]
+[Collection(S3Collection.Name)]
 public sealed class BucketClusterTests(PostgresServer postgres, RedisCacheBackend redis, S3Server s3)
-    : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>, IClassFixture<S3Server>
+    : IClassFixture<PostgresServer>, IClassFixture<RedisCacheBackend>
 {
     [Fact]
     public async Task An_upload_on_one_instance_is_served_by_the_other_and_a_delete_on_the_other_is_gone_on_both()

@@ -13,7 +13,8 @@ namespace Asgilook.Tests;
 /// with 503s and named by readiness, never hangs the service, and is recovered from without a restart.
 /// </summary>
 [Trait(Needs.Trait, Needs.S3)]
-public sealed class BucketStorageTests(S3Server s3) : IClassFixture<S3Server>
+[Collection(S3Collection.Name)]
+public sealed class BucketStorageTests(S3Server s3)
 {
     private static readonly Dictionary<string, string?> Quick = new()
     {

@@ -11,7 +11,8 @@ namespace Asgilook.Tests;
 /// service then answers every image from the bucket.
 /// </summary>
 [Trait(Needs.Trait, Needs.S3)]
-public sealed class StoreMigrationTests(S3Server s3) : IClassFixture<S3Server>
+[Collection(S3Collection.Name)]
+public sealed class StoreMigrationTests(S3Server s3)
 {
     [Fact]
     public async Task A_folder_moves_into_a_bucket_resumably_and_the_service_answers_from_it()

@@ -3,11 +3,23 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using Asgilook.Configuration;
 using Asgilook.Storage.Bucket;
+using Xunit;
 
 namespace Asgilook.Tests;
 
 /// <summary>
-/// A real S3 server for a test class: Ceph radosgw over a one-OSD, in-memory Ceph cluster on loopback, started by the
+/// The test classes that use the S3 server: they share one Ceph cluster for the suite rather than start one per class
+/// (five at once, at the suite's start, on a 2-core machine), and run one after the other, since one of them stops and
+/// starts its gateway. Each test takes a bucket of its own.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class S3Collection : ICollectionFixture<S3Server>
+{
+    public const string Name = "S3";
+}
+
+/// <summary>
+/// A real S3 server for the test classes of <see cref="S3Collection"/>: Ceph radosgw over a one-OSD, in-memory Ceph cluster on loopback, started by the
 /// repository's <c>deploy/s3-local.sh</c> in a temporary folder (about 2 s). Its gateway can be stopped and started
 /// again with every object kept, as a bucket that goes away and comes back.
 /// </summary>
