@@ -6,6 +6,7 @@ using Asgilook.Gallery;
 using Asgilook.Http;
 using Asgilook.Images;
 using Asgilook.Imaging;
+using Asgilook.Moderation;
 using Asgilook.Operations;
 using Asgilook.RateLimiting;
 using Asgilook.Redis;
@@ -31,6 +32,7 @@ public static class AsgilookApp
             .AddThumbnails()
             .AddImaging()
             .AddImageStorage()
+            .AddModeration()
             .AddRedis()
             .AddResponseCache()
             .AddImageEvents()

@@ -55,6 +55,18 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task TheClientTellsAModerationRefusalByItsTypeAndCarriesTheHooksReason()
+    {
+        await using var hook = await HookServer.StartAsync();
+        hook.Answer = HookServer.Answering(403, "text/plain", "Off-topic for this community.");
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?> { ["Asgilook:Moderation:Url"] = hook.Url });
+
+        var refused = await Assert.ThrowsAsync<AsgilookProblemException>(() => new AsgilookClient(app.Client).UploadAsync(TestImages.RandomEllipses(320, 240)));
+
+        Assert.Equal((422, AsgilookProblemException.ModerationRefused, "Off-topic for this community."), (refused.Status, refused.Type, refused.Detail));
+    }
+
+    [Fact]
     public async Task UploadKeyIsSentAndARateLimitIsWaitedOutWhenAsked()
     {
         await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>

@@ -78,6 +78,9 @@ public sealed class ConfigurationTests
     [InlineData("Asgilook:S3:Bucket", "../../etc", "Asgilook:S3:Bucket (ASGI_LOOK_S3_BUCKET) must be a bucket name")]
     [InlineData("Asgilook:S3:SecretKey", "hunter2-but-no-bucket", "Asgilook:S3: set both AccessKey and SecretKey")]
     [InlineData("Asgilook:S3:Timeout", "00:00:00", "Asgilook:S3:Timeout")]
+    [InlineData("Asgilook:Moderation:Url", "ftp://hunter2@hook.example/review", "Asgilook:Moderation:Url must be the hook's absolute http:// or https:// URL")]
+    [InlineData("Asgilook:Moderation:Url", "/review?token=hunter2", "Asgilook:Moderation:Url must be the hook's absolute http:// or https:// URL")]
+    [InlineData("Asgilook:Moderation:TimeoutSeconds", "0", "Asgilook:Moderation:TimeoutSeconds must be from 0.1 to 300")]
     public async Task BadSettingFailsAtStartupSayingWhichWithoutShowingASecret(string key, string value, string message)
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(

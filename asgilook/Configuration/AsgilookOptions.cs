@@ -33,6 +33,9 @@ public sealed class AsgilookOptions
     /// <summary>An S3 bucket for the originals and kept renders, instead of <see cref="StoragePath"/>. Unset: the folder.</summary>
     public S3Options S3 { get; set; } = new();
 
+    /// <summary>An outside service that reviews every upload before it is stored. Unset: uploads are not reviewed.</summary>
+    public ModerationOptions Moderation { get; set; } = new();
+
     /// <summary>
     /// How long startup waits for the catalog database to answer (an instance may start before its
     /// database does) before it gives up saying which database did not answer.

@@ -53,8 +53,29 @@ internal sealed partial class AsgilookOptionsValidator : IValidateOptions<Asgilo
 
         failures.AddRange(ManagementPort.Failures(options.ManagementUrls));
         failures.AddRange(S3Failures(options.S3));
+        failures.AddRange(ModerationFailures(options.Moderation));
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>A moderation setting that cannot work (the message never quotes the URL: it may hold a token).</summary>
+    private static IEnumerable<string> ModerationFailures(ModerationOptions moderation)
+    {
+        if (moderation.Configured
+            && !(Uri.TryCreate(moderation.Url, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)))
+        {
+            yield return "Asgilook:Moderation:Url must be the hook's absolute http:// or https:// URL.";
+        }
+
+        if (moderation.TimeoutSeconds is not (>= 0.1 and <= 300))
+        {
+            yield return "Asgilook:Moderation:TimeoutSeconds must be from 0.1 to 300.";
+        }
+
+        if (!Enum.IsDefined(moderation.OnFailure))
+        {
+            yield return "Asgilook:Moderation:OnFailure must be Reject or Accept.";
+        }
     }
 
     /// <summary>An S3 setting that cannot work, said before the first request (the message never shows a key).</summary>

@@ -8,7 +8,7 @@ namespace Asgilook.Http;
 
 /// <summary>
 /// The conditions any request can run into, wherever it is, answered as 503 problems with Retry-After instead of
-/// 500s: a full image work queue, and a catalog database or a bucket that does not answer.
+/// 500s: a full image work queue, a catalog database, a bucket or a moderation hook that does not answer.
 /// Everything else a request can be refused for is a result its resource returns. Any other
 /// exception is a 500 problem that says only that the failure was logged, and the log line names the
 /// exception's type and where it was thrown, never its message (which can quote a secret or a request).
@@ -26,6 +26,7 @@ internal sealed partial class ExceptionAnswers(IProblemDetailsService problems, 
             ClientBusyException => Problems.ClientBusy,
             Sandbox.WorkerUnavailableException => Problems.ConversionUnavailable,
             Storage.StoreUnavailableException => Problems.StoreUnavailable,
+            Moderation.ModerationUnavailableException => Problems.ModerationUnavailable,
             // Npgsql marks a refused or broken connection and a timeout as transient; SQLite a busy or locked database.
             DbException { IsTransient: true } => Problems.CatalogUnavailable,
             // A primary demoted during a failover refuses writes until clients reconnect to the new one.

@@ -32,6 +32,11 @@ internal static class Problems
         StatusCodes.Status503ServiceUnavailable, "Image store unavailable",
         "The storage that holds the images' bytes does not answer; nothing was stored or changed. Try again shortly.", TimeSpan.FromSeconds(5));
 
+    /// <summary>The moderation hook could not review an upload, and unreviewed uploads are refused (<see cref="Moderation.ModerationUnavailableException"/>).</summary>
+    public static readonly Answer ModerationUnavailable = new(
+        StatusCodes.Status503ServiceUnavailable, "Moderation unavailable",
+        "The service that reviews uploads could not review this one; nothing was stored. Try again shortly.", TimeSpan.FromSeconds(5));
+
     /// <summary>The catalog database does not answer: a restart or a failover takes seconds.</summary>
     public static readonly Answer CatalogUnavailable = new(
         StatusCodes.Status503ServiceUnavailable, "Image catalog unavailable",
@@ -113,6 +118,15 @@ internal static class Problems
         TypedResults.Problem(
             statusCode: StatusCodes.Status422UnprocessableEntity, title: "Content blocked", type: BlockedContentType,
             detail: "This image's content was removed by an administrator and may not be uploaded again; nothing was stored.");
+
+    /// <summary>The problem type of an upload the moderation hook refused.</summary>
+    public const string ModerationRefusedType = "urn:asgilook:problem:moderation-refused";
+
+    /// <summary>The hook's refusal; its detail is the hook's own reason when it gave one (already cleaned to one short line).</summary>
+    public static ProblemHttpResult ModerationRefused(string? reason) =>
+        TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity, title: "Refused by moderation", type: ModerationRefusedType,
+            detail: reason ?? "The service that reviews uploads refused this image and gave no reason; nothing was stored.");
 
     public static ProblemHttpResult BlockNotAllowed(Guid id) =>
         Problem(StatusCodes.Status403Forbidden, "Blocking needs an admin key",

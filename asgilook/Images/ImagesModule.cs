@@ -5,6 +5,7 @@ using Asgilook.Caching;
 using Asgilook.Configuration;
 using Asgilook.Http;
 using Asgilook.Imaging;
+using Asgilook.Moderation;
 using Asgilook.Operations;
 using Asgilook.RateLimiting;
 using Asgilook.Storage;
@@ -71,8 +72,10 @@ public sealed class ImagesModule : ICarterModule
                 "or a decode that needs more than a conversion worker may hold (SandboxMemoryMegabytes); " +
                 "415 for an SVG holding a picture or a reference outside itself; " +
                 "408 for a body slower than MinUploadBytesPerSecond; 422 for an image whose conversion runs past ImageWorkTimeout, or whose decoder fails, " +
-                "or whose content an admin blocked (type " + Problems.BlockedContentType + "); " +
-                "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start, or the catalog database or the bucket does not answer; " +
+                "or whose content an admin blocked (type " + Problems.BlockedContentType + "), " +
+                "or that the moderation hook refused (type " + Problems.ModerationRefusedType + ", its reason as detail); " +
+                "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start, " +
+                "the catalog database or the bucket does not answer, or the moderation hook fails and Moderation:OnFailure is Reject; " +
                 "507 when the storage has under MinFreeDiskMegabytes free.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {
@@ -236,6 +239,10 @@ public sealed class ImagesModule : ICarterModule
         catch (BlockedContentException)
         {
             return Problems.BlockedContent();
+        }
+        catch (ModerationRefusedException refused)
+        {
+            return Problems.ModerationRefused(refused.Reason);
         }
     }
     // end snippet

@@ -22,6 +22,7 @@ public sealed class AsgilookMetrics
     private readonly Counter<long> _workersStarted;
     private readonly Counter<long> _workersEnded;
     private readonly Histogram<double> _storeSeconds;
+    private readonly Histogram<double> _moderationSeconds;
 
     public AsgilookMetrics(IMeterFactory meters)
     {
@@ -41,6 +42,8 @@ public sealed class AsgilookMetrics
             "Conversion worker processes ended, by reason: memory (killed past the ceiling), time (killed past the deadline), allocation failed, died, broke the protocol, grew (retired), ended while idle.");
         _storeSeconds = meter.CreateHistogram<double>("asgilook.store.duration", "s",
             "Calls to the bucket holding the images (S3), by operation (put, get, head, delete, list) and outcome (ok, unavailable): their count and time.");
+        _moderationSeconds = meter.CreateHistogram<double>("asgilook.moderation.duration", "s",
+            "Time the moderation hook took to review one upload, by outcome (accepted, refused, failed).");
         _rejected = meter.CreateCounter<long>("asgilook.requests.rejected", "{request}", "Requests answered with a 4xx problem or a 503, by status.");
     }
 
@@ -78,6 +81,9 @@ public sealed class AsgilookMetrics
 
     public void StoreCall(string operation, bool reached, TimeSpan duration) => _storeSeconds.Record(
         duration.TotalSeconds, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", reached ? "ok" : "unavailable"));
+
+    public void Moderated(string outcome, TimeSpan duration) =>
+        _moderationSeconds.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void UploadReceived(long bodyBytes) => _uploadBytes.Add(bodyBytes);
 

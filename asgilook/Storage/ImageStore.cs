@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Asgilook.Configuration;
 using Asgilook.Imaging;
+using Asgilook.Moderation;
 using Asgilook.Operations;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace Asgilook.Storage;
 /// </summary>
 public sealed partial class ImageStore(
     IOptions<AsgilookOptions> options, IImageCatalog catalog, IBlobStore blobs, IImageProcessor processor, IUploadConverter converter,
-    ImageWork work, IImageEventPublisher events, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
+    ModerationHook moderation, ImageWork work, IImageEventPublisher events, AsgilookMetrics metrics, TimeProvider clock, ILogger<ImageStore> logger)
 {
     /// <summary>
     /// Whether the storage folder's disk has <c>MinFreeDiskMegabytes</c> free, checked before an upload is read (a bucket's
@@ -65,6 +66,8 @@ public sealed partial class ImageStore(
     /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
     /// <exception cref="StoreUnavailableException">The bucket cannot be reached: nothing was listed.</exception>
     /// <exception cref="BlockedContentException">An admin blocked this content: nothing was stored.</exception>
+    /// <exception cref="ModerationRefusedException">The moderation hook refused it: nothing was stored.</exception>
+    /// <exception cref="ModerationUnavailableException">The moderation hook failed and failures are refused: nothing was stored.</exception>
     // snippet: save
     public async Task<StoredImage> SaveAsync(Guid id, byte[] upload, Ownership ownership, WorkTicket ticket, CancellationToken cancellationToken)
     {
@@ -77,6 +80,8 @@ public sealed partial class ImageStore(
         {
             throw new BlockedContentException();
         }
+
+        await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted.Jpeg, cancellationToken);
 
         await blobs.WriteAsync(id, converted.Jpeg, cancellationToken);
         var image = new StoredImage(

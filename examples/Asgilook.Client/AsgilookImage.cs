@@ -32,6 +32,9 @@ public sealed class AsgilookProblemException(int status, string? title, string? 
     /// <summary>The type of an upload whose content an admin blocked.</summary>
     public const string BlockedContent = "urn:asgilook:problem:blocked-content";
 
+    /// <summary>The type of an upload the service's moderation hook refused; <see cref="Detail"/> is the hook's reason.</summary>
+    public const string ModerationRefused = "urn:asgilook:problem:moderation-refused";
+
     public string? Type { get; } = type;
 
     public int Status { get; } = status;
