@@ -8,6 +8,7 @@ using Asgilook.Images;
 using Asgilook.Imaging;
 using Asgilook.Moderation;
 using Asgilook.Operations;
+using Asgilook.Quotas;
 using Asgilook.RateLimiting;
 using Asgilook.Redis;
 using Asgilook.Storage;
@@ -42,6 +43,7 @@ public static class AsgilookApp
             .AddCarter(configurator: carter => carter
                 .WithModule<ImagesModule>()
                 .WithModule<ThumbnailsModule>()
+                .WithModule<UsageModule>()
                 .WithModule<EventsModule>()
                 .WithModule<GalleryModule>());
         return builder;

@@ -70,7 +70,10 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
 
-        public Task AddAsync(StoredImage image, CancellationToken cancellationToken) => inner.AddAsync(image, cancellationToken);
+        public Task<Asgilook.Quotas.KeyUsage?> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, CancellationToken cancellationToken) =>
+            inner.AddAsync(image, quota, cancellationToken);
+
+        public Task<Asgilook.Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken) => inner.UsageAsync(ownerKeyId, cancellationToken);
 
         public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
 

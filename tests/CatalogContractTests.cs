@@ -183,6 +183,33 @@ public abstract class CatalogContractTests
         Assert.Equal(images, (await catalog.ListAsync(null, null, ListOrder.OldestFirst, CancellationToken.None))!.Images);
     }
 
+    [Fact]
+    public async Task AQuotaHoldsExactlyForConcurrentAddsThroughSeveralInstancesAndCountsOnlyItsKey()
+    {
+        var instances = await MigratedOldDatabaseAsync(Guid.NewGuid(), 3);
+        var (owner, other) = (new string('1', 64), new string('2', 64));
+        var images = Enumerable.Range(0, 30).Select(n => Image(n) with { OwnerKeyId = owner, ByteLength = 1000 }).ToArray();
+        var quota = new Asgilook.Quotas.Quota(Images: 7, Bytes: 0);
+
+        var outcomes = await Task.WhenAll(images.Select((image, n) => instances[n % instances.Length].AddAsync(image, quota, CancellationToken.None)));
+
+        Assert.Equal(7, outcomes.Count(refused => refused is null));
+        Assert.All(outcomes.OfType<Asgilook.Quotas.KeyUsage>(), usage => Assert.Equal(7, usage.Images));
+        Assert.Equal(new Asgilook.Quotas.KeyUsage(7, 7000), await instances[0].UsageAsync(owner, CancellationToken.None));
+        Assert.Equal(new Asgilook.Quotas.KeyUsage(0, 0), await instances[1].UsageAsync(other, CancellationToken.None));
+
+        // Bytes: 2500 fit two more images of 1000 bytes beside the 7000 the key has, not a third; another key is not counted.
+        var byBytes = new Asgilook.Quotas.Quota(Images: 0, Bytes: 9500);
+        var more = Enumerable.Range(30, 6).Select(n => Image(n) with { OwnerKeyId = owner, ByteLength = 1000 }).ToArray();
+        var added = await Task.WhenAll(more.Select((image, n) => instances[n % instances.Length].AddAsync(image, byBytes, CancellationToken.None)));
+        Assert.Equal(2, added.Count(refused => refused is null));
+        Assert.Null(await instances[2].AddAsync(Image(40) with { OwnerKeyId = other, ByteLength = 9000 }, byBytes, CancellationToken.None));
+
+        // Deleting frees quota at once.
+        Assert.True(await instances[0].DeleteAsync(images.First(image => outcomes[Array.IndexOf(images, image)] is null).Id, CancellationToken.None));
+        Assert.Null(await instances[1].AddAsync(Image(41) with { OwnerKeyId = owner, ByteLength = 500 }, byBytes, CancellationToken.None));
+    }
+
     private static StoredImage Image(int n) =>
         new(Guid.NewGuid(), 640 + n, 360, Start.AddSeconds(n), 1000 + n, new string((char)('a' + n % 6), 64));
 }

@@ -67,6 +67,26 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task TheClientReadsItsKeysUsageAndTellsAQuotaRefusalByItsType()
+    {
+        await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Asgilook:UploadKeys:0"] = Secrets.UploadKey,
+            ["Asgilook:Quotas:ImagesPerKey"] = "1",
+        });
+        var client = new AsgilookClient(app.Client, Secrets.UploadKey);
+        var image = await client.UploadAsync(TestImages.RandomEllipses(320, 240));
+        Secrets.Remember(image.DeleteToken!);
+
+        var full = await Assert.ThrowsAsync<AsgilookProblemException>(() => client.UploadAsync(TestImages.RandomEllipses(320, 240)));
+        var usage = await client.GetUsageAsync();
+
+        Assert.Equal((507, AsgilookProblemException.QuotaExceeded), (full.Status, full.Type));
+        Assert.Equal((1L, 1L, (long?)null), (usage.Images, usage.Limits.Images, usage.Limits.Bytes));
+        Assert.Equal((await client.GetImageAsync(image.Id))!.LongLength, usage.Bytes);
+    }
+
+    [Fact]
     public async Task UploadKeyIsSentAndARateLimitIsWaitedOutWhenAsked()
     {
         await using var app = await TestApp.StartAsync(settings: new Dictionary<string, string?>

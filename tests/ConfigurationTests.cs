@@ -81,6 +81,7 @@ public sealed class ConfigurationTests
     [InlineData("Asgilook:Moderation:Url", "ftp://hunter2@hook.example/review", "Asgilook:Moderation:Url must be the hook's absolute http:// or https:// URL")]
     [InlineData("Asgilook:Moderation:Url", "/review?token=hunter2", "Asgilook:Moderation:Url must be the hook's absolute http:// or https:// URL")]
     [InlineData("Asgilook:Moderation:TimeoutSeconds", "0", "Asgilook:Moderation:TimeoutSeconds must be from 0.1 to 300")]
+    [InlineData("Asgilook:Quotas:ImagesPerKey", "-1", "Asgilook:Quotas: ImagesPerKey and MegabytesPerKey are 0 (no limit) or more")]
     public async Task BadSettingFailsAtStartupSayingWhichWithoutShowingASecret(string key, string value, string message)
     {
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(

@@ -13,6 +13,7 @@ public sealed class OpenApiTests
     [InlineData("/images/{id}.jpeg", "get", "200 206 304 404 416 503")]
     [InlineData("/images/{id}.jpeg", "delete", "204 400 401 403 404 503")]
     [InlineData("/thumbnails/{id}/{width}x{height}.{format}", "get", "200 304 404 429 503")]
+    [InlineData("/usage", "get", "200 401 503")]
     [InlineData("/events", "get", "200 429 503")]
     [InlineData("/health", "get", "200")]
     [InlineData("/health/ready", "get", "200 503")]
@@ -39,6 +40,8 @@ public sealed class OpenApiTests
         Assert.Equal(["id", "image", "modified", "placeholder", "size", "sources", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var source = document.GetProperty("components").GetProperty("schemas").GetProperty("ThumbnailSource");
         Assert.Equal(["height", "uri", "width"], source.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        var usage = document.GetProperty("components").GetProperty("schemas").GetProperty("KeyUsageResource");
+        Assert.Equal(["bytes", "images", "limits"], usage.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var thumbnail = document.GetProperty("paths").GetProperty("/thumbnails/{id}/{width}x{height}.{format}").GetProperty("get")
             .GetProperty("responses").GetProperty("200").GetProperty("content");
         Assert.Equal(["image/avif", "image/jpeg", "image/webp"], thumbnail.EnumerateObject().Select(p => p.Name).Order());

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Asgilook.Images;
 using Asgilook.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -30,6 +31,35 @@ public sealed class PostgresAppTests(PostgresServer postgres) : IClassFixture<Po
         var problem = await refused.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal("urn:asgilook:problem:blocked-content", problem.GetProperty("type").GetString());
         Assert.Equal("[]", await second.Client.GetStringAsync("/images"));
+    }
+
+    [Fact]
+    public async Task OneKeyUploadingAtOnceThroughTwoInstancesGetsExactlyItsQuota()
+    {
+        var settings = QuotaTests.Settings(imagesPerKey: "5");
+        settings["Asgilook:Database"] = await postgres.NewDatabaseAsync();
+        using var storage = new TemporaryFolder("asgilook-quota-");
+        static void RandomIds(IServiceCollection services) => services.AddSingleton<IImageIdGenerator, RandomImageIdGenerator>();
+        await using var first = await TestApp.StartAsync(settings: settings, storagePath: storage.Path, services: RandomIds);
+        await using var second = await TestApp.StartAsync(settings: settings, storagePath: storage.Path, services: RandomIds);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 14).Select(n => QuotaTests.PostAsync(n % 2 == 0 ? first : second, Secrets.UploadKey)));
+
+        Assert.Equal(5, answers.Count(answer => answer.StatusCode == HttpStatusCode.Created));
+        Assert.All(answers, answer => Assert.Contains(answer.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.InsufficientStorage }));
+        Assert.Equal(5, (await first.Client.GetFromJsonAsync<JsonElement>("/images")).GetArrayLength());
+        Assert.Equal(5, Directory.GetFiles(storage.Path, "*.jpeg").Length);
+        using var usage = await QuotaTests.GetUsageAsync(second, Secrets.UploadKey);
+        Assert.Equal(5, JsonDocument.Parse(await usage.Content.ReadAsStringAsync()).RootElement.GetProperty("images").GetInt64());
+        foreach (var answer in answers)
+        {
+            if (answer.StatusCode == HttpStatusCode.Created)
+            {
+                Secrets.Remember(JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("delete_token").GetString()!);
+            }
+
+            answer.Dispose();
+        }
     }
 
     [Fact]

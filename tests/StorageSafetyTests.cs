@@ -181,18 +181,17 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
 
-        public async Task AddAsync(StoredImage image, CancellationToken cancellationToken)
+        public async Task<Asgilook.Quotas.KeyUsage?> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, CancellationToken cancellationToken)
         {
             if (!TimeOutNextInsert)
             {
-                await inner.AddAsync(image, cancellationToken);
-                return;
+                return await inner.AddAsync(image, quota, cancellationToken);
             }
 
             TimeOutNextInsert = false;
             if (commitBeforeTimingOut)
             {
-                await inner.AddAsync(image, cancellationToken);
+                await inner.AddAsync(image, quota, cancellationToken);
             }
             else
             {
@@ -201,6 +200,8 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
             throw new TimedOut();
         }
+
+        public Task<Asgilook.Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken) => inner.UsageAsync(ownerKeyId, cancellationToken);
 
         public Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken) =>
             _readFails ? throw new TimedOut() : inner.GetAsync(id, cancellationToken);

@@ -36,6 +36,9 @@ public sealed class AsgilookOptions
     /// <summary>An outside service that reviews every upload before it is stored. Unset: uploads are not reviewed.</summary>
     public ModerationOptions Moderation { get; set; } = new();
 
+    /// <summary>What each upload key may store. Unset: no limit.</summary>
+    public QuotaOptions Quotas { get; set; } = new();
+
     /// <summary>
     /// How long startup waits for the catalog database to answer (an instance may start before its
     /// database does) before it gives up saying which database did not answer.

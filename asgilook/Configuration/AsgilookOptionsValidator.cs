@@ -51,6 +51,11 @@ internal sealed partial class AsgilookOptionsValidator : IValidateOptions<Asgilo
             failures.Add("Asgilook:RateLimits: UploadsPerMinute and RendersPerMinute are 0 (no limit) or more.");
         }
 
+        if (options.Quotas is { ImagesPerKey: < 0 } or { MegabytesPerKey: < 0 })
+        {
+            failures.Add("Asgilook:Quotas: ImagesPerKey and MegabytesPerKey are 0 (no limit) or more.");
+        }
+
         failures.AddRange(ManagementPort.Failures(options.ManagementUrls));
         failures.AddRange(S3Failures(options.S3));
         failures.AddRange(ModerationFailures(options.Moderation));

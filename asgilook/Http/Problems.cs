@@ -128,6 +128,32 @@ internal static class Problems
             statusCode: StatusCodes.Status422UnprocessableEntity, title: "Refused by moderation", type: ModerationRefusedType,
             detail: reason ?? "The service that reviews uploads refused this image and gave no reason; nothing was stored.");
 
+    /// <summary>The problem type of an upload past its key's quota.</summary>
+    public const string QuotaExceededType = "urn:asgilook:problem:quota-exceeded";
+
+    /// <summary>507 naming the quota (<c>quota</c>: its setting), the limit and what the key stores.</summary>
+    public static ProblemHttpResult QuotaExceeded(Quotas.QuotaExceededException past)
+    {
+        var (setting, limit, used, detail) = past.Limit switch
+        {
+            Quotas.QuotaLimit.Images => ("ImagesPerKey", past.Quota.Images, past.Usage.Images,
+                $"This upload key may store {past.Quota.Images} images (Quotas:ImagesPerKey) and stores {past.Usage.Images}: " +
+                "delete one to upload another. Nothing was stored."),
+            _ => ("MegabytesPerKey", past.Quota.Bytes, past.Usage.Bytes,
+                $"This upload key may store {past.Quota.Bytes / (1024 * 1024)} MiB of images (Quotas:MegabytesPerKey) and stores " +
+                $"{past.Usage.Bytes / (1024.0 * 1024):0.##} MiB; this image does not fit. Delete some to make room. Nothing was stored."),
+        };
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status507InsufficientStorage, title: "Quota exceeded", type: QuotaExceededType, detail: detail,
+            extensions: new Dictionary<string, object?> { ["quota"] = setting, ["limit"] = limit, ["used"] = used });
+    }
+
+    public static ProblemHttpResult UsageKeyMissing(bool presented) =>
+        Problem(StatusCodes.Status401Unauthorized, "Upload key required",
+            presented
+                ? "The Authorization header names no upload key this service knows."
+                : "GET /usage answers for an upload key: send it as Authorization: Bearer <key>.");
+
     public static ProblemHttpResult BlockNotAllowed(Guid id) =>
         Problem(StatusCodes.Status403Forbidden, "Blocking needs an admin key",
             $"Only an admin key may delete image {id} with block=true (refusing its content from now on); nothing was deleted.");

@@ -7,6 +7,7 @@ using Asgilook.Http;
 using Asgilook.Imaging;
 using Asgilook.Moderation;
 using Asgilook.Operations;
+using Asgilook.Quotas;
 using Asgilook.RateLimiting;
 using Asgilook.Storage;
 using Carter;
@@ -76,7 +77,9 @@ public sealed class ImagesModule : ICarterModule
                 "or that the moderation hook refused (type " + Problems.ModerationRefusedType + ", its reason as detail); " +
                 "503 with Retry-After when the upload buffers are full, too many conversions are waiting, no conversion worker can start, " +
                 "the catalog database or the bucket does not answer, or the moderation hook fails and Moderation:OnFailure is Reject; " +
-                "507 when the storage has under MinFreeDiskMegabytes free.")
+                "507 when the storage has under MinFreeDiskMegabytes free, or when the image would take its upload key past " +
+                "Quotas:ImagesPerKey or Quotas:MegabytesPerKey (type " + Problems.QuotaExceededType + ", naming the quota; before the body is read " +
+                "when the key is at its limit already).")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {
                 // Documentation only: routing must not refuse other Content-Types (curl sends form-urlencoded
@@ -204,6 +207,14 @@ public sealed class ImagesModule : ICarterModule
         }
 
         store.ThrowIfStoreAway();
+        try
+        {
+            await store.ThrowIfQuotaReachedAsync(uploader.KeyId, cancellationToken);
+        }
+        catch (QuotaExceededException past)
+        {
+            return Problems.QuotaExceeded(past);
+        }
 
         var (body, refusal) = await UploadBody.ReadAsync(
             context, limits.MaxUploadBytes, services.Budget, uploader.Client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
@@ -243,6 +254,10 @@ public sealed class ImagesModule : ICarterModule
         catch (ModerationRefusedException refused)
         {
             return Problems.ModerationRefused(refused.Reason);
+        }
+        catch (QuotaExceededException past)
+        {
+            return Problems.QuotaExceeded(past);
         }
     }
     // end snippet

@@ -12,7 +12,18 @@ public interface IImageCatalog
     /// <summary>Creates or migrates the schema; safe to run from several processes at once.</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 
-    Task AddAsync(StoredImage image, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds the image's row unless it would take its owner's key past <paramref name="quota"/>, checked and added as one
+    /// step for that key, however many instances upload with it at once.
+    /// </summary>
+    /// <returns>Null when added; otherwise the key's usage that refused it (nothing was added).</returns>
+    Task<Quotas.KeyUsage?> AddAsync(StoredImage image, Quotas.Quota quota, CancellationToken cancellationToken);
+
+    /// <summary>Adds the image's row, whatever its owner stores.</summary>
+    Task AddAsync(StoredImage image, CancellationToken cancellationToken) => AddAsync(image, Quotas.Quota.None, cancellationToken);
+
+    /// <summary>What the key (by its id) stores now.</summary>
+    Task<Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken);
 
     Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken);
 

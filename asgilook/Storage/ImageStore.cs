@@ -3,6 +3,7 @@ using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Asgilook.Moderation;
 using Asgilook.Operations;
+using Asgilook.Quotas;
 using Microsoft.Extensions.Options;
 
 namespace Asgilook.Storage;
@@ -31,6 +32,29 @@ public sealed partial class ImageStore(
         if (blobs.AwayReason is { } reason)
         {
             throw new StoreUnavailableException(blobs.Description, reason);
+        }
+    }
+
+    /// <summary>What the upload key (by its id) stores now, and what it may.</summary>
+    public async Task<(KeyUsage Usage, Quota Quota)> UsageAsync(string keyId, CancellationToken cancellationToken) =>
+        (await catalog.UsageAsync(keyId, cancellationToken), options.Value.Quotas.Quota);
+
+    /// <summary>
+    /// Refuses an upload with a key that stores all its quota already (checked before the body is read; whether an
+    /// image fits is decided again, exactly, when its row is added).
+    /// </summary>
+    /// <exception cref="QuotaExceededException">The key has reached a limit.</exception>
+    public async Task ThrowIfQuotaReachedAsync(string? keyId, CancellationToken cancellationToken)
+    {
+        if (keyId is null || options.Value.Quotas.Quota is not { Limits: true } quota)
+        {
+            return;
+        }
+
+        var usage = await catalog.UsageAsync(keyId, cancellationToken);
+        if (quota.ReachedBy(usage) is { } limit)
+        {
+            throw new QuotaExceededException(limit, usage, quota);
         }
     }
 
@@ -66,6 +90,7 @@ public sealed partial class ImageStore(
     /// <exception cref="StorageFullException">The disk is full: nothing was kept.</exception>
     /// <exception cref="StoreUnavailableException">The bucket cannot be reached: nothing was listed.</exception>
     /// <exception cref="BlockedContentException">An admin blocked this content: nothing was stored.</exception>
+    /// <exception cref="QuotaExceededException">The image would take its key past a quota: nothing was stored.</exception>
     /// <exception cref="ModerationRefusedException">The moderation hook refused it: nothing was stored.</exception>
     /// <exception cref="ModerationUnavailableException">The moderation hook failed and failures are refused: nothing was stored.</exception>
     // snippet: save
@@ -87,10 +112,12 @@ public sealed partial class ImageStore(
         var image = new StoredImage(
             id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
             conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder);
+        var quota = options.Value.Quotas.Quota;
+        KeyUsage? pastQuota = null;
         try
         {
             // Not cancellable: once the file is in place, the row must follow it or the file must go.
-            await catalog.AddAsync(image, CancellationToken.None);
+            pastQuota = await catalog.AddAsync(image, quota, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -103,6 +130,12 @@ public sealed partial class ImageStore(
                 default:
                     throw;
             }
+        }
+
+        if (pastQuota is { } usage)
+        {
+            await ForgetBytesAsync(id);
+            throw new QuotaExceededException(quota.PassedBy(usage, image.ByteLength)!.Value, usage, quota);
         }
 
         await events.PublishAsync(ImageUploaded.Of(image));

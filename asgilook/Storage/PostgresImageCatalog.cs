@@ -81,7 +81,22 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
             await add.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        await using (var index = new NpgsqlCommand(OwnerIndex, connection, transaction))
+        {
+            await index.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>An advisory lock on the key's hash, held to the transaction's end: other keys' uploads are not held up.</summary>
+    protected override async Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken)
+    {
+        var transaction = await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@owner, 0));", (NpgsqlConnection)connection, transaction);
+        command.Parameters.AddWithValue("owner", ownerKeyId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        return transaction;
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

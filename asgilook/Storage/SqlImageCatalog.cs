@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Asgilook.Quotas;
 
 namespace Asgilook.Storage;
 
@@ -37,17 +38,64 @@ public abstract class SqlImageCatalog : IImageCatalog
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
 
-    public async Task AddAsync(StoredImage image, CancellationToken cancellationToken)
+    /// <summary>Finds a key's images fast, for its usage.</summary>
+    protected const string OwnerIndex = "CREATE INDEX IF NOT EXISTS images_by_owner ON images (owner_key_id);";
+
+    private const string UsageQuery = "SELECT COUNT(*), CAST(COALESCE(SUM(byte_length), 0) AS BIGINT) FROM images WHERE owner_key_id = @owner;";
+
+    public async Task<KeyUsage?> AddAsync(StoredImage image, Quota quota, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(
-            connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour);",
-            ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
-            ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
-            ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value),
-            ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value));
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        if (image.OwnerKeyId is not { } owner || !quota.Limits)
+        {
+            await using var insert = Insert(connection, image);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            return null;
+        }
+
+        // The key's usage is read and the row added in one transaction that holds the key's write lock, so that
+        // uploads with one key on any number of instances are counted one after the other.
+        await using var transaction = await BeginLockedAsync(connection, owner, cancellationToken);
+        var usage = await UsageAsync(connection, transaction, owner, cancellationToken);
+        if (quota.PassedBy(usage, image.ByteLength) is not null)
+        {
+            return usage;
+        }
+
+        await using (var insert = Insert(connection, image))
+        {
+            insert.Transaction = transaction;
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return null;
     }
+
+    public async Task<KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await UsageAsync(connection, null, ownerKeyId, cancellationToken);
+    }
+
+    /// <summary>A write transaction holding the lock that serialises the additions of one key (SQLite: the database's write lock).</summary>
+    protected abstract Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken);
+
+    private static async Task<KeyUsage> UsageAsync(DbConnection connection, DbTransaction? transaction, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, UsageQuery, ("owner", owner));
+        command.Transaction = transaction;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new KeyUsage(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private DbCommand Insert(DbConnection connection, StoredImage image) => Command(
+        connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour);",
+        ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
+        ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
+        ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value),
+        ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value));
 
     public async Task SetPlaceholderAsync(Guid id, Imaging.Placeholder placeholder, CancellationToken cancellationToken)
     {

@@ -67,6 +67,11 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
             await add.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        await using (var index = InTransaction(Command(connection, OwnerIndex)))
+        {
+            await index.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await transaction.CommitAsync(cancellationToken);
 
         DbCommand InTransaction(DbCommand command)
@@ -75,6 +80,10 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
             return command;
         }
     }
+
+    /// <summary>IMMEDIATE: the database's one write lock, taken before the usage is read.</summary>
+    protected override Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
     /// <summary>A negative LIMIT is none, in SQLite.</summary>
     protected override object NoLimit => -1L;

@@ -49,6 +49,15 @@ public sealed class AsgilookClient(HttpClient http, string? uploadKey = null, Ti
         }
     }
 
+    /// <summary>What this client's upload key stores, and its quotas (the client must have been given an upload key).</summary>
+    public async Task<AsgilookUsage> GetUsageAsync(CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/usage");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", uploadKey ?? throw new InvalidOperationException("Usage is told for an upload key: give the client one."));
+        using var response = await http.SendAsync(request, cancellationToken);
+        return await ReadAsync<AsgilookUsage>(response, cancellationToken);
+    }
+
     /// <summary>Every image, oldest upload first, in one answer.</summary>
     public async Task<IReadOnlyList<AsgilookImage>> ListAsync(CancellationToken cancellationToken = default)
     {

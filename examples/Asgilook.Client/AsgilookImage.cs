@@ -21,6 +21,12 @@ public sealed record AsgilookImage(
         });
 }
 
+/// <summary>What an upload key stores (images, and bytes of stored JPEGs), and its limits: null where there is none.</summary>
+public sealed record AsgilookUsage(long Images, long Bytes, AsgilookQuota Limits);
+
+/// <summary>An upload key's quota: at most this many images and bytes; null where there is no limit.</summary>
+public sealed record AsgilookQuota(long? Images, long? Bytes);
+
 /// <summary>One size of a thumbnail in one format.</summary>
 public sealed record AsgilookThumbnailSource(string Uri, int Width, int Height);
 
@@ -31,6 +37,9 @@ public sealed class AsgilookProblemException(int status, string? title, string? 
 {
     /// <summary>The type of an upload whose content an admin blocked.</summary>
     public const string BlockedContent = "urn:asgilook:problem:blocked-content";
+
+    /// <summary>The type of an upload that would take its key past a quota (status 507); <see cref="AsgilookClient.GetUsageAsync"/> tells the key's figures.</summary>
+    public const string QuotaExceeded = "urn:asgilook:problem:quota-exceeded";
 
     /// <summary>The type of an upload the service's moderation hook refused; <see cref="Detail"/> is the hook's reason.</summary>
     public const string ModerationRefused = "urn:asgilook:problem:moderation-refused";
