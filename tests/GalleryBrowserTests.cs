@@ -132,6 +132,42 @@ public sealed class GalleryBrowserTests
     }
 
     [Fact]
+    public async Task AModerationRefusalIsShownAsTextAndTheKeysQuotaIsShownAndHeld()
+    {
+        await using var hook = await HookServer.StartAsync();
+        var reviews = 0;
+        hook.Answer = context => Interlocked.Increment(ref reviews) == 2
+            ? HookServer.Answering(403, "text/plain", "<img src=x onerror=\"document.title='owned'\">Off-topic here.")(context)
+            : Task.CompletedTask;
+        await using var gallery = await GallerySession.StartAsync(new Dictionary<string, string?>
+        {
+            ["Asgilook__UploadKeys__0"] = Secrets.UploadKey,
+            ["Asgilook__Quotas__ImagesPerKey"] = "2",
+            ["Asgilook__Moderation__Url"] = hook.Url,
+        });
+        var page = await gallery.Browser.NewPageAsync();
+        await page.AddInitScriptAsync($"localStorage.setItem('asgilook-upload-key', '{Secrets.UploadKey}')");
+        await page.GotoAsync($"http://127.0.0.1:{gallery.Server.Port}/");
+        await page.WaitForSelectorAsync("#usage:not([hidden])");
+        Assert.Equal("Your upload key stores 0 of 2 images, 0.0 MiB.", await page.TextContentAsync("#usage"));
+
+        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.ClickAsync("#choose"));
+        await chooser.SetFilesAsync(Enumerable.Range(1, 4).Select(n =>
+            new FilePayload { Name = $"{n}.png", MimeType = "image/png", Buffer = TestImages.RandomEllipses(320, 200) }));
+
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#results li').length === 4", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+        var lines = await page.Locator("#results li").AllTextContentsAsync();
+        Assert.Equal("1.png: uploaded", lines[0]);
+        Assert.Equal("2.png: refused: <img src=x onerror=\"document.title='owned'\">Off-topic here.", lines[1]);
+        Assert.Equal("3.png: uploaded", lines[2]);
+        Assert.StartsWith("4.png: refused: This upload key may store 2 images (Quotas:ImagesPerKey)", lines[3], StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#results img").CountAsync());
+        Assert.NotEqual("owned", await page.TitleAsync());
+        await page.WaitForFunctionAsync("() => document.getElementById('usage').textContent.startsWith('Your upload key stores 2 of 2 images')");
+        Assert.Equal(2, Directory.GetFiles(gallery.Storage.Path, "*.jpeg").Length);
+    }
+
+    [Fact]
     public async Task AnUploadMadeWhileThePageWasCutOffAppearsOnceItReconnects()
     {
         await using var gallery = await GallerySession.StartAsync();

@@ -29,7 +29,21 @@ keyForm.addEventListener('submit', event => {
   localStorage.setItem('asgilook-upload-key', uploadKey);
   keyForm.hidden = true;
   keyEntered?.();
+  showUsage();
 });
+// What the upload key stores, beside its quotas (GET /usage), once this browser has a key.
+const usage = document.getElementById('usage');
+async function showUsage() {
+  if (!uploadKey) return;
+  const response = await fetch('/usage', { headers: { Authorization: `Bearer ${uploadKey}` } });
+  if (!response.ok) { usage.hidden = true; return; }
+  const { images, bytes, limits } = await response.json();
+  const mib = n => (n / 1048576).toFixed(1);
+  usage.textContent = `Your upload key stores ${images}${limits.images ? ` of ${limits.images}` : ''} images, ` +
+    `${mib(bytes)}${limits.bytes ? ` of ${mib(limits.bytes)}` : ''} MiB.`;
+  usage.hidden = false;
+}
+showUsage();
 const problemOf = request => { try { return JSON.parse(request.responseText).detail; } catch { return request.statusText; } };
 const sleep = seconds => new Promise(resolve => setTimeout(resolve, seconds * 1000));
 
@@ -99,6 +113,7 @@ function deleteButton(image) {
       document.getElementById('image-' + image.id)?.remove();
       showEmpty();
       status.textContent = 'Deleted.';
+      showUsage();
     } else {
       let reason = response.statusText;
       try { reason = (await response.json()).detail || reason; } catch { }
@@ -134,6 +149,7 @@ async function upload(file, position, count) {
       show(image, true); // /events brings it too; show() adds each image once
       status.textContent = `Uploaded ${file.name} (${position} of ${count}).`;
       result(`${file.name}: uploaded`);
+      showUsage();
       return;
     }
     if (request.status === 429) {
