@@ -115,6 +115,33 @@ public sealed class BucketStorageTests(S3Server s3)
     }
 
     [Fact]
+    public async Task Identical_uploads_are_one_object_in_the_bucket_until_the_last_is_deleted()
+    {
+        var bucket = s3.NewBucket();
+        await using var app = await TestApp.StartAsync(settings: On(bucket));
+        var photo = TestImages.RandomEllipses(640, 480);
+        var first = await app.Client.PostImageAsync(photo);
+        var second = await app.Client.PostImageAsync(photo);
+        var key = Assert.Single(await s3.KeysAsync(bucket), key => key.EndsWith(".jpeg", StringComparison.Ordinal));
+        Assert.Equal($"{first.GetProperty("id").GetString()}.jpeg", key);
+
+        using (var deleted = await app.Client.DeleteImageAsync(first))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        Assert.Contains(key, await s3.KeysAsync(bucket));
+        Assert.Equal(await s3.GetAsync(bucket, key), await app.Client.GetByteArrayAsync(second.GetProperty("image").GetString()));
+
+        using (var deleted = await app.Client.DeleteImageAsync(second))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        Assert.DoesNotContain(key, await s3.KeysAsync(bucket));
+    }
+
+    [Fact]
     public async Task A_restarted_instance_answers_a_thumbnail_from_the_render_kept_in_the_bucket_and_never_a_damaged_one()
     {
         var bucket = s3.NewBucket();

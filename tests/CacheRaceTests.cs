@@ -70,8 +70,8 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
 
-        public Task<Asgilook.Quotas.KeyUsage?> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, CancellationToken cancellationToken) =>
-            inner.AddAsync(image, quota, cancellationToken);
+        public Task<AddOutcome> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, bool bytesWritten, CancellationToken cancellationToken) =>
+            inner.AddAsync(image, quota, bytesWritten, cancellationToken);
 
         public Task<Asgilook.Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken) => inner.UsageAsync(ownerKeyId, cancellationToken);
 
@@ -85,9 +85,9 @@ public abstract class CacheRaceTests(ICacheBackend cache)
             return page;
         }
 
-        public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
+        public Task<RemovedRow?> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
 
-        public Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken) => inner.AllIdsAsync(cancellationToken);
+        public Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken) => inner.ImagesByBlobAsync(cancellationToken);
 
         public Task<string?> GetStorageIdAsync(CancellationToken cancellationToken) => inner.GetStorageIdAsync(cancellationToken);
 

@@ -25,7 +25,7 @@ public abstract class CatalogContractTests
 
         Assert.Equal(image, await catalog.GetAsync(image.Id, CancellationToken.None));
         Assert.Null(await catalog.GetAsync(Guid.NewGuid(), CancellationToken.None));
-        Assert.Equal([image.Id], await catalog.AllIdsAsync(CancellationToken.None));
+        Assert.Equal([image.Id], (await catalog.ImagesByBlobAsync(CancellationToken.None))[image.Id]);
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public abstract class CatalogContractTests
     public async Task SameUploadTimeKeepsInsertionOrder()
     {
         var catalog = await NewCatalogAsync();
-        var images = Enumerable.Range(0, 3).Select(i => Image(0) with { Id = Guid.NewGuid() }).ToArray();
+        var images = Enumerable.Range(0, 3).Select(i => Image(0) with { Id = Guid.NewGuid(), Sha256 = Image(i).Sha256 }).ToArray();
         foreach (var image in images)
         {
             await catalog.AddAsync(image, CancellationToken.None);
@@ -167,9 +167,9 @@ public abstract class CatalogContractTests
         await catalog.AddAsync(image, CancellationToken.None);
 
         await Assert.ThrowsAnyAsync<Exception>(() => catalog.AddAsync(image, CancellationToken.None));
-        Assert.True(await catalog.DeleteAsync(image.Id, CancellationToken.None));
-        Assert.False(await catalog.DeleteAsync(image.Id, CancellationToken.None));
-        Assert.Empty(await catalog.AllIdsAsync(CancellationToken.None));
+        Assert.Equal(new RemovedRow(image.Id, BlobUnused: true), await catalog.DeleteAsync(image.Id, CancellationToken.None));
+        Assert.Null(await catalog.DeleteAsync(image.Id, CancellationToken.None));
+        Assert.Empty(await catalog.ImagesByBlobAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -191,27 +191,76 @@ public abstract class CatalogContractTests
         var images = Enumerable.Range(0, 30).Select(n => Image(n) with { OwnerKeyId = owner, ByteLength = 1000 }).ToArray();
         var quota = new Asgilook.Quotas.Quota(Images: 7, Bytes: 0);
 
-        var outcomes = await Task.WhenAll(images.Select((image, n) => instances[n % instances.Length].AddAsync(image, quota, CancellationToken.None)));
+        var outcomes = await Task.WhenAll(images.Select((image, n) => instances[n % instances.Length].AddAsync(image, quota, bytesWritten: true, CancellationToken.None)));
 
-        Assert.Equal(7, outcomes.Count(refused => refused is null));
-        Assert.All(outcomes.OfType<Asgilook.Quotas.KeyUsage>(), usage => Assert.Equal(7, usage.Images));
+        Assert.Equal(7, outcomes.Count(outcome => outcome.Result == AddResult.Added));
+        Assert.All(outcomes.Where(outcome => outcome.Result != AddResult.Added), outcome => Assert.Equal(7, outcome.Usage!.Images));
         Assert.Equal(new Asgilook.Quotas.KeyUsage(7, 7000), await instances[0].UsageAsync(owner, CancellationToken.None));
         Assert.Equal(new Asgilook.Quotas.KeyUsage(0, 0), await instances[1].UsageAsync(other, CancellationToken.None));
 
         // Bytes: 2500 fit two more images of 1000 bytes beside the 7000 the key has, not a third; another key is not counted.
         var byBytes = new Asgilook.Quotas.Quota(Images: 0, Bytes: 9500);
         var more = Enumerable.Range(30, 6).Select(n => Image(n) with { OwnerKeyId = owner, ByteLength = 1000 }).ToArray();
-        var added = await Task.WhenAll(more.Select((image, n) => instances[n % instances.Length].AddAsync(image, byBytes, CancellationToken.None)));
-        Assert.Equal(2, added.Count(refused => refused is null));
-        Assert.Null(await instances[2].AddAsync(Image(40) with { OwnerKeyId = other, ByteLength = 9000 }, byBytes, CancellationToken.None));
+        var added = await Task.WhenAll(more.Select((image, n) => instances[n % instances.Length].AddAsync(image, byBytes, bytesWritten: true, CancellationToken.None)));
+        Assert.Equal(2, added.Count(outcome => outcome.Result == AddResult.Added));
+        Assert.Equal(AddResult.Added, (await instances[2].AddAsync(Image(40) with { OwnerKeyId = other, ByteLength = 9000 }, byBytes, bytesWritten: true, CancellationToken.None)).Result);
 
         // Deleting frees quota at once.
-        Assert.True(await instances[0].DeleteAsync(images.First(image => outcomes[Array.IndexOf(images, image)] is null).Id, CancellationToken.None));
-        Assert.Null(await instances[1].AddAsync(Image(41) with { OwnerKeyId = owner, ByteLength = 500 }, byBytes, CancellationToken.None));
+        Assert.NotNull(await instances[0].DeleteAsync(images.First(image => outcomes[Array.IndexOf(images, image)].Result == AddResult.Added).Id, CancellationToken.None));
+        Assert.Equal(AddResult.Added, (await instances[1].AddAsync(Image(41) with { OwnerKeyId = owner, ByteLength = 500 }, byBytes, bytesWritten: true, CancellationToken.None)).Result);
+    }
+
+    [Fact]
+    public async Task UploadsOfOneContentShareTheFirstOnesBytesThroughEveryInstanceUntilTheLastGoes()
+    {
+        var instances = await MigratedOldDatabaseAsync(Guid.NewGuid(), 3);
+        var content = Image(50).Sha256;
+        Assert.Equal(AddResult.NeedsBytes, (await instances[0].AddAsync(Image(50), Asgilook.Quotas.Quota.None, bytesWritten: false, CancellationToken.None)).Result);
+
+        // Twelve uploads of one content at once, each having written its own bytes: one keeps them, the others name them.
+        var uploads = Enumerable.Range(0, 12).Select(n => Image(60 + n) with { Sha256 = content }).ToArray();
+        var added = await Task.WhenAll(uploads.Select((image, n) =>
+            instances[n % instances.Length].AddAsync(image, Asgilook.Quotas.Quota.None, bytesWritten: true, CancellationToken.None)));
+        var blob = Assert.Single(added.Select(outcome => outcome.Blob).Distinct());
+        Assert.Contains(blob, uploads.Select(image => image.Id));
+        Assert.Equal(uploads.Select(image => image.Id).Order(), (await instances[1].ImagesByBlobAsync(CancellationToken.None))[blob].Order());
+        Assert.Equal(blob, (await instances[2].GetAsync(uploads[^1].Id, CancellationToken.None))!.Blob);
+
+        // One more, before any bytes are written: it is told the bytes it may use.
+        var later = Image(80) with { Sha256 = content };
+        Assert.Equal(new AddOutcome(AddResult.Added, blob), await instances[0].AddAsync(later, Asgilook.Quotas.Quota.None, bytesWritten: false, CancellationToken.None));
+
+        // The bytes stay until the last image using them is deleted, whichever the order.
+        var all = uploads.Append(later).Select(image => image.Id).OrderBy(id => id == blob ? 0 : 1).ToArray();
+        for (var n = 0; n < all.Length; n++)
+        {
+            Assert.Equal(new RemovedRow(blob, BlobUnused: n == all.Length - 1), await instances[n % instances.Length].DeleteAsync(all[n], CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task AnUploadRacingTheDeleteOfTheLastCopyEitherSharesItsBytesOrIsToldToWriteItsOwn()
+    {
+        var instances = await MigratedOldDatabaseAsync(Guid.NewGuid(), 2);
+        for (var round = 0; round < 20; round++)
+        {
+            var first = Image(100 + round);
+            await instances[0].AddAsync(first, CancellationToken.None);
+            var twin = Image(200 + round) with { Sha256 = first.Sha256 };
+
+            var removing = Task.Run(() => instances[0].DeleteAsync(first.Id, CancellationToken.None));
+            var adding = Task.Run(() => instances[1].AddAsync(twin, Asgilook.Quotas.Quota.None, bytesWritten: false, CancellationToken.None));
+            var (removed, added) = (await removing, await adding);
+
+            // Never a listed image naming bytes its delete let go: shared and kept, or not listed and to be written.
+            Assert.Equal(added.Result == AddResult.Added, !removed!.BlobUnused);
+            Assert.Equal(added.Result == AddResult.Added, await instances[0].GetAsync(twin.Id, CancellationToken.None) is not null);
+            await instances[1].DeleteAsync(twin.Id, CancellationToken.None);
+        }
     }
 
     private static StoredImage Image(int n) =>
-        new(Guid.NewGuid(), 640 + n, 360, Start.AddSeconds(n), 1000 + n, new string((char)('a' + n % 6), 64));
+        new(Guid.NewGuid(), 640 + n, 360, Start.AddSeconds(n), 1000 + n, n.ToString("x64", System.Globalization.CultureInfo.InvariantCulture));
 }
 
 public sealed class SqliteCatalogContract : CatalogContractTests, IDisposable

@@ -6,7 +6,10 @@ using Xunit.Abstractions;
 
 namespace Asgilook.Tests;
 
-/// <summary>A real server killed with SIGKILL in the middle of a burst of uploads loses nothing it confirmed.</summary>
+/// <summary>
+/// A real server killed with SIGKILL in the middle of a burst of uploads (of four contents, each sent many times) loses
+/// nothing it confirmed and keeps each content's bytes once.
+/// </summary>
 [Trait(Needs.Trait, Needs.Processes)]
 public sealed class CrashTests(ITestOutputHelper output)
 {
@@ -66,7 +69,8 @@ public sealed class CrashTests(ITestOutputHelper output)
             Assert.Equal((size[0].GetInt32(), size[1].GetInt32()), TestImages.SizeOf(jpeg));
         }
 
-        Assert.Equal(listed.Length, Directory.GetFiles(storage, "*.jpeg").Length);
+        // The burst sent four contents over and over: each is stored once, however many uploads list it.
+        Assert.Equal(listed.Select(image => image.GetProperty("size")[0].GetInt32()).Distinct().Count(), Directory.GetFiles(storage, "*.jpeg").Length);
         Assert.Empty(Directory.GetFiles(Path.Combine(storage, Storage.ImageFiles.IncomingFolder)));
     }
 }

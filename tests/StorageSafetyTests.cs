@@ -181,17 +181,17 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         public Task<bool> IsBlockedAsync(string sha256, CancellationToken cancellationToken) => inner.IsBlockedAsync(sha256, cancellationToken);
 
-        public async Task<Asgilook.Quotas.KeyUsage?> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, CancellationToken cancellationToken)
+        public async Task<AddOutcome> AddAsync(StoredImage image, Asgilook.Quotas.Quota quota, bool bytesWritten, CancellationToken cancellationToken)
         {
-            if (!TimeOutNextInsert)
+            if (!TimeOutNextInsert || !bytesWritten)
             {
-                return await inner.AddAsync(image, quota, cancellationToken);
+                return await inner.AddAsync(image, quota, bytesWritten, cancellationToken);
             }
 
             TimeOutNextInsert = false;
             if (commitBeforeTimingOut)
             {
-                await inner.AddAsync(image, quota, cancellationToken);
+                await inner.AddAsync(image, quota, bytesWritten, cancellationToken);
             }
             else
             {
@@ -208,9 +208,9 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         public Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken) => inner.ListAsync(after, limit, order, cancellationToken);
 
-        public Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
+        public Task<RemovedRow?> DeleteAsync(Guid id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
 
-        public Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken) => inner.AllIdsAsync(cancellationToken);
+        public Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken) => inner.ImagesByBlobAsync(cancellationToken);
 
         public Task<string?> GetStorageIdAsync(CancellationToken cancellationToken) => inner.GetStorageIdAsync(cancellationToken);
 

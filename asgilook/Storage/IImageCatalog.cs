@@ -13,14 +13,16 @@ public interface IImageCatalog
     Task MigrateAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Adds the image's row unless it would take its owner's key past <paramref name="quota"/>, checked and added as one
-    /// step for that key, however many instances upload with it at once.
+    /// Adds the image's row, as one step under the locks of its owner's key and of its content (so that any number of
+    /// instances count one key's uploads, and store one content's bytes, one after the other): refused when it would take
+    /// the key past <paramref name="quota"/>; naming the bytes of an image with the same <see cref="StoredImage.Sha256"/>
+    /// when one is listed; otherwise naming its own bytes, when <paramref name="bytesWritten"/>, or refused as needing them.
     /// </summary>
-    /// <returns>Null when added; otherwise the key's usage that refused it (nothing was added).</returns>
-    Task<Quotas.KeyUsage?> AddAsync(StoredImage image, Quotas.Quota quota, CancellationToken cancellationToken);
+    Task<AddOutcome> AddAsync(StoredImage image, Quotas.Quota quota, bool bytesWritten, CancellationToken cancellationToken);
 
-    /// <summary>Adds the image's row, whatever its owner stores.</summary>
-    Task AddAsync(StoredImage image, CancellationToken cancellationToken) => AddAsync(image, Quotas.Quota.None, cancellationToken);
+    /// <summary>Adds the image's row, its bytes written, whatever its owner stores.</summary>
+    async Task AddAsync(StoredImage image, CancellationToken cancellationToken) =>
+        await AddAsync(image, Quotas.Quota.None, bytesWritten: true, cancellationToken);
 
     /// <summary>What the key (by its id) stores now.</summary>
     Task<Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken);
@@ -33,10 +35,11 @@ public interface IImageCatalog
     /// </summary>
     Task<ImagePage?> ListAsync(Guid? after, int? limit, ListOrder order, CancellationToken cancellationToken);
 
-    /// <summary>Removes the row; false when there was none.</summary>
-    Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken);
+    /// <summary>Removes the row, and tells whether its bytes are used by no other image; null when there was none.</summary>
+    Task<RemovedRow?> DeleteAsync(Guid id, CancellationToken cancellationToken);
 
-    Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken);
+    /// <summary>Every listed image, by the bytes it uses (<see cref="StoredImage.Blob"/>).</summary>
+    Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken);
 
     /// <summary>The identity of the storage folder this catalog lists; null until one is claimed.</summary>
     Task<string?> GetStorageIdAsync(CancellationToken cancellationToken);

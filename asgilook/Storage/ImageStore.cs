@@ -62,7 +62,7 @@ public sealed partial class ImageStore(
     public async Task<StoredImage?> GetAsync(Guid id, CancellationToken cancellationToken)
     {
         var image = await catalog.GetAsync(id, cancellationToken);
-        if (image is not null && blobs.KnownMissing(id))
+        if (image is not null && blobs.KnownMissing(image.Blob))
         {
             Log.FileGone(logger, id);
             return null;
@@ -108,75 +108,101 @@ public sealed partial class ImageStore(
 
         await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted.Jpeg, cancellationToken);
 
-        await blobs.WriteAsync(id, converted.Jpeg, cancellationToken);
-        var image = new StoredImage(
-            id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
-            conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder);
-        var quota = options.Value.Quotas.Quota;
-        KeyUsage? pastQuota = null;
-        try
-        {
-            // Not cancellable: once the file is in place, the row must follow it or the file must go.
-            pastQuota = await catalog.AddAsync(image, quota, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            switch (await AfterFailedInsertAsync(image, e))
-            {
-                case InsertOutcome.ListedAfterAll:
-                    break;
-                case InsertOutcome.DiskFull:
-                    throw new StorageFullException(e);
-                default:
-                    throw;
-            }
-        }
-
-        if (pastQuota is { } usage)
-        {
-            await ForgetBytesAsync(id);
-            throw new QuotaExceededException(quota.PassedBy(usage, image.ByteLength)!.Value, usage, quota);
-        }
-
+        var image = await AddStoringBytesOnceAsync(
+            new StoredImage(id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
+                conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder),
+            converted.Jpeg);
         await events.PublishAsync(ImageUploaded.Of(image));
         return image;
     }
-    // end snippet
-
-    private enum InsertOutcome { ListedAfterAll, Failed, DiskFull, Unknown }
 
     /// <summary>
-    /// After a failed insert the file goes, unless the row is there after all (an insert can commit and
-    /// time out before it is acknowledged), or the catalog cannot say: the file is then a leftover that
-    /// the next start quarantines, never a listed image without its file.
+    /// Lists the image, its bytes stored once: when an image of the same content is listed, the row names its bytes and
+    /// nothing is written; otherwise its own bytes are written first and the row follows them (and should another upload
+    /// of this content have been listed meanwhile, the row names that one's bytes and these go).
     /// </summary>
-    private async Task<InsertOutcome> AfterFailedInsertAsync(StoredImage image, Exception failure)
+    private async Task<StoredImage> AddStoringBytesOnceAsync(StoredImage image, byte[] jpeg)
     {
-        if (NeverReachedTheDatabase(failure))
+        var quota = options.Value.Quotas.Quota;
+        // Not cancellable from here on: bytes written must be followed by their row, or go.
+        var added = await AddRowAsync(image, quota, bytesWritten: false);
+        if (added.Result == AddResult.NeedsBytes)
         {
-            await ForgetBytesAsync(image.Id);
-            return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
+            await blobs.WriteAsync(image.Id, jpeg, CancellationToken.None);
+            added = await AddRowAsync(image, quota, bytesWritten: true);
+            if (added.Result != AddResult.Added || added.Blob != image.Id)
+            {
+                await ForgetBytesAsync(image.Id);
+            }
         }
 
+        if (added is { Result: AddResult.PastQuota, Usage: { } usage })
+        {
+            throw new QuotaExceededException(quota.PassedBy(usage, image.ByteLength)!.Value, usage, quota);
+        }
+
+        return image with { BlobId = added.Blob == image.Id ? null : added.Blob };
+    }
+    // end snippet
+
+    /// <summary>Adds the row; when the catalog fails, finds out whether it was added after all (<see cref="ListedAfterFailedInsertAsync"/>).</summary>
+    private async Task<AddOutcome> AddRowAsync(StoredImage image, Quota quota, bool bytesWritten)
+    {
         try
         {
-            if (await catalog.GetAsync(image.Id, CancellationToken.None) is not null)
-            {
-                Log.CommittedAfterAll(logger, image.Id, Redaction.Describe(failure));
-                return InsertOutcome.ListedAfterAll;
-            }
+            return await catalog.AddAsync(image, quota, bytesWritten, CancellationToken.None);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Log.KeptUnknown(logger, image.Id, Redaction.Describe(e));
-            return InsertOutcome.Unknown;
+            return new AddOutcome(AddResult.Added, (await ListedAfterFailedInsertAsync(image, e, bytesWritten)).Blob);
         }
-
-        await ForgetBytesAsync(image.Id);
-        return StorageFullException.IsDiskFull(failure) ? InsertOutcome.DiskFull : InsertOutcome.Failed;
     }
 
-    /// <summary>Deletes the bytes of an upload that was not listed; if that fails too, they are a leftover that is settled later.</summary>
+    /// <summary>
+    /// After a failed insert the row may be there after all (an insert can commit and time out before it is
+    /// acknowledged): then the upload stands. Otherwise the failure is thrown and the bytes written for it go, unless
+    /// the catalog cannot say: they are then a leftover settled later, never a listed image without its bytes.
+    /// </summary>
+    /// <exception cref="StorageFullException">The insert failed for a full disk.</exception>
+    private async Task<StoredImage> ListedAfterFailedInsertAsync(StoredImage image, Exception failure, bool bytesWritten)
+    {
+        var certainlyNotListed = NeverReachedTheDatabase(failure);
+        if (!certainlyNotListed)
+        {
+            try
+            {
+                if (await catalog.GetAsync(image.Id, CancellationToken.None) is { } listed)
+                {
+                    Log.CommittedAfterAll(logger, image.Id, Redaction.Describe(failure));
+                    return listed;
+                }
+
+                certainlyNotListed = true;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.KeptUnknown(logger, image.Id, Redaction.Describe(e));
+            }
+        }
+
+        if (certainlyNotListed && bytesWritten)
+        {
+            await ForgetBytesAsync(image.Id);
+        }
+
+        if (StorageFullException.IsDiskFull(failure))
+        {
+            throw new StorageFullException(failure);
+        }
+
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+        throw new UnreachableException();
+    }
+
+    /// <summary>
+    /// Deletes bytes no listed image uses (the row is gone, so the image is: its answers go too); if that fails, they are
+    /// a leftover, settled later (quarantined at the folder's next start; deleted by a bucket's sweep).
+    /// </summary>
     private async Task ForgetBytesAsync(Guid id)
     {
         try
@@ -232,20 +258,15 @@ public sealed partial class ImageStore(
             Log.Blocked(logger, id);
         }
 
-        if (!await catalog.DeleteAsync(id, cancellationToken))
+        if (await catalog.DeleteAsync(id, cancellationToken) is not { } removed)
         {
             return null;
         }
 
-        try
+        if (removed.BlobUnused)
         {
-            await blobs.DeleteAsync(id, CancellationToken.None);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The row is gone, so the image is: its answers must go too. Its bytes are a leftover now, settled later
-            // (quarantined at the folder's next start; deleted by a bucket's sweep).
-            Log.BytesNotDeleted(logger, id, Redaction.Describe(e));
+            // The last image using these bytes is gone (other uploads of the same content share them until then).
+            await ForgetBytesAsync(removed.Blob);
         }
 
         await events.PublishAsync(new ImageDeleted(id));
@@ -254,7 +275,7 @@ public sealed partial class ImageStore(
 
     /// <summary>The stored JPEG, open for streaming (seekable, for ranges); null when its bytes are gone (deleted meanwhile).</summary>
     public Task<Stream?> OpenOriginalAsync(StoredImage image, CancellationToken cancellationToken) =>
-        blobs.OpenOriginalAsync(image.Id, cancellationToken);
+        blobs.OpenOriginalAsync(image.Blob, cancellationToken);
 
     private static partial class Log
     {

@@ -42,7 +42,7 @@ internal sealed partial class LeftoverSweep(
         try
         {
             // The catalog is read before the bucket is listed: an object written after this read is younger than the grace.
-            var catalogued = await catalog.AllIdsAsync(cancellationToken);
+            var catalogued = (await catalog.ImagesByBlobAsync(cancellationToken)).Select(blob => blob.Key).ToHashSet();
             var report = await blobs.SettleLeftoversAsync(catalogued, options.Value.LeftoverGracePeriod, clock.GetUtcNow(), cancellationToken);
             if (report.Originals + report.Renders > 0)
             {

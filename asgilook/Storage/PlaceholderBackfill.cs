@@ -64,7 +64,7 @@ internal sealed partial class PlaceholderBackfill(
 
     private async Task<bool> MakeAsync(Guid id, CancellationToken cancellationToken)
     {
-        if (await blobs.ReadOriginalAsync(id, cancellationToken) is not { } jpeg)
+        if (await catalog.GetAsync(id, cancellationToken) is not { } image || await blobs.ReadOriginalAsync(image.Blob, cancellationToken) is not { } jpeg)
         {
             return false;
         }

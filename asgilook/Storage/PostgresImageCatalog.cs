@@ -81,7 +81,7 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
             await add.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var index = new NpgsqlCommand(OwnerIndex, connection, transaction))
+        await using (var index = new NpgsqlCommand(AddedIndexes, connection, transaction))
         {
             await index.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -89,14 +89,16 @@ public sealed class PostgresImageCatalog(string connectionString) : SqlImageCata
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>An advisory lock on the key's hash, held to the transaction's end: other keys' uploads are not held up.</summary>
-    protected override async Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken)
+    protected override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken);
+
+    /// <summary>An advisory lock on the key's hash in its space, held to the transaction's end: other keys and contents go on.</summary>
+    protected override async Task LockAsync(DbConnection connection, DbTransaction transaction, LockSpace space, string key, CancellationToken cancellationToken)
     {
-        var transaction = await ((NpgsqlConnection)connection).BeginTransactionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(hashtextextended(@owner, 0));", (NpgsqlConnection)connection, transaction);
-        command.Parameters.AddWithValue("owner", ownerKeyId);
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@space, hashtext(@key));", (NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        command.Parameters.AddWithValue("space", (int)space);
+        command.Parameters.AddWithValue("key", key);
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return transaction;
     }
 
     public ValueTask DisposeAsync() => _source.DisposeAsync();

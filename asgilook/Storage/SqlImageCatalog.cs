@@ -10,7 +10,7 @@ namespace Asgilook.Storage;
 /// </summary>
 public abstract class SqlImageCatalog : IImageCatalog
 {
-    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id, placeholder, colour";
+    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id, placeholder, colour, blob_id";
 
     public abstract string Description { get; }
 
@@ -34,42 +34,65 @@ public abstract class SqlImageCatalog : IImageCatalog
         ("owner_key_id", "TEXT"),
         ("placeholder", "TEXT"),
         ("colour", "TEXT"),
+        ("blob_id", "TEXT"),
     ];
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
 
-    /// <summary>Finds a key's images fast, for its usage.</summary>
-    protected const string OwnerIndex = "CREATE INDEX IF NOT EXISTS images_by_owner ON images (owner_key_id);";
+    /// <summary>
+    /// Indexes on columns added since the first schema (created after them): a key's images, for its usage; the images of
+    /// a content, to store it once; and the images sharing an image's bytes, to know when they are no longer used.
+    /// </summary>
+    protected const string AddedIndexes = """
+        CREATE INDEX IF NOT EXISTS images_by_owner ON images (owner_key_id);
+        CREATE INDEX IF NOT EXISTS images_by_content ON images (sha256);
+        CREATE INDEX IF NOT EXISTS images_by_blob ON images (blob_id);
+        """;
+
+    /// <summary>The lock spaces of <see cref="LockAsync"/>.</summary>
+    protected enum LockSpace { OwnerKey = 1, Content = 2 }
 
     private const string UsageQuery = "SELECT COUNT(*), CAST(COALESCE(SUM(byte_length), 0) AS BIGINT) FROM images WHERE owner_key_id = @owner;";
 
-    public async Task<KeyUsage?> AddAsync(StoredImage image, Quota quota, CancellationToken cancellationToken)
+    /// <summary>Whether any row uses the bytes @blob (a row names another's bytes in blob_id; its own by leaving it null).</summary>
+    private const string BlobUsedQuery = "SELECT 1 FROM images WHERE blob_id = @blob OR (id = @blob_owner AND blob_id IS NULL) LIMIT 1;";
+
+    public async Task<AddOutcome> AddAsync(StoredImage image, Quota quota, bool bytesWritten, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        if (image.OwnerKeyId is not { } owner || !quota.Limits)
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        var owner = image.OwnerKeyId;
+        if (owner is not null && quota.Limits)
         {
-            await using var insert = Insert(connection, image);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-            return null;
+            // The key's lock first, then the content's: every writer takes them in this order.
+            await LockAsync(connection, transaction, LockSpace.OwnerKey, owner, cancellationToken);
         }
 
-        // The key's usage is read and the row added in one transaction that holds the key's write lock, so that
-        // uploads with one key on any number of instances are counted one after the other.
-        await using var transaction = await BeginLockedAsync(connection, owner, cancellationToken);
-        var usage = await UsageAsync(connection, transaction, owner, cancellationToken);
-        if (quota.PassedBy(usage, image.ByteLength) is not null)
+        await LockAsync(connection, transaction, LockSpace.Content, image.Sha256, cancellationToken);
+        if (owner is not null && quota.Limits)
         {
-            return usage;
+            var usage = await UsageAsync(connection, transaction, owner, cancellationToken);
+            if (quota.PassedBy(usage, image.ByteLength) is not null)
+            {
+                return new AddOutcome(AddResult.PastQuota, Usage: usage);
+            }
         }
 
-        await using (var insert = Insert(connection, image))
+        var twin = await BlobOfContentAsync(connection, transaction, image.Sha256, cancellationToken);
+        if (twin is null && !bytesWritten)
+        {
+            return new AddOutcome(AddResult.NeedsBytes);
+        }
+
+        var blob = twin ?? image.Id;
+        await using (var insert = Insert(connection, image with { BlobId = blob == image.Id ? null : blob }))
         {
             insert.Transaction = transaction;
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return null;
+        return new AddOutcome(AddResult.Added, blob);
     }
 
     public async Task<KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken)
@@ -78,8 +101,11 @@ public abstract class SqlImageCatalog : IImageCatalog
         return await UsageAsync(connection, null, ownerKeyId, cancellationToken);
     }
 
-    /// <summary>A write transaction holding the lock that serialises the additions of one key (SQLite: the database's write lock).</summary>
-    protected abstract Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken);
+    /// <summary>A write transaction (SQLite's takes the database's one write lock at once).</summary>
+    protected abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+
+    /// <summary>Holds, until the transaction ends, the lock on <paramref name="key"/> in its space (SQLite's write lock holds them all).</summary>
+    protected abstract Task LockAsync(DbConnection connection, DbTransaction transaction, LockSpace space, string key, CancellationToken cancellationToken);
 
     private static async Task<KeyUsage> UsageAsync(DbConnection connection, DbTransaction? transaction, string owner, CancellationToken cancellationToken)
     {
@@ -90,12 +116,25 @@ public abstract class SqlImageCatalog : IImageCatalog
         return new KeyUsage(reader.GetInt64(0), reader.GetInt64(1));
     }
 
+    /// <summary>The bytes a listed image of this content uses; null when none is listed.</summary>
+    private async Task<Guid?> BlobOfContentAsync(DbConnection connection, DbTransaction transaction, string sha256, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, "SELECT id, blob_id FROM images WHERE sha256 = @sha256 LIMIT 1;", ("sha256", sha256));
+        command.Transaction = transaction;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? BlobOf(reader, 0, 1) : null;
+    }
+
+    private Guid BlobOf(DbDataReader row, int idColumn, int blobColumn) =>
+        row.IsDBNull(blobColumn) ? ReadId(row, idColumn) : Guid.Parse(row.GetString(blobColumn));
+
     private DbCommand Insert(DbConnection connection, StoredImage image) => Command(
-        connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour);",
+        connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour, @blob_id);",
         ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
         ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
         ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value),
-        ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value));
+        ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value),
+        ("blob_id", (object?)image.BlobId?.ToString() ?? DBNull.Value));
 
     public async Task SetPlaceholderAsync(Guid id, Imaging.Placeholder placeholder, CancellationToken cancellationToken)
     {
@@ -205,25 +244,54 @@ public abstract class SqlImageCatalog : IImageCatalog
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
-    public async Task<bool> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    public async Task<RemovedRow?> DeleteAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, "DELETE FROM images WHERE id = @id;", ("id", IdValue(id)));
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using var transaction = await BeginWriteAsync(connection, cancellationToken);
+        string sha256;
+        Guid blob;
+        await using (var find = Command(connection, "SELECT sha256, id, blob_id FROM images WHERE id = @id;", ("id", IdValue(id))))
+        {
+            find.Transaction = transaction;
+            await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+
+            (sha256, blob) = (reader.GetString(0), BlobOf(reader, 1, 2));
+        }
+
+        // The content's lock: an upload of the same content either sees this row gone or is seen using the bytes.
+        await LockAsync(connection, transaction, LockSpace.Content, sha256, cancellationToken);
+        await using (var delete = Command(connection, "DELETE FROM images WHERE id = @id;", ("id", IdValue(id))))
+        {
+            delete.Transaction = transaction;
+            if (await delete.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return null; // deleted meanwhile by another request
+            }
+        }
+
+        await using var used = Command(connection, BlobUsedQuery, ("blob", blob.ToString()), ("blob_owner", IdValue(blob)));
+        used.Transaction = transaction;
+        var unused = await used.ExecuteScalarAsync(cancellationToken) is null;
+        await transaction.CommitAsync(cancellationToken);
+        return new RemovedRow(blob, unused);
     }
 
-    public async Task<IReadOnlyCollection<Guid>> AllIdsAsync(CancellationToken cancellationToken)
+    public async Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, "SELECT id FROM images;");
-        var ids = new HashSet<Guid>();
+        await using var command = Command(connection, "SELECT id, blob_id FROM images;");
+        var rows = new List<(Guid Blob, Guid Image)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            ids.Add(ReadId(reader, 0));
+            rows.Add((BlobOf(reader, 0, 1), ReadId(reader, 0)));
         }
 
-        return ids;
+        return rows.ToLookup(row => row.Blob, row => row.Image);
     }
 
     /// <summary>The value <c>LIMIT</c> takes for "no limit".</summary>
@@ -265,5 +333,6 @@ public abstract class SqlImageCatalog : IImageCatalog
         row.GetString(5),
         row.IsDBNull(6) ? null : row.GetString(6),
         row.IsDBNull(7) ? null : row.GetString(7),
-        row.IsDBNull(8) || row.IsDBNull(9) ? null : new Imaging.Placeholder(row.GetString(8), row.GetString(9)));
+        row.IsDBNull(8) || row.IsDBNull(9) ? null : new Imaging.Placeholder(row.GetString(8), row.GetString(9)),
+        row.IsDBNull(10) ? null : Guid.Parse(row.GetString(10)));
 }

@@ -67,7 +67,7 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
             await add.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using (var index = InTransaction(Command(connection, OwnerIndex)))
+        await using (var index = InTransaction(Command(connection, AddedIndexes)))
         {
             await index.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -81,9 +81,12 @@ public sealed class SqliteImageCatalog(string databasePath) : SqlImageCatalog
         }
     }
 
-    /// <summary>IMMEDIATE: the database's one write lock, taken before the usage is read.</summary>
-    protected override Task<DbTransaction> BeginLockedAsync(DbConnection connection, string ownerKeyId, CancellationToken cancellationToken) =>
+    /// <summary>IMMEDIATE: the database's one write lock, taken before anything is read, so that nothing else is needed.</summary>
+    protected override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
+
+    protected override Task LockAsync(DbConnection connection, DbTransaction transaction, LockSpace space, string key, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
 
     /// <summary>A negative LIMIT is none, in SQLite.</summary>
     protected override object NoLimit => -1L;

@@ -27,8 +27,8 @@ public sealed partial class StorageStartup(
     {
         await blobs.PrepareAsync(cancellationToken);
         await catalog.MigrateAsync(cancellationToken);
-        var catalogued = await catalog.AllIdsAsync(cancellationToken);
-        await MatchIdentitiesAsync(catalogued.Count, cancellationToken);
+        var catalogued = await catalog.ImagesByBlobAsync(cancellationToken);
+        await MatchIdentitiesAsync(catalogued.Sum(blob => blob.Count()), cancellationToken);
         await RepairAsync(catalogued, cancellationToken);
     }
 
@@ -69,15 +69,17 @@ public sealed partial class StorageStartup(
         Log.Identified(logger, blobs.Description, catalog.Description, claimed);
     }
 
-    private async Task RepairAsync(IReadOnlyCollection<Guid> catalogued, CancellationToken cancellationToken)
+    /// <param name="catalogued">The listed images by the bytes they use: bytes gone unlist every image using them.</param>
+    private async Task RepairAsync(ILookup<Guid, Guid> catalogued, CancellationToken cancellationToken)
     {
-        var presence = await blobs.PresenceAsync(catalogued, cancellationToken);
-        var missing = presence.Where(pair => pair.Value is FilePresence.Missing).Select(pair => pair.Key).ToList();
-        var unknown = presence.Count(pair => pair.Value is FilePresence.Unknown);
+        var presence = await blobs.PresenceAsync([.. catalogued.Select(blob => blob.Key)], cancellationToken);
+        var missing = presence.Where(pair => pair.Value is FilePresence.Missing).SelectMany(pair => catalogued[pair.Key]).ToList();
+        var unknown = presence.Where(pair => pair.Value is FilePresence.Unknown).Sum(pair => catalogued[pair.Key].Count());
+        var listed = catalogued.Sum(blob => blob.Count());
         var unlist = options.Value.UnlistMissingFiles || options.Value.AllowLargeRepair;
-        if (missing.Count > UnlistedWithoutAsking && missing.Count > catalogued.Count * ShareUnlistedWithoutAsking && !unlist)
+        if (missing.Count > UnlistedWithoutAsking && missing.Count > listed * ShareUnlistedWithoutAsking && !unlist)
         {
-            throw Mismatch($"{missing.Count} of the {catalogued.Count} images {catalog.Description} lists have no file in {blobs.Description}. " +
+            throw Mismatch($"{missing.Count} of the {listed} images {catalog.Description} lists have no file in {blobs.Description}. " +
                 "Nothing was unlisted: mount or restore the folder (or name the right bucket), or, if those files really are lost, start once with Asgilook:UnlistMissingFiles=true");
         }
 
@@ -90,7 +92,7 @@ public sealed partial class StorageStartup(
         }
 
         // What was unreadable may come back: its renders and files are left where they are.
-        var kept = catalogued.Where(id => !unlist || presence[id] is not FilePresence.Missing).ToList();
+        var kept = presence.Where(pair => !unlist || pair.Value is not FilePresence.Missing).Select(pair => pair.Key).ToList();
         var leftovers = await blobs.SettleLeftoversAsync(kept, options.Value.LeftoverGracePeriod, clock.GetUtcNow(), cancellationToken);
         if (missing.Count > 0 && !unlist)
         {

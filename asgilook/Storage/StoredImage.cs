@@ -6,10 +6,15 @@ namespace Asgilook.Storage;
 /// <param name="DeleteTokenHash">The SHA-256 of its delete token; null for images stored before tokens existed.</param>
 /// <param name="OwnerKeyId">The SHA-256 of the upload key it was uploaded with, if any: that key may delete it too.</param>
 /// <param name="Placeholder">What a page paints before the thumbnail arrives; null until made (images stored before placeholders existed).</param>
+/// <param name="BlobId">Whose stored bytes it uses, when they are another image's: an upload of content stored already
+/// (<see cref="Sha256"/>) keeps its own id, token and owner and shares that image's original and renders. Null: its own.</param>
 public sealed record StoredImage(
     Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256,
-    string? DeleteTokenHash = null, string? OwnerKeyId = null, Imaging.Placeholder? Placeholder = null)
+    string? DeleteTokenHash = null, string? OwnerKeyId = null, Imaging.Placeholder? Placeholder = null, Guid? BlobId = null)
 {
+    /// <summary>The name of its bytes in the blob store (the original and its renders): its own id, or the image whose bytes it shares.</summary>
+    public Guid Blob => BlobId ?? Id;
+
     /// <summary>The image's URI, built from the lowercase uuid as the tutorial's <c>str(uuid)</c>.</summary>
     public string Uri => UriOf(Id);
 

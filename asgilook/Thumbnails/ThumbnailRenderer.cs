@@ -58,7 +58,7 @@ public sealed partial class ThumbnailRenderer(
         Stream? kept;
         try
         {
-            kept = blobs.AwayReason is null ? await blobs.OpenRenderAsync(thumbnail.Image.Id, name, cancellationToken) : null;
+            kept = blobs.AwayReason is null ? await blobs.OpenRenderAsync(thumbnail.Image.Blob, name, cancellationToken) : null;
         }
         catch (StoreUnavailableException)
         {
@@ -75,7 +75,7 @@ public sealed partial class ThumbnailRenderer(
             // Not what this service wrote (a disk error, a hand edit): never served; rendered and kept again.
             await kept.DisposeAsync();
             Log.RenderDamaged(logger, thumbnail.Image.Id);
-            await blobs.DeleteRenderAsync(thumbnail.Image.Id, name, cancellationToken);
+            await blobs.DeleteRenderAsync(thumbnail.Image.Blob, name, cancellationToken);
             return null;
         }
 
@@ -85,7 +85,7 @@ public sealed partial class ThumbnailRenderer(
 
     /// <summary>The kept render's bytes, when there is one no larger than <paramref name="maxBytes"/>.</summary>
     public Task<byte[]?> ReadKeptAsync(Thumbnail thumbnail, int maxBytes) =>
-        blobs.ReadRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, maxBytes, CancellationToken.None);
+        blobs.ReadRenderAsync(thumbnail.Image.Blob, thumbnail.KeptName, maxBytes, CancellationToken.None);
 
     /// <summary>
     /// Renders the thumbnail on an image worker and keeps it beside the image; null when the image was deleted meanwhile.
@@ -96,7 +96,7 @@ public sealed partial class ThumbnailRenderer(
     /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
     public async Task<(RenderedThumbnail Rendered, bool Whole)?> RenderAsync(Thumbnail thumbnail, string client)
     {
-        if (await blobs.ReadOriginalAsync(thumbnail.Image.Id, CancellationToken.None) is not { } jpeg)
+        if (await blobs.ReadOriginalAsync(thumbnail.Image.Blob, CancellationToken.None) is not { } jpeg)
         {
             return null; // deleted (maybe by another process) since it was looked up
         }
@@ -166,7 +166,7 @@ public sealed partial class ThumbnailRenderer(
 
         try
         {
-            await blobs.WriteRenderAsync(thumbnail.Image.Id, thumbnail.KeptName, bytes, CancellationToken.None);
+            await blobs.WriteRenderAsync(thumbnail.Image.Blob, thumbnail.KeptName, bytes, CancellationToken.None);
         }
         catch (StoreUnavailableException e)
         {

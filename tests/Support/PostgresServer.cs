@@ -47,7 +47,9 @@ public sealed class PostgresServer : IAsyncLifetime
         _server?.Dispose();
         _server = Start(_asRoot, Path.Combine(_bin!, "postgres"),
             "-D", Path.Combine(_folder!, "data"), "-p", Port.ToString(), "-k", _folder!,
-            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");
+            "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            // Every catalog a test makes has its own pool: the classes that run at once hold more than the default 100.
+            "-c", "max_connections=300");
         // Read as it comes: a full pipe would block PostgreSQL's next log line, and with it the server.
         _server.ErrorDataReceived += (_, line) => { if (line.Data is not null) _log.Enqueue(line.Data); };
         _server.OutputDataReceived += (_, line) => { if (line.Data is not null) _log.Enqueue(line.Data); };
