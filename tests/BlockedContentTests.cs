@@ -39,6 +39,29 @@ public sealed class BlockedContentTests
         await AssertRefusedAsync(restarted, photo);
     }
 
+    [Fact]
+    public async Task Blocking_takes_down_every_upload_of_that_content_whoever_sent_it()
+    {
+        var keys = new Dictionary<string, string?>(Keys) { ["Asgilook:UploadKeys:1"] = Secrets.OtherUploadKey };
+        await using var app = await TestApp.StartAsync(settings: keys);
+        var photo = TestImages.RandomEllipses(320, 240);
+        var first = await app.Client.PostImageAsync(photo, Secrets.UploadKey);
+        var copy = await app.Client.PostImageAsync(photo, Secrets.OtherUploadKey);
+        var other = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240), Secrets.UploadKey);
+
+        using (var blocked = await app.Client.DeleteAsync($"{copy.GetProperty("image").GetString()}?block=true", Secrets.AdminKey))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, blocked.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync(first.GetProperty("image").GetString())).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await app.Client.GetAsync(copy.GetProperty("image").GetString())).StatusCode);
+        var listed = System.Text.Json.JsonDocument.Parse(await app.Client.GetStringAsync("/images")).RootElement;
+        Assert.Equal(other.GetProperty("id").GetString(), Assert.Single(listed.EnumerateArray()).GetProperty("id").GetString());
+        Assert.Single(app.StoredFiles());
+        Assert.Contains(app.Logs.Warnings(nameof(Storage.ImageStore)), line => line.Contains("with 1 other upload(s) of it", StringComparison.Ordinal));
+    }
+
     private static async Task AssertRefusedAsync(TestApp app, byte[] photo)
     {
         var listed = await app.Client.GetStringAsync("/images");

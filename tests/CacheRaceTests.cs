@@ -89,6 +89,8 @@ public abstract class CacheRaceTests(ICacheBackend cache)
 
         public Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken) => inner.ImagesByBlobAsync(cancellationToken);
 
+        public Task<IReadOnlyList<Guid>> ImagesWithContentAsync(string sha256, CancellationToken cancellationToken) => inner.ImagesWithContentAsync(sha256, cancellationToken);
+
         public Task<string?> GetStorageIdAsync(CancellationToken cancellationToken) => inner.GetStorageIdAsync(cancellationToken);
 
         public Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken) => inner.ClaimStorageIdAsync(storageId, cancellationToken);

@@ -225,6 +225,8 @@ public abstract class CatalogContractTests
         Assert.Contains(blob, uploads.Select(image => image.Id));
         Assert.Equal(uploads.Select(image => image.Id).Order(), (await instances[1].ImagesByBlobAsync(CancellationToken.None))[blob].Order());
         Assert.Equal(blob, (await instances[2].GetAsync(uploads[^1].Id, CancellationToken.None))!.Blob);
+        Assert.Equal(uploads.Select(image => image.Id).Order(), (await instances[0].ImagesWithContentAsync(content, CancellationToken.None)).Order());
+        Assert.Empty(await instances[0].ImagesWithContentAsync(Image(99).Sha256, CancellationToken.None));
 
         // One more, before any bytes are written: it is told the bytes it may use.
         var later = Image(80) with { Sha256 = content };

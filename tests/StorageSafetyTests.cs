@@ -212,6 +212,8 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
 
         public Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken) => inner.ImagesByBlobAsync(cancellationToken);
 
+        public Task<IReadOnlyList<Guid>> ImagesWithContentAsync(string sha256, CancellationToken cancellationToken) => inner.ImagesWithContentAsync(sha256, cancellationToken);
+
         public Task<string?> GetStorageIdAsync(CancellationToken cancellationToken) => inner.GetStorageIdAsync(cancellationToken);
 
         public Task<string> ClaimStorageIdAsync(string storageId, CancellationToken cancellationToken) => inner.ClaimStorageIdAsync(storageId, cancellationToken);

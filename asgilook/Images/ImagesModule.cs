@@ -115,7 +115,8 @@ public sealed class ImagesModule : ICarterModule
             .WithDescription("Removes the file, its metadata and every cached answer about it (the original, its thumbnails, the list). " +
                 "Authorization: Bearer <credential>, where the credential is the image's delete_token, the upload key it was uploaded with, " +
                 "or an admin key: 401 with WWW-Authenticate without one, 403 with another; nothing is removed then. " +
-                "With block=true (an admin key only: 403 otherwise, nothing deleted), every later upload of the same content is refused " +
+                "With block=true (an admin key only: 403 otherwise, nothing deleted), every other listed upload of the same content is deleted too, " +
+                "and every later one is refused " +
                 "with 422 of type " + Problems.BlockedContentType + ", on every instance and after restarts.")
             .AddOpenApiOperationTransformer((operation, context, _) =>
             {

@@ -38,6 +38,9 @@ public interface IImageCatalog
     /// <summary>Removes the row, and tells whether its bytes are used by no other image; null when there was none.</summary>
     Task<RemovedRow?> DeleteAsync(Guid id, CancellationToken cancellationToken);
 
+    /// <summary>The listed images whose stored JPEG has this SHA-256.</summary>
+    Task<IReadOnlyList<Guid>> ImagesWithContentAsync(string sha256, CancellationToken cancellationToken);
+
     /// <summary>Every listed image, by the bytes it uses (<see cref="StoredImage.Blob"/>).</summary>
     Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken);
 

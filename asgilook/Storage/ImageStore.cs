@@ -243,7 +243,7 @@ public sealed partial class ImageStore(
 
     /// <summary>Removes the image and returns what it was; null when it was unknown.</summary>
     /// <param name="block">Also refuse every later upload of the same content (blocked before the row goes, so no
-    /// re-upload slips in between).</param>
+    /// re-upload slips in between), and remove every other image of that content: blocked content is taken down whole.</param>
     public async Task<StoredImage?> DeleteAsync(Guid id, bool block, CancellationToken cancellationToken)
     {
         var image = await catalog.GetAsync(id, cancellationToken);
@@ -252,15 +252,29 @@ public sealed partial class ImageStore(
             return null;
         }
 
-        if (block)
+        if (!block)
         {
-            await catalog.BlockAsync(image.Sha256, id, clock.GetUtcNow(), cancellationToken);
-            Log.Blocked(logger, id);
+            return await RemoveAsync(id, cancellationToken) ? image : null;
         }
 
+        await catalog.BlockAsync(image.Sha256, id, clock.GetUtcNow(), cancellationToken);
+        var removed = await RemoveAsync(id, cancellationToken);
+        var copies = 0;
+        foreach (var copy in await catalog.ImagesWithContentAsync(image.Sha256, cancellationToken))
+        {
+            copies += await RemoveAsync(copy, cancellationToken) ? 1 : 0;
+        }
+
+        Log.Blocked(logger, id, copies);
+        return removed ? image : null;
+    }
+
+    /// <summary>Removes the row, then the bytes when no other image uses them, and tells the listeners; false when it was gone already.</summary>
+    private async Task<bool> RemoveAsync(Guid id, CancellationToken cancellationToken)
+    {
         if (await catalog.DeleteAsync(id, cancellationToken) is not { } removed)
         {
-            return null;
+            return false;
         }
 
         if (removed.BlobUnused)
@@ -270,7 +284,7 @@ public sealed partial class ImageStore(
         }
 
         await events.PublishAsync(new ImageDeleted(id));
-        return image;
+        return true;
     }
 
     /// <summary>The stored JPEG, open for streaming (seekable, for ranges); null when its bytes are gone (deleted meanwhile).</summary>
@@ -288,8 +302,8 @@ public sealed partial class ImageStore(
         [LoggerMessage(LogLevel.Warning, "The bytes of image {ImageId}, which is not listed, could not be deleted ({Failure}); they are settled as a leftover later")]
         public static partial void BytesNotDeleted(ILogger logger, Guid imageId, string failure);
 
-        [LoggerMessage(LogLevel.Warning, "Image {ImageId} was deleted and its content blocked: the same upload is refused from now on")]
-        public static partial void Blocked(ILogger logger, Guid imageId);
+        [LoggerMessage(LogLevel.Warning, "Image {ImageId} was deleted and its content blocked, with {Copies} other upload(s) of it: the same upload is refused from now on")]
+        public static partial void Blocked(ILogger logger, Guid imageId, int copies);
 
         [LoggerMessage(LogLevel.Warning, "Image {ImageId} is listed but its file is gone; answering as not found")]
         public static partial void FileGone(ILogger logger, Guid imageId);

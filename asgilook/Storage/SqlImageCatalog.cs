@@ -280,6 +280,20 @@ public abstract class SqlImageCatalog : IImageCatalog
         return new RemovedRow(blob, unused);
     }
 
+    public async Task<IReadOnlyList<Guid>> ImagesWithContentAsync(string sha256, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, "SELECT id FROM images WHERE sha256 = @sha256;", ("sha256", sha256));
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(ReadId(reader, 0));
+        }
+
+        return ids;
+    }
+
     public async Task<ILookup<Guid, Guid>> ImagesByBlobAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
