@@ -197,7 +197,8 @@ public sealed class ContainedDecodingTests
             $"the victim waited behind the flood: {string.Join(", ", order)}");
         // And the flood was cut to the attacker's share (200 megapixels admitted at once): the rest refused at once.
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
-        Assert.Equal(statuses.Count(status => status == HttpStatusCode.Created) + 4, storage.Images().Length);
+        // The flood's copies that were taken are one content, stored once; beside it the warm-up's and the victim's.
+        Assert.Equal((statuses.Contains(HttpStatusCode.Created) ? 1 : 0) + 4, storage.Images().Length);
     }
 
     [Fact]

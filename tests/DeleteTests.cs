@@ -61,11 +61,10 @@ public abstract class DeleteTests(ICacheBackend cache)
     public async Task DeleteLeavesTheOtherImagesAlone()
     {
         await using var app = await TestApp.StartAsync(cache);
-        var png = TestImages.RandomEllipses();
         var posted = new List<System.Text.Json.JsonElement>();
         for (var i = 0; i < 3; i++)
         {
-            posted.Add(await app.Client.PostImageAsync(png));
+            posted.Add(await app.Client.PostImageAsync(TestImages.RandomEllipses()));
         }
 
         using (var deleted = await app.Client.DeleteImageAsync(posted[1]))

@@ -37,7 +37,7 @@ public sealed class OpenApiTests
         var document = await app.Client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
 
         var image = document.GetProperty("components").GetProperty("schemas").GetProperty("ImageResource");
-        Assert.Equal(["id", "image", "modified", "placeholder", "size", "sources", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(["animated", "frames", "id", "image", "modified", "placeholder", "size", "sources", "thumbnails"], image.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var source = document.GetProperty("components").GetProperty("schemas").GetProperty("ThumbnailSource");
         Assert.Equal(["height", "uri", "width"], source.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order());
         var usage = document.GetProperty("components").GetProperty("schemas").GetProperty("KeyUsageResource");

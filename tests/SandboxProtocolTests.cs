@@ -19,13 +19,18 @@ public sealed class SandboxProtocolTests
         using var pipe = new MemoryStream();
         var jpeg = TestImages.RandomEllipses(64, 48, ".jpg");
         SandboxProtocol.WriteReply(pipe, new WorkerConverted(new ConvertedImage(jpeg, 64, 48), SomePlaceholder));
+        SandboxProtocol.WriteReply(pipe, new WorkerConverted(new ConvertedImage(jpeg, 64, 48, new Animation([7, 8, 9], 3)), SomePlaceholder));
         SandboxProtocol.WriteReply(pipe, new WorkerRefused(Rejection.UnsupportedFormat, "The body is a QOI file."));
         SandboxProtocol.WriteJob(pipe, [1, 2, 3]);
         pipe.Position = 0;
 
         var converted = Assert.IsType<WorkerConverted>(SandboxProtocol.ReadReply(pipe, maxJpegBytes: jpeg.Length));
         Assert.Equal(jpeg, converted.Image.Jpeg);
-        Assert.Equal((64, 48, SomePlaceholder), (converted.Image.Width, converted.Image.Height, converted.Placeholder));
+        Assert.Equal((64, 48, SomePlaceholder, null), (converted.Image.Width, converted.Image.Height, converted.Placeholder, converted.Image.Animation));
+        var animated = Assert.IsType<WorkerConverted>(SandboxProtocol.ReadReply(pipe, maxJpegBytes: jpeg.Length));
+        Assert.Equal(jpeg, animated.Image.Jpeg);
+        Assert.Equal(3, animated.Image.Animation!.Frames);
+        Assert.Equal([7, 8, 9], animated.Image.Animation.Webp);
         var refused = Assert.IsType<WorkerRefused>(SandboxProtocol.ReadReply(pipe, maxJpegBytes: 1));
         Assert.Equal((Rejection.UnsupportedFormat, "The body is a QOI file."), (refused.Reason, refused.Message));
         Assert.Equal([1, 2, 3], SandboxProtocol.ReadJob(pipe, maxBytes: 3));
@@ -49,8 +54,13 @@ public sealed class SandboxProtocolTests
         { "an unknown rejection", [.. Magic(0x314C5052), 2, .. Int(999), .. Int(0)] },
         { "a text of 2 GB", [.. Magic(0x314C5052), 2, .. Int(0), .. Int(int.MaxValue)] },
         { "a negative text", [.. Magic(0x314C5052), 2, .. Int(0), .. Int(-5)] },
-        { "a size of zero", [.. Magic(0x314C5052), 1, .. Int(0), .. Int(10), .. Int(0), .. Int(0), .. Int(10)] },
-        { "a negative JPEG length", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(-1)] },
+        { "a size of zero", [.. Magic(0x314C5052), 1, .. Int(0), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(0), .. Int(0)] },
+        { "a negative JPEG length", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(-1), .. Int(0), .. Int(0)] },
+        { "an animation of one frame", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(1), .. Int(10)] },
+        { "frames without an animation", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(5), .. Int(0)] },
+        { "an animation without frames", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(0), .. Int(10)] },
+        { "an animation of 2 GB", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(5), .. Int(int.MaxValue)] },
+        { "negative frames", [.. Magic(0x314C5052), 1, .. Int(10), .. Int(10), .. Int(0), .. Int(0), .. Int(10), .. Int(-3), .. Int(10)] },
     };
 
     [Theory]

@@ -66,6 +66,13 @@ public sealed class AsgilookOptions
     public long MaxPixels { get; set; } = 100_000_000;
 
     /// <summary>
+    /// The most frames an animated GIF or WebP may have (413 past it). Every frame counts in <see cref="MaxPixels"/>,
+    /// <see cref="MaxDecodeMegabytes"/> and <see cref="ImageWorkTimeout"/>: frames × width × height.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxFrames { get; set; } = 300;
+
+    /// <summary>
     /// How old a leftover file (an unfinished write, a file no row names) must be before startup removes it:
     /// long enough that an upload another process is finishing is never taken for one.
     /// </summary>

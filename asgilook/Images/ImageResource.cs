@@ -19,8 +19,19 @@ public record ImageResource(string Id, string Image, string Modified, int[] Size
     [JsonPropertyOrder(1)]
     public Placeholder? Placeholder { get; init; }
 
+    /// <summary>True for an animated GIF or WebP (its WebP thumbnails are animated; the stored JPEG is its first frame); absent for a still.</summary>
+    [JsonPropertyOrder(1)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Animated { get; init; }
+
+    /// <summary>How many frames an animated image has; absent for a still.</summary>
+    [JsonPropertyOrder(1)]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Frames { get; init; }
+
     public static ImageResource From(
-        Guid id, DateTimeOffset modified, int width, int height, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder) => new(
+        Guid id, DateTimeOffset modified, int width, int height, ThumbnailLadder ladder, IEnumerable<ThumbnailFormat> formats, Placeholder? placeholder,
+        int? frames = null) => new(
         id.ToString(),
         StoredImage.UriOf(id),
         modified.ToString("R"),
@@ -29,6 +40,8 @@ public record ImageResource(string Id, string Image, string Modified, int[] Size
     {
         Sources = ThumbnailSeries.Sources(id, width, height, ladder, formats),
         Placeholder = placeholder,
+        Animated = frames > 1 ? true : null,
+        Frames = frames > 1 ? frames : null,
     };
 }
 
@@ -41,6 +54,8 @@ public sealed record UploadedImage(string Id, string Image, string Modified, int
     {
         Sources = image.Sources;
         Placeholder = image.Placeholder;
+        Animated = image.Animated;
+        Frames = image.Frames;
     }
 
     /// <summary>Never the token, should the record be logged.</summary>

@@ -12,5 +12,5 @@ public sealed class ImageResources(IOptions<AsgilookOptions> options, IImageProc
     public ImageResource Of(StoredImage image) => Of(ImageUploaded.Of(image));
 
     public ImageResource Of(ImageUploaded image) => ImageResource.From(
-        image.ImageId, image.Modified, image.Width, image.Height, ThumbnailLadder.Of(options.Value), processor.ThumbnailFormats, image.Placeholder);
+        image.ImageId, image.Modified, image.Width, image.Height, ThumbnailLadder.Of(options.Value), processor.ThumbnailFormats, image.Placeholder, image.Frames);
 }

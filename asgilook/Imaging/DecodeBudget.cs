@@ -46,6 +46,23 @@ public sealed class DecodeBudget(long maxDecodeBytes)
         }
     }
 
+    /// <summary>Refuses an animation of more frames than allowed, or whose frames together have more pixels than allowed.</summary>
+    public static void CheckFrames(Format format, int frames, long width, long height, int maxFrames, long maxPixels)
+    {
+        if (frames > maxFrames)
+        {
+            throw new RejectedImageException(
+                Rejection.TooManyPixels, $"The {format.Name} has {frames:N0} frames, more than the {maxFrames:N0} an animation may have (MaxFrames).");
+        }
+
+        if (frames * width * height > maxPixels)
+        {
+            throw new RejectedImageException(
+                Rejection.TooManyPixels,
+                $"The {format.Name} has {frames:N0} frames of {width}x{height} pixels, {frames * width * height:N0} in all, more than the {maxPixels:N0} allowed.");
+        }
+    }
+
     /// <param name="layout">How the decode holds each pixel, e.g. <c>3 band(s) of 8 bits</c>.</param>
     public void CheckBytes(Format format, long width, long height, string layout, long bytes)
     {

@@ -1,7 +1,14 @@
 namespace Asgilook.Imaging;
 
 /// <summary>A JPEG converted from an upload, with its pixel size.</summary>
-public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height);
+/// <param name="Animation">For an animated GIF or WebP, all its frames (the JPEG is the first); null for a still.</param>
+public sealed record ConvertedImage(byte[] Jpeg, int Width, int Height, Animation? Animation = null);
+
+/// <summary>
+/// An upload's animation, kept beside its JPEG to render animated thumbnails from: every frame, upright sRGB, at half
+/// the image's size (the largest thumbnail listed), as an animated WebP with the upload's frame delays and loop count.
+/// </summary>
+public sealed record Animation(byte[] Webp, int Frames);
 
 /// <summary>What a page paints before an image's thumbnail arrives.</summary>
 /// <param name="Preview">A tiny blurred WebP of the image, as a <c>data:</c> URI of a few hundred characters.</param>
@@ -54,6 +61,15 @@ public interface IImageProcessor
     /// empty for JPEG, whose settings <see cref="Version"/> names.
     /// </summary>
     string EncoderOf(ThumbnailFormat format);
+
+    /// <summary>Whether this engine keeps animations (<see cref="ConvertedImage.Animation"/>) and renders them.</summary>
+    bool Animates { get; }
+
+    /// <summary>
+    /// Scales every frame of a kept animation to exactly <paramref name="width"/> × <paramref name="height"/>, as an
+    /// animated WebP with the same delays and loop count.
+    /// </summary>
+    RenderedThumbnail AnimatedThumbnail(byte[] animation, int width, int height);
 
     /// <summary>Scales a stored JPEG to exactly <paramref name="width"/> × <paramref name="height"/>, encoded as <paramref name="format"/>.</summary>
     RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg);

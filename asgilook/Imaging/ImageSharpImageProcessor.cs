@@ -95,6 +95,12 @@ public sealed class ImageSharpImageProcessor : IImageProcessor
 
     public string EncoderOf(ThumbnailFormat format) => format == ThumbnailFormat.Webp ? $"webp-q{WebpQuality}-m{WebpMethod}" : "";
 
+    /// <summary>Stills only: an animated GIF or WebP is stored as its first frame, as every other format is.</summary>
+    public bool Animates => false;
+
+    public RenderedThumbnail AnimatedThumbnail(byte[] animation, int width, int height) =>
+        throw new NotSupportedException("The ImageSharp engine keeps no animations.");
+
     public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         if (!ThumbnailFormats.Contains(format))

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Asgilook.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -10,6 +9,6 @@ public sealed class InProcessConverter(IImageProcessor processor, IOptions<Asgil
     public UploadConversion Convert(byte[] upload)
     {
         var converted = processor.ConvertToJpeg(upload, options.Value.MaxPixels);
-        return new UploadConversion(converted, processor.MakePlaceholder(converted.Jpeg), System.Convert.ToHexStringLower(SHA256.HashData(converted.Jpeg)));
+        return UploadConversion.Of(converted, processor.MakePlaceholder(converted.Jpeg));
     }
 }

@@ -34,6 +34,7 @@ public sealed class VipsImageProcessor : IImageProcessor
     private readonly MagickDecoder _fallback;
     private readonly ImageSharpDecoder _managed;
     private readonly TimeSpan _timeout;
+    private readonly int _maxFrames;
 
     static VipsImageProcessor()
     {
@@ -58,6 +59,7 @@ public sealed class VipsImageProcessor : IImageProcessor
 
         _budget = new DecodeBudget(options.Value.MaxDecodeMegabytes * 1024L * 1024L);
         _timeout = options.Value.ImageWorkTimeout;
+        _maxFrames = options.Value.MaxFrames;
         var decoders = options.Value.ImageWorkers > 0 ? options.Value.ImageWorkers : Environment.ProcessorCount;
         _fallback = new MagickDecoder(options.Value.MaxPixels, _budget, decoders, _timeout);
         _managed = new ImageSharpDecoder(options.Value, _budget);
@@ -73,6 +75,7 @@ public sealed class VipsImageProcessor : IImageProcessor
     {
         var format = UploadHeader.Inspect(data, Reads, Name, maxPixels).Format;
         using var loaded = Load(data, format, maxPixels);
+        var frames = FramesOf(loaded, format, maxPixels);
         WorkDeadline? deadline = null;
         try
         {
@@ -83,7 +86,9 @@ public sealed class VipsImageProcessor : IImageProcessor
             deadline = Deadline(eightBit);
             var jpeg = eightBit.JpegsaveBuffer(q: JpegQuality, keep: Enums.ForeignKeep.None);
             ThrowWhenPast(deadline);
-            return new ConvertedImage(jpeg, eightBit.Width, eightBit.Height);
+            // The first frame is the stored JPEG; every frame goes into the animation, within the same deadline.
+            var animation = frames > 1 ? Animate(data, eightBit.Width, eightBit.Height, frames, deadline) : null;
+            return new ConvertedImage(jpeg, eightBit.Width, eightBit.Height, animation);
         }
         catch (VipsException e) when (IsTimeout(e, deadline))
         {
@@ -100,14 +105,65 @@ public sealed class VipsImageProcessor : IImageProcessor
         }
     }
 
+    public bool Animates => true;
+
+    /// <summary>
+    /// How many frames a GIF or WebP has (1 for a still, and for every other format), refused from its header when there
+    /// are more than <c>MaxFrames</c>, or when all of them together pass <c>MaxPixels</c> or the decode budget.
+    /// </summary>
+    private int FramesOf(Image header, Format format, long maxPixels)
+    {
+        if (format.Loader is not (ImageLoader.Gif or ImageLoader.Webp) || !header.Contains("n-pages") || header.Get("n-pages") is not int frames || frames < 2)
+        {
+            return 1;
+        }
+
+        DecodeBudget.CheckFrames(format, frames, header.Width, header.Height, _maxFrames, maxPixels);
+        _budget.CheckBytes(format, header.Width, (long)header.Height * frames, $"{frames:N0} frames of 4 bands of 8 bits", 4L * header.Width * header.Height * frames);
+        return frames;
+    }
+
+    /// <summary>
+    /// Every frame of the upload, at half its size (the largest thumbnail listed), as an animated WebP: libvips'
+    /// thumbnail scales each frame on its own and keeps the delays and the loop count.
+    /// </summary>
+    private Animation Animate(byte[] data, int width, int height, int frames, WorkDeadline deadline)
+    {
+        using var lazy = Image.ThumbnailBuffer(data, Math.Max(1, width / 2), optionString: "n=-1,fail-on=warning", height: Math.Max(1, height / 2), size: Enums.Size.Force);
+        lazy.SetProgress(NoProgress.Instance, deadline.Token);
+        if (lazy.Height != lazy.PageHeight * frames)
+        {
+            throw new VipsException($"{frames} frames were announced, {lazy.Height / Math.Max(1, lazy.PageHeight)} decoded");
+        }
+
+        var webp = lazy.WebpsaveBuffer(q: WebpQuality, effort: WebpEffort, keep: Enums.ForeignKeep.None);
+        ThrowWhenPast(deadline);
+        return new Animation(webp, frames);
+    }
+
+    public RenderedThumbnail AnimatedThumbnail(byte[] animation, int width, int height)
+    {
+        var clock = Stopwatch.StartNew();
+        using var lazy = Image.ThumbnailBuffer(animation, width, optionString: "n=-1", height: height, size: Enums.Size.Force);
+        return Render(lazy, ThumbnailFormat.Webp, clock);
+    }
+
     // snippet: thumbnail
     public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         // ThumbnailBuffer decodes with shrink-on-load; Force gives exactly width × height
         // (the mipmap sizes are floor-halved, so the aspect ratio may differ by under a pixel).
-        // libvips is lazy: CopyMemory makes the (small) thumbnail's pixels now, to time encoding apart.
         var clock = Stopwatch.StartNew();
         using var lazy = Image.ThumbnailBuffer(jpeg, width, height: height, size: Enums.Size.Force);
+        return Render(lazy, format, clock);
+    }
+
+    /// <summary>
+    /// Makes the thumbnail's pixels within the deadline and encodes them. libvips is lazy: CopyMemory makes the
+    /// (small) thumbnail's pixels now, to time encoding apart.
+    /// </summary>
+    private RenderedThumbnail Render(Image lazy, ThumbnailFormat format, Stopwatch clock)
+    {
         using var deadline = Deadline(lazy);
         Image pixels;
         try
@@ -121,17 +177,22 @@ public sealed class VipsImageProcessor : IImageProcessor
 
         using (pixels)
         {
-            if (deadline.IsPast)
-            {
-                throw new ImageWorkTimeoutException(_timeout, new TimeoutException("finished past the deadline"));
-            }
-
+            ThrowWhenRenderPast(deadline);
             var resize = clock.Elapsed;
-            var encoded = Encode(pixels, format);
+            var encoded = Encode(pixels, format); // an animation's every frame: within the deadline too
+            ThrowWhenRenderPast(deadline);
             return new RenderedThumbnail(encoded, resize, clock.Elapsed - resize);
         }
     }
     // end snippet
+
+    private void ThrowWhenRenderPast(WorkDeadline deadline)
+    {
+        if (deadline.IsPast)
+        {
+            throw new ImageWorkTimeoutException(_timeout, new TimeoutException("finished past the deadline"));
+        }
+    }
 
     public IReadOnlyCollection<ThumbnailFormat> ThumbnailFormats => Imaging.ThumbnailFormats.All;
 

@@ -7,7 +7,7 @@ namespace Asgilook.Sandbox;
 /// <summary>What a conversion worker answered about one upload.</summary>
 internal abstract record WorkerReply;
 
-/// <summary>The upload converted: the JPEG, its size and its placeholder (the server hashes the JPEG itself).</summary>
+/// <summary>The upload converted: the JPEG, its size, its animation if any, and its placeholder (the server hashes them itself).</summary>
 internal sealed record WorkerConverted(ConvertedImage Image, Placeholder Placeholder) : WorkerReply;
 
 /// <summary>The upload refused, with the reason and the message for the client.</summary>
@@ -94,6 +94,8 @@ internal static class SandboxProtocol
                     WriteText(writer, converted.Placeholder.Preview);
                     WriteText(writer, converted.Placeholder.Colour);
                     writer.Write(converted.Image.Jpeg.Length);
+                    writer.Write(converted.Image.Animation?.Frames ?? 0);
+                    writer.Write(converted.Image.Animation?.Webp.Length ?? 0);
                     break;
                 case WorkerRefused refused:
                     writer.Write(RefusedKind);
@@ -104,16 +106,17 @@ internal static class SandboxProtocol
         }
 
         output.Write(frame.GetBuffer().AsSpan(0, (int)frame.Length));
-        if (reply is WorkerConverted { Image.Jpeg: var jpeg })
+        if (reply is WorkerConverted { Image: var image })
         {
-            output.Write(jpeg);
+            output.Write(image.Jpeg);
+            output.Write(image.Animation?.Webp ?? []);
         }
 
         output.Flush();
     }
 
     /// <summary>Reads one reply, holding the worker to every bound.</summary>
-    /// <param name="maxJpegBytes">The largest JPEG a worker may answer.</param>
+    /// <param name="maxJpegBytes">The largest JPEG (and the largest animation) a worker may answer.</param>
     /// <exception cref="ProtocolViolationException">The worker broke the protocol.</exception>
     /// <exception cref="EndOfStreamException">The worker is gone.</exception>
     public static WorkerReply ReadReply(Stream input, int maxJpegBytes)
@@ -133,14 +136,25 @@ internal static class SandboxProtocol
                 var preview = ReadText(input);
                 var colour = ReadText(input);
                 var length = ReadInt32(input);
-                if (width <= 0 || height <= 0 || length <= 0 || length > maxJpegBytes)
+                var frames = ReadInt32(input);
+                var animationLength = ReadInt32(input);
+                if (width <= 0 || height <= 0 || length <= 0 || length > maxJpegBytes
+                    || frames is < 0 or 1 || (frames == 0) != (animationLength == 0) || animationLength < 0 || animationLength > maxJpegBytes)
                 {
                     throw new ProtocolViolationException("a converted reply out of bounds");
                 }
 
                 var jpeg = GC.AllocateUninitializedArray<byte>(length);
                 input.ReadExactly(jpeg);
-                return new WorkerConverted(new ConvertedImage(jpeg, width, height), new Placeholder(preview, colour));
+                Animation? animation = null;
+                if (frames > 0)
+                {
+                    var webp = GC.AllocateUninitializedArray<byte>(animationLength);
+                    input.ReadExactly(webp);
+                    animation = new Animation(webp, frames);
+                }
+
+                return new WorkerConverted(new ConvertedImage(jpeg, width, height, animation), new Placeholder(preview, colour));
             }
 
             case RefusedKind:

@@ -181,13 +181,14 @@ public sealed partial class SandboxedConverter : IUploadConverter, IDisposable
         var image = converted.Image;
         if ((long)image.Width * image.Height > _settings.MaxPixels
             || !Placeholders.IsWellFormed(converted.Placeholder)
-            || !FileStructure.IsPlainJpeg(image.Jpeg, image.Width, image.Height))
+            || !FileStructure.IsPlainJpeg(image.Jpeg, image.Width, image.Height)
+            || image.Animation is { } animation && (animation.Frames > _settings.MaxFrames || !FileStructure.IsExactlyOneFile(ImageFormats.ImageLoader.Webp, animation.Webp)))
         {
             Log.Untrusted(_logger);
             throw new RejectedImageException(Rejection.DecoderFailed, "The decoder failed on this image; nothing was stored.");
         }
 
-        return new UploadConversion(image, converted.Placeholder, System.Convert.ToHexStringLower(SHA256.HashData(image.Jpeg)));
+        return UploadConversion.Of(image, converted.Placeholder);
     }
 
     private static string Printable(string message)
@@ -204,7 +205,7 @@ public sealed partial class SandboxedConverter : IUploadConverter, IDisposable
         [LoggerMessage(LogLevel.Information, "Conversion workers start again")]
         public static partial void Available(ILogger logger);
 
-        [LoggerMessage(LogLevel.Warning, "A conversion worker answered a JPEG or placeholder that is not what Asgilook writes; it was refused")]
+        [LoggerMessage(LogLevel.Warning, "A conversion worker answered a JPEG, animation or placeholder that is not what Asgilook writes; it was refused")]
         public static partial void Untrusted(ILogger logger);
     }
 }

@@ -2,8 +2,8 @@ namespace Asgilook.Storage;
 
 /// <summary>
 /// The names of the stored bytes, the same in the folder (as paths under it) and in a bucket (as object keys): an
-/// original is <c>&lt;uuid&gt;.jpeg</c>, its renders <c>&lt;uuid&gt;.renders/&lt;name&gt;</c>. Named here only, so that
-/// another naming (by content hash, to store identical uploads once) is one change.
+/// original is <c>&lt;uuid&gt;.jpeg</c>, its renders <c>&lt;uuid&gt;.renders/&lt;name&gt;</c>, where the uuid is that of
+/// the first upload of the content (<see cref="StoredImage.Blob"/>: identical uploads share the bytes). Named here only.
 /// </summary>
 public static class BlobKeys
 {
@@ -12,6 +12,9 @@ public static class BlobKeys
 
     /// <summary>The store's identity, written at its first start and recorded in the catalog.</summary>
     public const string Identity = ".asgilook-storage";
+
+    /// <summary>An animated upload's frames, kept among its renders (<see cref="Imaging.Animation"/>): what its animated thumbnails are rendered from.</summary>
+    public const string Animation = "animation.webp";
 
     public static string Original(Guid id) => $"{id}{OriginalExtension}";
 

@@ -9,9 +9,10 @@ namespace Asgilook.Storage;
 public abstract record ImageEvent(Guid ImageId);
 
 /// <summary>An upload was stored: the image's id and what a page shows of it (its size, its time and its placeholder).</summary>
-public sealed record ImageUploaded(Guid ImageId, int Width, int Height, DateTimeOffset Modified, Placeholder? Placeholder) : ImageEvent(ImageId)
+/// <param name="Frames">An animated image's frames; null for a still.</param>
+public sealed record ImageUploaded(Guid ImageId, int Width, int Height, DateTimeOffset Modified, Placeholder? Placeholder, int? Frames = null) : ImageEvent(ImageId)
 {
-    public static ImageUploaded Of(StoredImage image) => new(image.Id, image.Width, image.Height, image.Modified, image.Placeholder);
+    public static ImageUploaded Of(StoredImage image) => new(image.Id, image.Width, image.Height, image.Modified, image.Placeholder, image.Frames);
 }
 
 /// <summary>An image was deleted: it, its thumbnails and its place in the list are gone.</summary>

@@ -110,8 +110,8 @@ public sealed partial class ImageStore(
 
         var image = await AddStoringBytesOnceAsync(
             new StoredImage(id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
-                conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder),
-            converted.Jpeg);
+                conversion.Sha256, ownership.DeleteTokenHash, ownership.OwnerKeyId, conversion.Placeholder, Frames: converted.Animation?.Frames),
+            converted);
         await events.PublishAsync(ImageUploaded.Of(image));
         return image;
     }
@@ -121,14 +121,19 @@ public sealed partial class ImageStore(
     /// nothing is written; otherwise its own bytes are written first and the row follows them (and should another upload
     /// of this content have been listed meanwhile, the row names that one's bytes and these go).
     /// </summary>
-    private async Task<StoredImage> AddStoringBytesOnceAsync(StoredImage image, byte[] jpeg)
+    private async Task<StoredImage> AddStoringBytesOnceAsync(StoredImage image, ConvertedImage converted)
     {
         var quota = options.Value.Quotas.Quota;
         // Not cancellable from here on: bytes written must be followed by their row, or go.
         var added = await AddRowAsync(image, quota, bytesWritten: false);
         if (added.Result == AddResult.NeedsBytes)
         {
-            await blobs.WriteAsync(image.Id, jpeg, CancellationToken.None);
+            await blobs.WriteAsync(image.Id, converted.Jpeg, CancellationToken.None);
+            if (converted.Animation is { } animation)
+            {
+                await blobs.WriteRenderAsync(image.Id, BlobKeys.Animation, animation.Webp, CancellationToken.None);
+            }
+
             added = await AddRowAsync(image, quota, bytesWritten: true);
             if (added.Result != AddResult.Added || added.Blob != image.Id)
             {

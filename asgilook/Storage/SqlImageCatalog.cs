@@ -10,7 +10,7 @@ namespace Asgilook.Storage;
 /// </summary>
 public abstract class SqlImageCatalog : IImageCatalog
 {
-    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id, placeholder, colour, blob_id";
+    private const string Columns = "id, width, height, uploaded_at, byte_length, sha256, delete_token_hash, owner_key_id, placeholder, colour, blob_id, frames";
 
     public abstract string Description { get; }
 
@@ -35,6 +35,7 @@ public abstract class SqlImageCatalog : IImageCatalog
         ("placeholder", "TEXT"),
         ("colour", "TEXT"),
         ("blob_id", "TEXT"),
+        ("frames", "INTEGER"),
     ];
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
@@ -129,12 +130,12 @@ public abstract class SqlImageCatalog : IImageCatalog
         row.IsDBNull(blobColumn) ? ReadId(row, idColumn) : Guid.Parse(row.GetString(blobColumn));
 
     private DbCommand Insert(DbConnection connection, StoredImage image) => Command(
-        connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour, @blob_id);",
+        connection, $"INSERT INTO images ({Columns}) VALUES (@id, @width, @height, @uploaded_at, @byte_length, @sha256, @delete_token_hash, @owner_key_id, @placeholder, @colour, @blob_id, @frames);",
         ("id", IdValue(image.Id)), ("width", image.Width), ("height", image.Height),
         ("uploaded_at", image.Modified.ToUnixTimeMilliseconds()), ("byte_length", image.ByteLength), ("sha256", image.Sha256),
         ("delete_token_hash", (object?)image.DeleteTokenHash ?? DBNull.Value), ("owner_key_id", (object?)image.OwnerKeyId ?? DBNull.Value),
         ("placeholder", (object?)image.Placeholder?.Preview ?? DBNull.Value), ("colour", (object?)image.Placeholder?.Colour ?? DBNull.Value),
-        ("blob_id", (object?)image.BlobId?.ToString() ?? DBNull.Value));
+        ("blob_id", (object?)image.BlobId?.ToString() ?? DBNull.Value), ("frames", (object?)image.Frames ?? DBNull.Value));
 
     public async Task SetPlaceholderAsync(Guid id, Imaging.Placeholder placeholder, CancellationToken cancellationToken)
     {
@@ -348,5 +349,6 @@ public abstract class SqlImageCatalog : IImageCatalog
         row.IsDBNull(6) ? null : row.GetString(6),
         row.IsDBNull(7) ? null : row.GetString(7),
         row.IsDBNull(8) || row.IsDBNull(9) ? null : new Imaging.Placeholder(row.GetString(8), row.GetString(9)),
-        row.IsDBNull(10) ? null : Guid.Parse(row.GetString(10)));
+        row.IsDBNull(10) ? null : Guid.Parse(row.GetString(10)),
+        row.IsDBNull(11) ? null : row.GetInt32(11));
 }

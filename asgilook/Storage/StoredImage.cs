@@ -8,9 +8,10 @@ namespace Asgilook.Storage;
 /// <param name="Placeholder">What a page paints before the thumbnail arrives; null until made (images stored before placeholders existed).</param>
 /// <param name="BlobId">Whose stored bytes it uses, when they are another image's: an upload of content stored already
 /// (<see cref="Sha256"/>) keeps its own id, token and owner and shares that image's original and renders. Null: its own.</param>
+/// <param name="Frames">An animated image's frames (its animation is kept beside its renders); null for a still.</param>
 public sealed record StoredImage(
     Guid Id, int Width, int Height, DateTimeOffset Modified, long ByteLength, string Sha256,
-    string? DeleteTokenHash = null, string? OwnerKeyId = null, Imaging.Placeholder? Placeholder = null, Guid? BlobId = null)
+    string? DeleteTokenHash = null, string? OwnerKeyId = null, Imaging.Placeholder? Placeholder = null, Guid? BlobId = null, int? Frames = null)
 {
     /// <summary>The name of its bytes in the blob store (the original and its renders): its own id, or the image whose bytes it shares.</summary>
     public Guid Blob => BlobId ?? Id;

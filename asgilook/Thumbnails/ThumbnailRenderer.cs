@@ -8,7 +8,8 @@ using Asgilook.Storage;
 namespace Asgilook.Thumbnails;
 
 /// <summary>One thumbnail of one stored image, with its ETag (computed once: it names the kept render too).</summary>
-public sealed record Thumbnail(StoredImage Image, int Width, int Height, ThumbnailFormat Format, string ETag)
+/// <param name="Animated">Every frame of an animated image (its WebP thumbnails), rather than the first.</param>
+public sealed record Thumbnail(StoredImage Image, int Width, int Height, ThumbnailFormat Format, string ETag, bool Animated = false)
 {
     public string MediaType => Format.MediaType();
 
@@ -19,8 +20,8 @@ public sealed record Thumbnail(StoredImage Image, int Width, int Height, Thumbna
     public string KeptName { get; } =
         $"{Width}x{Height}.{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ETag)))[..16]}.{Format.Extension()}";
 
-    /// <summary>What the render queue charges: the thumbnail's pixels.</summary>
-    public long Pixels => (long)Width * Height;
+    /// <summary>What the render queue (and the render rate limit) charges: the thumbnail's pixels, in every frame it has.</summary>
+    public long Pixels => (long)Width * Height * (Animated ? Image.Frames ?? 1 : 1);
 }
 
 /// <summary>
@@ -40,8 +41,13 @@ public sealed partial class ThumbnailRenderer(
     public IReadOnlyCollection<ThumbnailFormat> Formats => processor.ThumbnailFormats;
 
     /// <summary>The thumbnail, with its ETag: the stored image's hash, the size, the engine and the format's encoder settings.</summary>
-    public Thumbnail Describe(StoredImage image, int width, int height, ThumbnailFormat format) =>
-        new(image, width, height, format, ThumbnailSeries.ETag(image, width, height, processor.Version, processor.EncoderOf(format)));
+    public Thumbnail Describe(StoredImage image, int width, int height, ThumbnailFormat format)
+    {
+        // An animated image's WebP thumbnails are animated (when this engine keeps animations); its JPEG and AVIF are its first frame.
+        var animated = format == ThumbnailFormat.Webp && image.Frames > 1 && processor.Animates;
+        var encoder = processor.EncoderOf(format) + (animated ? "-animated" : "");
+        return new(image, width, height, format, ThumbnailSeries.ETag(image, width, height, processor.Version, encoder), animated);
+    }
 
     /// <summary>
     /// The thumbnail as rendered before, open for streaming; null when it never was. It was checked whole when it was
@@ -96,7 +102,9 @@ public sealed partial class ThumbnailRenderer(
     /// <exception cref="ClientBusyException">This client has as many renders waiting as one client may.</exception>
     public async Task<(RenderedThumbnail Rendered, bool Whole)?> RenderAsync(Thumbnail thumbnail, string client)
     {
-        if (await blobs.ReadOriginalAsync(thumbnail.Image.Blob, CancellationToken.None) is not { } jpeg)
+        var animation = thumbnail.Animated ? await ReadAnimationAsync(thumbnail.Image) : null;
+        var jpeg = animation is null ? await blobs.ReadOriginalAsync(thumbnail.Image.Blob, CancellationToken.None) : null;
+        if (animation is null && jpeg is null)
         {
             return null; // deleted (maybe by another process) since it was looked up
         }
@@ -106,7 +114,10 @@ public sealed partial class ThumbnailRenderer(
         var rendered = await work.Renders.RunAsync(new WorkTicket(client, thumbnail.Pixels), () =>
         {
             var waited = queued.Elapsed;
-            return processor.Thumbnail(jpeg, thumbnail.Width, thumbnail.Height, thumbnail.Format) with { Queue = waited };
+            var made = animation is not null
+                ? processor.AnimatedThumbnail(animation, thumbnail.Width, thumbnail.Height)
+                : processor.Thumbnail(jpeg!, thumbnail.Width, thumbnail.Height, thumbnail.Format);
+            return made with { Queue = waited };
         }, CancellationToken.None);
         metrics.ThumbnailRendered(rendered.Resize + rendered.Encode);
         var whole = FileStructure.IsExactlyOneFile(thumbnail.Format.Loader(), rendered.Bytes);
@@ -120,6 +131,18 @@ public sealed partial class ThumbnailRenderer(
         }
 
         return (rendered, whole);
+    }
+
+    /// <summary>The animation kept beside an animated image's original; null (and logged) when it is gone: its first frame is rendered instead.</summary>
+    private async Task<byte[]?> ReadAnimationAsync(StoredImage image)
+    {
+        var animation = await blobs.ReadRenderAsync(image.Blob, BlobKeys.Animation, Array.MaxLength, CancellationToken.None);
+        if (animation is null)
+        {
+            Log.AnimationGone(logger, image.Id);
+        }
+
+        return animation;
     }
 
     /// <summary>
@@ -180,6 +203,9 @@ public sealed partial class ThumbnailRenderer(
 
     private static partial class Log
     {
+        [LoggerMessage(LogLevel.Warning, "Image {ImageId} is animated but its kept animation is gone; its WebP thumbnails are its first frame")]
+        public static partial void AnimationGone(ILogger logger, Guid imageId);
+
         [LoggerMessage(LogLevel.Warning, "A kept thumbnail of image {ImageId} is not a whole image; it is rendered again")]
         public static partial void RenderDamaged(ILogger logger, Guid imageId);
 

@@ -55,6 +55,10 @@ public sealed class BlockingProcessor : IImageProcessor, IDisposable
 
     public string EncoderOf(ThumbnailFormat format) => _inner.EncoderOf(format);
 
+    public bool Animates => _inner.Animates;
+
+    public RenderedThumbnail AnimatedThumbnail(byte[] animation, int width, int height) => _inner.AnimatedThumbnail(animation, width, height);
+
     public RenderedThumbnail Thumbnail(byte[] jpeg, int width, int height, ThumbnailFormat format = ThumbnailFormat.Jpeg)
     {
         Interlocked.Increment(ref _thumbnails);

@@ -44,6 +44,44 @@ public static class TestImages
         return bytes.PngsaveBuffer(compression: 9);
     }
 
+    /// <summary>
+    /// An animated GIF or WebP (<paramref name="format"/> <c>.gif</c> or <c>.webp</c>) whose frame n is flat
+    /// <see cref="FrameColour"/>(n), shown for 40 + 10 n ms, looping <paramref name="loop"/> times (0: for ever).
+    /// </summary>
+    public static byte[] Animated(int width, int height, int frames, string format = ".gif", int loop = 0)
+    {
+        var pages = Enumerable.Range(0, frames).Select(n =>
+        {
+            using var black = Image.Black(width, height, bands: 3);
+            using var coloured = black + FrameColour(n).Select(channel => (double)channel).ToArray();
+            return coloured.Cast(Enums.BandFormat.Uchar);
+        }).ToArray();
+        try
+        {
+            using var strip = Image.Arrayjoin(pages, across: 1);
+            using var animation = strip.Mutate(image =>
+            {
+                image.Set(GValue.GIntType, "page-height", height);
+                image.Set(GValue.ArrayIntType, "delay", Enumerable.Range(0, frames).Select(Delay).ToArray());
+                image.Set(GValue.GIntType, "loop", loop);
+            });
+            return format == ".gif" ? animation.GifsaveBuffer() : animation.WebpsaveBuffer(lossless: true);
+        }
+        finally
+        {
+            foreach (var page in pages)
+            {
+                page.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The flat colour of frame n of <see cref="Animated"/>: far apart from its neighbours' in every channel.</summary>
+    public static byte[] FrameColour(int n) => [(byte)(n * 85 % 256), (byte)(255 - (n * 85 % 256)), (byte)(n % 2 == 0 ? 40 : 220)];
+
+    /// <summary>How long frame n of <see cref="Animated"/> is shown, in milliseconds.</summary>
+    public static int Delay(int n) => 40 + (10 * n);
+
     /// <summary>The pixel size of encoded image bytes (the tutorial's <c>image_size</c>).</summary>
     public static (int Width, int Height) SizeOf(byte[] data)
     {
