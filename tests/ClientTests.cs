@@ -55,6 +55,23 @@ public sealed class ClientTests
     }
 
     [Fact]
+    public async Task TheClientTellsAnAnimatedImageAndFetchesItsMovingWebp()
+    {
+        await using var app = await TestApp.StartAsync();
+        var client = new AsgilookClient(app.Client);
+
+        var image = await client.UploadAsync(TestImages.Animated(320, 240, frames: 3, ".gif"));
+        Secrets.Remember(image.DeleteToken!);
+        var still = await client.UploadAsync(TestImages.RandomEllipses(320, 240));
+        Secrets.Remember(still.DeleteToken!);
+
+        Assert.Equal((true, 3), (image.Animated, image.Frames));
+        Assert.Equal((false, (int?)null), (still.Animated, still.Frames));
+        using var webp = NetVips.Image.WebploadBuffer(await client.GetThumbnailAsync(image, 160, mediaType: "image/webp"), n: -1);
+        Assert.Equal(3, webp.Height / webp.PageHeight);
+    }
+
+    [Fact]
     public async Task TheClientTellsAModerationRefusalByItsTypeAndCarriesTheHooksReason()
     {
         await using var hook = await HookServer.StartAsync();

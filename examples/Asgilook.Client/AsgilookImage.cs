@@ -3,10 +3,13 @@ namespace Asgilook.Client;
 /// <summary>An image as the API describes it.</summary>
 /// <param name="DeleteToken">Only in the answer to its upload: the credential that deletes it.</param>
 /// <param name="Sources">Its thumbnails by media type (image/avif, image/webp, image/jpeg), each size largest first.</param>
+/// <param name="Animated">True for an animated GIF or WebP: its image/webp thumbnails move (the JPEG is its first frame).</param>
+/// <param name="Frames">An animated image's number of frames.</param>
 public sealed record AsgilookImage(
     Guid Id, string Image, string Modified, int[] Size, string[] Thumbnails,
     [property: System.Text.Json.Serialization.JsonPropertyName("delete_token")] string? DeleteToken = null,
-    IReadOnlyDictionary<string, AsgilookThumbnailSource[]>? Sources = null)
+    IReadOnlyDictionary<string, AsgilookThumbnailSource[]>? Sources = null,
+    bool Animated = false, int? Frames = null)
 {
     public int Width => Size[0];
 
