@@ -57,7 +57,8 @@ function show(image, newest) {
   const [width, height] = image.size;
   const picture = document.createElement('picture');
   const sources = image.sources || {};
-  for (const type of ['image/avif', 'image/webp']) {
+  // An animated image moves only in its WebP thumbnails (its AVIF and JPEG are its first frame): no AVIF source for it.
+  for (const type of image.animated ? ['image/webp'] : ['image/avif', 'image/webp']) {
     if (!sources[type] || !sources[type].length) continue;
     const source = document.createElement('source');
     source.type = type;
