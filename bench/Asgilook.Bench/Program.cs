@@ -9,6 +9,9 @@ using Asgilook.Bench;
 //   kestrel <port> <work> <redis host:port> [<s3 endpoint> <bucket>]   a bare endpoint answering the same bytes from memory,
 //                             from Redis, from the file, and from the bucket with plain SDK calls
 //   badday <base url> <work> <seconds> <pid>  attacks and a well-behaved client at once (bench/badday.sh)
+//   community <images> <distinct>   bench/community.sh's distinct JPEGs and animated GIFs
+//   animated <images> <runs>  the limit of an animated upload: plain NetVips, per GIF (bench/community.sh)
+//   catalog <folder> <count>  ms per call: the dedup lookup, the add, and a plain SQLite INSERT (bench/community.sh)
 return args switch
 {
     ["prepare", var work, var photos] => Images.Prepare(work, photos),
@@ -22,11 +25,14 @@ return args switch
         int.Parse(port, System.Globalization.CultureInfo.InvariantCulture), work, redis, s3, bucket),
     ["badday", var url, var work, var seconds, var pid] => await BadDay.RunAsync(
         url, work, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)), int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture)),
+    ["community", var images, var distinct] => Community.Prepare(images, int.Parse(distinct, System.Globalization.CultureInfo.InvariantCulture)),
+    ["animated", var images, var runs] => Community.Limit(images, int.Parse(runs, System.Globalization.CultureInfo.InvariantCulture)),
+    ["catalog", var folder, var count] => await CatalogCost.RunAsync(folder, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture)),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: prepare <work> <photos> | plain <work> <seconds> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> [<s3> <bucket>] | badday <url> <work> <seconds> <server pid>");
+    Console.Error.WriteLine("usage: prepare <work> <photos> | plain <work> <seconds> | vips <work> <seconds> | engine <name> <work> <seconds> | formats <work> | kestrel <port> <work> <redis> [<s3> <bucket>] | badday <url> <work> <seconds> <server pid> | community <images> <distinct> | animated <images> <runs> | catalog <folder> <count>");
     return 2;
 }
