@@ -87,6 +87,32 @@ public sealed class DedupTests
     }
 
     [Fact]
+    public async Task Bytes_shared_by_an_upload_whose_first_is_deleted_survive_a_restart_that_settles_leftovers()
+    {
+        using var storage = new TemporaryFolder("asgilook-dedup-");
+        // Leftovers go at once at a start: the shared bytes, named after the deleted first upload, must not be one.
+        var settings = new Dictionary<string, string?>(Keys) { ["Asgilook:LeftoverGracePeriod"] = "00:00:00" };
+        var photo = TestImages.RandomEllipses(640, 480);
+        JsonElement second;
+        byte[] original;
+        await using (var app = await TestApp.StartAsync(settings: settings, storagePath: storage.Path))
+        {
+            var first = await app.Client.PostImageAsync(photo, Secrets.UploadKey);
+            second = await app.Client.PostImageAsync(photo, Secrets.UploadKey);
+            original = await app.Client.GetByteArrayAsync(first.GetProperty("image").GetString());
+            await app.Client.GetByteArrayAsync(second.GetProperty("thumbnails")[0].GetString()); // a kept render too
+            using var deleted = await app.Client.DeleteImageAsync(first);
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        await using var restarted = await TestApp.StartAsync(settings: settings, storagePath: storage.Path);
+        Assert.Equal(original, await restarted.Client.GetByteArrayAsync(second.GetProperty("image").GetString()));
+        Assert.Single(restarted.StoredFiles());
+        Assert.Single(Directory.GetDirectories(storage.Path, "*.renders"));
+        Assert.False(Directory.Exists(Path.Combine(storage.Path, ".quarantine")) && Directory.EnumerateFiles(Path.Combine(storage.Path, ".quarantine"), "*", SearchOption.AllDirectories).Any());
+    }
+
+    [Fact]
     public async Task Many_identical_uploads_at_once_store_one_copy()
     {
         await using var app = await TestApp.StartAsync(services: services => services.AddSingleton<IImageIdGenerator, RandomImageIdGenerator>());
