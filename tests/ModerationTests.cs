@@ -196,6 +196,39 @@ public sealed class ModerationTests
     }
 
     [Fact]
+    public async Task An_animation_is_reviewed_frame_by_frame_too_so_a_harmless_first_frame_carries_nothing_past_the_hook()
+    {
+        await using var hook = await HookServer.StartAsync();
+        await using var app = await TestApp.StartAsync(settings: Settings(hook));
+        var gif = TestImages.Animated(320, 240, frames: 4, ".gif");
+
+        // The hook refuses what it sees in the frames (here: any animation), not in the first frame alone.
+        hook.Answer = context => context.Request.ContentType == "image/webp"
+            ? HookServer.Answering(403, "text/plain", "Frame 3 breaks the rules.")(context)
+            : Task.CompletedTask;
+        using (var refused = await PostAsync(app, gif))
+        {
+            var problem = await refused.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+            Assert.Equal("Frame 3 breaks the rules.", problem.GetProperty("detail").GetString());
+        }
+
+        Assert.Empty(app.StoredFiles());
+        var reviews = hook.Reviews.ToArray();
+        Assert.Equal(["image/jpeg", "image/webp"], reviews.Select(review => review.ContentType));
+        Assert.Equal((null, "4"), (reviews[0].Frames, reviews[1].Frames));
+        Assert.Equal(reviews[0].ImageId, reviews[1].ImageId);
+        using (var frames = NetVips.Image.WebploadBuffer(reviews[1].Body, n: -1))
+        {
+            Assert.Equal(4, frames.Height / frames.PageHeight);
+        }
+
+        hook.Answer = _ => Task.CompletedTask;
+        var posted = await app.Client.PostImageAsync(gif, Secrets.UploadKey);
+        Assert.True(posted.GetProperty("animated").GetBoolean());
+        Assert.Equal(4, hook.Reviews.Count);
+    }
+
+    [Fact]
     public async Task Without_a_hook_nothing_is_sent_anywhere()
     {
         await using var hook = await HookServer.StartAsync();
@@ -206,9 +239,9 @@ public sealed class ModerationTests
         Assert.Empty(hook.Reviews);
     }
 
-    private static async Task<HttpResponseMessage> PostAsync(TestApp app)
+    private static async Task<HttpResponseMessage> PostAsync(TestApp app, byte[]? image = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/images") { Content = new ByteArrayContent(TestImages.RandomEllipses(320, 240)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/images") { Content = new ByteArrayContent(image ?? TestImages.RandomEllipses(320, 240)) };
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Secrets.UploadKey);
         return await app.Client.SendAsync(request);
     }

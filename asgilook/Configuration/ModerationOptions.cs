@@ -12,7 +12,8 @@ public enum ModerationFailure
 
 /// <summary>
 /// An outside service that reviews every upload before it is acknowledged (<c>Asgilook__Moderation__*</c>): it is sent
-/// the converted JPEG and answers 2xx to accept, 4xx to refuse (its reason is shown to the uploader).
+/// the converted JPEG (and an animation's every frame as an animated WebP) and answers 2xx to accept, 4xx to refuse
+/// (its reason is shown to the uploader).
 /// </summary>
 public sealed class ModerationOptions
 {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using Asgilook.Configuration;
+using Asgilook.Imaging;
 using Asgilook.Operations;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,9 @@ public sealed partial class ModerationHook : IDisposable
 
     /// <summary>The header naming the uploader's key by its id (absent for uploads without a key).</summary>
     public const string UploaderKeyIdHeader = "Asgilook-Uploader-Key-Id";
+
+    /// <summary>The header of an animation's review: how many frames the animated WebP sent has.</summary>
+    public const string FramesHeader = "Asgilook-Frames";
 
     private readonly HttpClient? _client;
     private readonly Uri? _url;
@@ -66,24 +70,39 @@ public sealed partial class ModerationHook : IDisposable
     /// <summary>Whether uploads are reviewed.</summary>
     public bool Configured => _client is not null;
 
-    /// <summary>Asks the hook about the upload; returns when it is accepted (or the hook failed and failures are accepted).</summary>
+    /// <summary>
+    /// Asks the hook about the upload: its JPEG, and for an animated upload its every frame too (the animated WebP its
+    /// thumbnails are made from), so that a harmless first frame cannot carry the others past the hook. Returns when
+    /// all were accepted (or the hook failed and failures are accepted).
+    /// </summary>
     /// <exception cref="ModerationRefusedException">The hook refused it.</exception>
     /// <exception cref="ModerationUnavailableException">The hook failed and <c>OnFailure</c> is <c>Reject</c>.</exception>
-    public async Task ReviewAsync(Guid imageId, string? uploaderKeyId, byte[] jpeg, CancellationToken cancellationToken)
+    public async Task ReviewAsync(Guid imageId, string? uploaderKeyId, ConvertedImage converted, CancellationToken cancellationToken)
     {
         if (_client is null)
         {
             return;
         }
 
+        await ReviewAsync(_client, Request(imageId, uploaderKeyId, converted.Jpeg, "image/jpeg"), imageId, cancellationToken);
+        if (converted.Animation is { } animation)
+        {
+            var frames = Request(imageId, uploaderKeyId, animation.Webp, "image/webp");
+            frames.Headers.Add(FramesHeader, animation.Frames.ToString(CultureInfo.InvariantCulture));
+            await ReviewAsync(_client, frames, imageId, cancellationToken);
+        }
+    }
+
+    private async Task ReviewAsync(HttpClient client, HttpRequestMessage review, Guid imageId, CancellationToken cancellationToken)
+    {
+        using var request = review;
         var started = Stopwatch.GetTimestamp();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_timeout);
         string failure;
         try
         {
-            using var request = Request(imageId, uploaderKeyId, jpeg);
-            using var answer = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            using var answer = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             var status = (int)answer.StatusCode;
             if (status is >= 200 and < 300)
             {
@@ -127,10 +146,10 @@ public sealed partial class ModerationHook : IDisposable
         throw new ModerationUnavailableException();
     }
 
-    private HttpRequestMessage Request(Guid imageId, string? uploaderKeyId, byte[] jpeg)
+    private HttpRequestMessage Request(Guid imageId, string? uploaderKeyId, byte[] image, string mediaType)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ByteArrayContent(jpeg) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
+        var request = new HttpRequestMessage(HttpMethod.Post, _url) { Content = new ByteArrayContent(image) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
         request.Headers.Add(ImageIdHeader, imageId.ToString());
         if (uploaderKeyId is not null)
         {

@@ -106,7 +106,7 @@ public sealed partial class ImageStore(
             throw new BlockedContentException();
         }
 
-        await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted.Jpeg, cancellationToken);
+        await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted, cancellationToken);
 
         var image = await AddStoringBytesOnceAsync(
             new StoredImage(id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,

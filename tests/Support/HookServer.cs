@@ -13,7 +13,7 @@ namespace Asgilook.Tests;
 public sealed class HookServer : IAsyncDisposable
 {
     /// <summary>What the hook was sent for one upload.</summary>
-    public sealed record Review(string? ImageId, string? UploaderKeyId, string? ContentType, string? Authorization, string? Token, byte[] Body);
+    public sealed record Review(string? ImageId, string? UploaderKeyId, string? ContentType, string? Authorization, string? Token, byte[] Body, string? Frames = null);
 
     public static readonly string Token = Secrets.KeyPrefix + "hook-token-" + Guid.NewGuid().ToString("N");
 
@@ -46,7 +46,7 @@ public sealed class HookServer : IAsyncDisposable
             var request = context.Request;
             server.Reviews.Enqueue(new Review(
                 request.Headers["Asgilook-Image-Id"], request.Headers["Asgilook-Uploader-Key-Id"], request.ContentType,
-                request.Headers.Authorization, request.Query["token"], body.ToArray()));
+                request.Headers.Authorization, request.Query["token"], body.ToArray(), request.Headers["Asgilook-Frames"]));
             await server.Answer(context);
         });
         await app.StartAsync();
