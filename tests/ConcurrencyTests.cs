@@ -16,9 +16,9 @@ public sealed class ConcurrencyTests(RedisCacheBackend redis) : IClassFixture<Re
         {
             ["Asgilook:UploadsInFlightPerClient"] = "40", ["Asgilook:ImageQueuePerClient"] = "40",
         });
-        var png = TestImages.RandomEllipses(320, 180);
+        var pngs = Enumerable.Range(0, 40).Select(_ => TestImages.RandomEllipses(320, 180)).ToArray(); // forty contents
 
-        var posted = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => app.Client.PostImageAsync(png)));
+        var posted = await Task.WhenAll(pngs.Select(png => app.Client.PostImageAsync(png)));
 
         var ids = posted.Select(image => image.GetProperty("id").GetString()).ToHashSet();
         Assert.Equal(40, ids.Count);
