@@ -65,10 +65,10 @@ public sealed class SandboxedConverterTests : IDisposable
     [Fact]
     public void AJpegThatIsNotWhatAsgilookWritesIsNeverKept()
     {
-        // A converted reply of 10x10 with a well-formed placeholder, and a "JPEG" of four bytes.
+        // A converted reply of 10x10 with a well-formed placeholder, no animation, and a "JPEG" of four bytes.
         var preview = "data:image/webp;base64,AAAA";
         var reply = "RPL1\\x01\\x0a\\x00\\x00\\x00\\x0a\\x00\\x00\\x00" + $"\\x{preview.Length:x2}\\x00\\x00\\x00{preview}" +
-            "\\x07\\x00\\x00\\x00#123456\\x04\\x00\\x00\\x00\\xff\\xd8\\xff\\xd9";
+            "\\x07\\x00\\x00\\x00#123456\\x04\\x00\\x00\\x00" + "\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00" /* no animation */ + "\\xff\\xd8\\xff\\xd9";
         using var converter = StandIn($"printf 'REDY'; head -c 8 >/dev/null; printf '{reply}'; sleep 5");
         var rejection = Assert.Throws<RejectedImageException>(() => converter.Convert([1, 2, 3]));
 
