@@ -67,9 +67,6 @@ public sealed partial class ModerationHook : IDisposable
         };
     }
 
-    /// <summary>Whether uploads are reviewed.</summary>
-    public bool Configured => _client is not null;
-
     /// <summary>
     /// Asks the hook about the upload: its JPEG, and for an animated upload its every frame too (the animated WebP its
     /// thumbnails are made from), so that a harmless first frame cannot carry the others past the hook. Returns when
