@@ -32,8 +32,8 @@ wait_http "http://127.0.0.1:$bare_port/memory/upload.jpg"
 hook=http://127.0.0.1:$bare_port/hook
 
 upload_new() { # NAME: the warm-up list, then the measured one, each file once
-    FILES=$work/warm.txt THREADS=2 wrk -s bench/wrk/upload-each.lua -t2 -c8 -d5s --timeout 30s "$base" >/dev/null 2>&1
-    FILES=$work/new.txt THREADS=2 NO_WARMUP=1 run_wrk "$1" "$base" -s bench/wrk/upload-each.lua -t2 -c8 -d"${seconds}s" --timeout 30s
+    PATHS=$work/warm.txt POST_TO=/images THREADS=2 wrk -s bench/wrk/each-once.lua -t2 -c8 -d5s --timeout 30s "$base" >/dev/null 2>&1
+    PATHS=$work/new.txt POST_TO=/images THREADS=2 NO_WARMUP=1 run_wrk "$1" "$base" -s bench/wrk/each-once.lua -t2 -c8 -d"${seconds}s" --timeout 30s
 }
 # ms_per_upload FILE COUNT: the median time of COUNT uploads of FILE, one at a time.
 ms_per_upload() {
