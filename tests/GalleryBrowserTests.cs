@@ -218,17 +218,7 @@ public sealed class GalleryBrowserTests
         await using var gallery = await GallerySession.StartAsync();
         await gallery.Server.Client.PostImageAsync(TestImages.Animated(1280, 720, frames: 4, ".gif"));
         var page = await gallery.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 800 } });
-        var fetched = new ConcurrentBag<string?>();
-        page.Response += (_, response) =>
-        {
-            if (response.Url.Contains("/thumbnails/", StringComparison.Ordinal))
-            {
-                fetched.Add(response.Headers.GetValueOrDefault("content-type"));
-            }
-        };
-
-        await page.GotoAsync($"http://127.0.0.1:{gallery.Server.Port}/");
-        await page.WaitForFunctionAsync("() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }");
+        var fetched = await ThumbnailTypesFetchedOpeningAsync(page, gallery.Server);
 
         // Chromium decodes AVIF, and still takes the WebP: the page offers no AVIF of an animated image.
         Assert.Equal("image/webp", Assert.Single(fetched));
@@ -256,17 +246,7 @@ public sealed class GalleryBrowserTests
 
             await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = images.ToJsonString() });
         });
-        var fetched = new ConcurrentBag<string?>();
-        page.Response += (_, response) =>
-        {
-            if (response.Url.Contains("/thumbnails/", StringComparison.Ordinal))
-            {
-                fetched.Add(response.Headers.GetValueOrDefault("content-type"));
-            }
-        };
-
-        await page.GotoAsync($"http://127.0.0.1:{gallery.Server.Port}/");
-        await page.WaitForFunctionAsync("() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }");
+        var fetched = await ThumbnailTypesFetchedOpeningAsync(page, gallery.Server);
 
         Assert.Equal("image/webp", Assert.Single(fetched));
         Assert.EndsWith("/640x360.webp", await page.EvaluateAsync<string>("() => document.querySelector('figure img').currentSrc"));
@@ -352,6 +332,23 @@ public sealed class GalleryBrowserTests
         await page.GotoAsync($"http://127.0.0.1:{server.Port}/");
         await page.WaitForSelectorAsync("body[data-live='true']");
         return (page, images);
+    }
+
+    /// <summary>Opens the gallery and waits for its first picture: the media types of the thumbnails it fetched.</summary>
+    private static async Task<ConcurrentBag<string?>> ThumbnailTypesFetchedOpeningAsync(IPage page, ServerProcess server)
+    {
+        var fetched = new ConcurrentBag<string?>();
+        page.Response += (_, response) =>
+        {
+            if (response.Url.Contains("/thumbnails/", StringComparison.Ordinal))
+            {
+                fetched.Add(response.Headers.GetValueOrDefault("content-type"));
+            }
+        };
+
+        await page.GotoAsync($"http://127.0.0.1:{server.Port}/");
+        await page.WaitForFunctionAsync("() => { const img = document.querySelector('figure img'); return img && img.complete && img.naturalWidth > 0; }");
+        return fetched;
     }
 
     /// <summary>The width of the one image the page fetched: a thumbnail's from its URI, the original's as "full".</summary>
