@@ -28,7 +28,7 @@ public abstract class BlobStoreContract : IAsyncLifetime
     public async Task An_original_reads_back_whole_and_by_ranges()
     {
         var id = Guid.NewGuid();
-        await Store.WriteAsync(id, Jpeg, CancellationToken.None);
+        await Store.WriteAsync(id, Jpeg, animation: null, CancellationToken.None);
 
         Assert.Equal(Jpeg, await Store.ReadOriginalAsync(id, CancellationToken.None));
         await using var stream = await Store.OpenOriginalAsync(id, CancellationToken.None);
@@ -49,10 +49,23 @@ public abstract class BlobStoreContract : IAsyncLifetime
     public async Task An_original_is_written_once_and_a_second_write_changes_nothing()
     {
         var id = Guid.NewGuid();
-        await Store.WriteAsync(id, Jpeg, CancellationToken.None);
+        await Store.WriteAsync(id, Jpeg, animation: null, CancellationToken.None);
 
-        await Assert.ThrowsAnyAsync<IOException>(() => Store.WriteAsync(id, [0xFF, 0xD8, 0xFF, 0xD9], CancellationToken.None));
+        await Assert.ThrowsAnyAsync<IOException>(() => Store.WriteAsync(id, [0xFF, 0xD8, 0xFF, 0xD9], animation: null, CancellationToken.None));
         Assert.Equal(Jpeg, await Store.ReadOriginalAsync(id, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task An_animation_written_with_its_original_is_among_its_renders_and_goes_with_it()
+    {
+        var id = Guid.NewGuid();
+        byte[] animation = [.. "RIFF"u8, 4, 0, 0, 0, .. "WEBP"u8];
+
+        await Store.WriteAsync(id, Jpeg, animation, CancellationToken.None);
+
+        Assert.Equal(animation, await Store.ReadRenderAsync(id, Storage.BlobKeys.Animation, 1024, CancellationToken.None));
+        await Store.DeleteAsync(id, CancellationToken.None);
+        Assert.Null(await Store.ReadRenderAsync(id, Storage.BlobKeys.Animation, 1024, CancellationToken.None));
     }
 
     [Fact]
@@ -73,7 +86,7 @@ public abstract class BlobStoreContract : IAsyncLifetime
     {
         var id = Guid.NewGuid();
         var render = TestImages.RandomEllipses(32, 24, ".jpg");
-        await Store.WriteAsync(id, Jpeg, CancellationToken.None);
+        await Store.WriteAsync(id, Jpeg, animation: null, CancellationToken.None);
         await Store.WriteRenderAsync(id, "32x24.a.jpeg", render, CancellationToken.None);
         await Store.WriteRenderAsync(id, "16x12.b.jpeg", render[..100], CancellationToken.None);
 
@@ -111,7 +124,7 @@ public abstract class BlobStoreContract : IAsyncLifetime
     public async Task Presence_tells_present_from_missing()
     {
         var (kept, lost) = (Guid.NewGuid(), Guid.NewGuid());
-        await Store.WriteAsync(kept, Jpeg, CancellationToken.None);
+        await Store.WriteAsync(kept, Jpeg, animation: null, CancellationToken.None);
 
         var presence = await Store.PresenceAsync([kept, lost], CancellationToken.None);
 
@@ -136,7 +149,7 @@ public abstract class BlobStoreContract : IAsyncLifetime
         var (listed, orphan) = (Guid.NewGuid(), Guid.NewGuid());
         foreach (var id in new[] { listed, orphan })
         {
-            await Store.WriteAsync(id, Jpeg, CancellationToken.None);
+            await Store.WriteAsync(id, Jpeg, animation: null, CancellationToken.None);
             await Store.WriteRenderAsync(id, "32x24.a.jpeg", Jpeg, CancellationToken.None);
         }
 

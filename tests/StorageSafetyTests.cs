@@ -117,20 +117,22 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         Assert.Contains(app.Logs.Warnings("ImageStore"), warning => warning.Contains("could not be deleted", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task AnUploadFlushesTheFolderAfterTheRenameBeforeItsRowIsWritten()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnUploadFlushesTheFolderAfterTheRenameBeforeItsRowIsWritten(bool animated)
     {
         Assert.True(File.Exists("/usr/bin/strace"), "strace is missing: ./test.sh installs it");
         using var storage = new TemporaryFolder("asgilook-fsync-");
         await using var server = await ServerProcess.StartAsync(new Dictionary<string, string?> { ["ASGI_LOOK_STORAGE_PATH"] = storage.Path });
         using var trace = new TemporaryFolder("asgilook-strace-");
         var prefix = Path.Combine(trace.Path, "calls");
-        // -ff: a file per thread, so that no other thread's calls interleave with the upload's.
+        // -ff: a file per thread, so that each call is one whole line (merged below by their times).
         // Not quiet: strace says "Process N attached with M threads" once it traces every thread, which is the signal to go on.
         using var strace = new Process
         {
             StartInfo = new ProcessStartInfo(
-                "strace", ["-f", "-ff", "-e", "trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync", "-o", prefix, "-p", server.Pid.ToString()])
+                "strace", ["-f", "-ff", "-ttt", "-e", "trace=openat,rename,renameat,renameat2,link,linkat,fsync,fdatasync", "-o", prefix, "-p", server.Pid.ToString()])
             {
                 RedirectStandardError = true,
                 UseShellExecute = false,
@@ -148,21 +150,45 @@ public sealed class StorageSafetyTests(PostgresServer postgres) : IClassFixture<
         strace.BeginErrorReadLine();
         await Loopback.WaitUntilAsync(() => Volatile.Read(ref attached) > 0, "strace did not attach");
 
-        var posted = await server.Client.PostImageAsync(TestImages.RandomEllipses());
+        var posted = await server.Client.PostImageAsync(animated ? TestImages.Animated(320, 240, frames: 3, ".gif") : TestImages.RandomEllipses());
         strace.Kill();
         await strace.WaitForExitAsync();
 
-        var name = $"{posted.GetProperty("id").GetString()}.jpeg";
-        var thread = Directory.GetFiles(trace.Path).Select(File.ReadAllLines)
-            .Single(calls => calls.Any(call => call.StartsWith("link", StringComparison.Ordinal) || call.StartsWith("rename", StringComparison.Ordinal) ? call.Contains(name, StringComparison.Ordinal) : false))
+        var id = posted.GetProperty("id").GetString();
+        var name = $"{id}.jpeg";
+        // Every thread's calls in the order they were made (a write's await may go on on another thread): strace
+        // prefixes each with its time, and -ff keeps each thread's lines whole.
+        var thread = Directory.GetFiles(trace.Path).SelectMany(File.ReadAllLines)
+            .Select(line => line.Split(' ', 2))
+            .Where(parts => parts.Length == 2 && double.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out _))
+            .OrderBy(parts => double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture))
+            .Select(parts => parts[1])
             .ToList();
-        // The file arrives in the folder by a rename (link, for a move that must not overwrite) ...
-        var arrival = thread.FindIndex(call => (call.StartsWith("link", StringComparison.Ordinal) || call.StartsWith("rename", StringComparison.Ordinal)) && call.Contains(name, StringComparison.Ordinal));
-        // ... then the folder itself is opened and flushed.
-        var folderOpened = thread.FindIndex(arrival, call => call.StartsWith("openat", StringComparison.Ordinal) && call.Contains($"\"{storage.Path}\"", StringComparison.Ordinal) && call.Contains("O_DIRECTORY", StringComparison.Ordinal));
-        Assert.True(folderOpened > arrival, $"the storage folder was not opened after the file arrived:\n{string.Join('\n', thread)}");
+        // The file arrives in the folder by a rename (link, for a move that must not overwrite), then the folder itself is
+        // opened and flushed; an animation (which cannot be made again, unlike a render) arrives in its renders folder,
+        // flushed too, and both before the storage folder's flush that precedes the row.
+        var flushed = AssertFlushedAfterArrival(thread, name, storage.Path);
+        if (animated)
+        {
+            var renders = Path.Combine(storage.Path, $"{id}.renders");
+            Assert.True(AssertFlushedAfterArrival(thread, Path.Combine(renders, Storage.BlobKeys.Animation), renders) < flushed);
+        }
+    }
+
+    private static bool Arrives(string call, string name) =>
+        (call.StartsWith("link", StringComparison.Ordinal) || call.StartsWith("rename", StringComparison.Ordinal)) && call.Contains(name, StringComparison.Ordinal);
+
+    /// <summary>The index of the folder's flush, after the call that brought the file into it.</summary>
+    private static int AssertFlushedAfterArrival(List<string> thread, string name, string folder)
+    {
+        var arrival = thread.FindIndex(call => Arrives(call, name));
+        Assert.True(arrival >= 0, $"{name} did not arrive by a rename:\n{string.Join('\n', thread)}");
+        var folderOpened = thread.FindIndex(arrival, call => call.StartsWith("openat", StringComparison.Ordinal) && call.Contains($"\"{folder}\"", StringComparison.Ordinal) && call.Contains("O_DIRECTORY", StringComparison.Ordinal));
+        Assert.True(folderOpened > arrival, $"{folder} was not opened after the file arrived:\n{string.Join('\n', thread)}");
         var descriptor = thread[folderOpened][(thread[folderOpened].LastIndexOf('=') + 1)..].Trim();
-        Assert.Contains(thread.Skip(folderOpened), call => call.StartsWith($"fsync({descriptor})", StringComparison.Ordinal) && call.EndsWith("= 0", StringComparison.Ordinal));
+        var flushed = thread.FindIndex(folderOpened, call => call.StartsWith($"fsync({descriptor})", StringComparison.Ordinal) && call.EndsWith("= 0", StringComparison.Ordinal));
+        Assert.True(flushed > folderOpened, $"{folder} was not flushed after the file arrived:\n{string.Join('\n', thread)}");
+        return flushed;
     }
 
     /// <summary>SQLite, whose next insert commits (or not) and then answers with a timeout, as a database can under load.</summary>

@@ -40,9 +40,12 @@ public interface IBlobStore
     /// <summary>Creates what the store needs before the first write (the folders, the bucket).</summary>
     Task PrepareAsync(CancellationToken cancellationToken);
 
-    /// <summary>Writes the original, atomically and durably; fails if one with that id exists already.</summary>
+    /// <summary>
+    /// Writes the original, atomically and durably, and an animated upload's animation beside it
+    /// (<see cref="BlobKeys.Animation"/>, among its renders) as durably; fails if an original with that id exists already.
+    /// </summary>
     /// <exception cref="StorageFullException">The disk is full; nothing of the original is left.</exception>
-    Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken);
+    Task WriteAsync(Guid id, byte[] jpeg, byte[]? animation, CancellationToken cancellationToken);
 
     /// <summary>The original, open for streaming (seekable, for ranges); null when there is none.</summary>
     Task<Stream?> OpenOriginalAsync(Guid id, CancellationToken cancellationToken);

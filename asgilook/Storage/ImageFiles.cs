@@ -69,12 +69,20 @@ public sealed class ImageFiles(string root) : IBlobStore
 
     /// <summary>Writes the file atomically; fails if a file with that id exists already.</summary>
     /// <exception cref="StorageFullException">The disk is full; nothing of the file is left.</exception>
-    public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
+    public async Task WriteAsync(Guid id, byte[] jpeg, byte[]? animation, CancellationToken cancellationToken)
     {
         try
         {
             await PlaceAsync($"{id}.{Guid.NewGuid():N}.part", jpeg, PathOf(id), overwrite: false, cancellationToken);
-            // The rename lives in the folder: until the folder is flushed, a power cut can undo it.
+            if (animation is not null)
+            {
+                // Unlike a render, it cannot be made again: its own rename is flushed too.
+                var renders = Directory.CreateDirectory(RendersOf(id)).FullName;
+                await PlaceAsync($"{id}.{Guid.NewGuid():N}.part", animation, Path.Combine(renders, BlobKeys.Animation), overwrite: true, cancellationToken);
+                Durability.FlushFolder(renders);
+            }
+
+            // The renames live in the folders: until they are flushed, a power cut can undo them.
             Durability.FlushFolder(Root);
         }
         catch (IOException e) when (StorageFullException.IsDiskFull(e))

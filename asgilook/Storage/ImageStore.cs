@@ -128,11 +128,7 @@ public sealed partial class ImageStore(
         var added = await AddRowAsync(image, quota, bytesWritten: false);
         if (added.Result == AddResult.NeedsBytes)
         {
-            await blobs.WriteAsync(image.Id, converted.Jpeg, CancellationToken.None);
-            if (converted.Animation is { } animation)
-            {
-                await blobs.WriteRenderAsync(image.Id, BlobKeys.Animation, animation.Webp, CancellationToken.None);
-            }
+            await blobs.WriteAsync(image.Id, converted.Jpeg, converted.Animation?.Webp, CancellationToken.None);
 
             added = await AddRowAsync(image, quota, bytesWritten: true);
             if (added.Result != AddResult.Added || added.Blob != image.Id)

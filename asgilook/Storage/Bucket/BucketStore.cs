@@ -78,11 +78,16 @@ public sealed class BucketStore : IBlobStore, IDisposable
         return true;
     }, cancellationToken);
 
-    public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
+    public async Task WriteAsync(Guid id, byte[] jpeg, byte[]? animation, CancellationToken cancellationToken)
     {
         if (!await PutAsync(BlobKeys.Original(id), jpeg, "image/jpeg", createOnly: true, cancellationToken))
         {
             throw new IOException($"An original with the id {id} exists already.");
+        }
+
+        if (animation is not null)
+        {
+            await PutAsync(BlobKeys.Render(id, BlobKeys.Animation), animation, "image/webp", createOnly: false, cancellationToken);
         }
     }
 

@@ -19,9 +19,9 @@ public sealed class CachedBucketStore(BucketStore bucket, ReadCache cache) : IBl
 
     public Task PrepareAsync(CancellationToken cancellationToken) => bucket.PrepareAsync(cancellationToken);
 
-    public async Task WriteAsync(Guid id, byte[] jpeg, CancellationToken cancellationToken)
+    public async Task WriteAsync(Guid id, byte[] jpeg, byte[]? animation, CancellationToken cancellationToken)
     {
-        await bucket.WriteAsync(id, jpeg, cancellationToken);
+        await bucket.WriteAsync(id, jpeg, animation, cancellationToken);
         cache.Keep(id, jpeg);
     }
 
