@@ -118,6 +118,16 @@ public sealed class ModerationTests
 
         Assert.Empty(app.StoredFiles());
         Assert.Equal("[]", await app.Client.GetStringAsync("/images"));
+
+        // Readiness says so, without the URL, and stays in rotation (200, Degraded) until the hook answers again.
+        var (status, check) = await ModerationReadinessAsync(app);
+        Assert.Equal((HttpStatusCode.OK, "Degraded"), (status, check.GetProperty("status").GetString()));
+        var said = check.GetProperty("description").GetString()!;
+        Assert.Equal("the moderation hook answered 302 at its last review; uploads are refused with 503 until it answers", said);
+        hook.Answer = _ => Task.CompletedTask;
+        await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240), Secrets.UploadKey);
+        Assert.Equal("Healthy", (await ModerationReadinessAsync(app)).Check.GetProperty("status").GetString());
+
         var warnings = app.Logs.Warnings("ModerationHook");
         Assert.Contains(warnings, line => line.Contains("answered 500", StringComparison.Ordinal));
         Assert.Contains(warnings, line => line.Contains("did not answer within 1 s", StringComparison.Ordinal));
@@ -240,6 +250,14 @@ public sealed class ModerationTests
         await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240), Secrets.UploadKey);
 
         Assert.Empty(hook.Reviews);
+        Assert.Equal("no moderation hook", (await ModerationReadinessAsync(app)).Check.GetProperty("description").GetString());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Check)> ModerationReadinessAsync(TestApp app)
+    {
+        using var ready = await app.Client.GetAsync("/health/ready");
+        var report = JsonDocument.Parse(await ready.Content.ReadAsStringAsync()).RootElement;
+        return (ready.StatusCode, report.GetProperty("checks").GetProperty("moderation").Clone());
     }
 
     private static async Task<HttpResponseMessage> PostAsync(TestApp app, byte[]? image = null)

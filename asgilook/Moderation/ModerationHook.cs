@@ -33,6 +33,7 @@ public sealed partial class ModerationHook : IDisposable
     private readonly ModerationFailure _onFailure;
     private readonly AsgilookMetrics _metrics;
     private readonly ILogger<ModerationHook> _logger;
+    private volatile string? _lastFailure;
 
     public ModerationHook(IOptions<AsgilookOptions> options, AsgilookMetrics metrics, ILogger<ModerationHook> logger)
     {
@@ -66,6 +67,12 @@ public sealed partial class ModerationHook : IDisposable
             DefaultRequestHeaders = { UserAgent = { new ProductInfoHeaderValue("Asgilook", null) } },
         };
     }
+
+    /// <summary>Whether a hook is set.</summary>
+    public bool Configured => _client is not null;
+
+    /// <summary>What the hook did at its last review when that failed (never where it is); null once a review is answered.</summary>
+    public string? LastFailure => _lastFailure;
 
     /// <summary>
     /// Asks the hook about the upload: its JPEG, and for an animated upload its every frame too (the animated WebP its
@@ -103,6 +110,7 @@ public sealed partial class ModerationHook : IDisposable
             var status = (int)answer.StatusCode;
             if (status is >= 200 and < 300)
             {
+                _lastFailure = null;
                 _metrics.Moderated("accepted", Stopwatch.GetElapsedTime(started));
                 return; // the body, whatever its size, is never read
             }
@@ -110,6 +118,7 @@ public sealed partial class ModerationHook : IDisposable
             if (status is >= 400 and < 500)
             {
                 var reason = await ReasonAsync(answer, deadline.Token, cancellationToken);
+                _lastFailure = null;
                 _metrics.Moderated("refused", Stopwatch.GetElapsedTime(started));
                 Log.Refused(_logger, imageId, status);
                 throw new ModerationRefusedException(reason);
@@ -132,6 +141,7 @@ public sealed partial class ModerationHook : IDisposable
             };
         }
 
+        _lastFailure = failure;
         _metrics.Moderated("failed", Stopwatch.GetElapsedTime(started));
         if (_onFailure == ModerationFailure.Accept)
         {

@@ -9,7 +9,8 @@ namespace Asgilook.Operations;
 
 /// <summary>
 /// <c>GET /health</c> (the process answers) and <c>GET /health/ready</c> (storage folder or bucket writable, catalog
-/// answering, cache reachable or degraded): a load balancer sends traffic only to ready instances.
+/// answering, cache reachable or degraded, the moderation hook answering its last review or degraded): a load balancer
+/// sends traffic only to ready instances.
 /// Which folder or bucket, database and Redis a check names is shown only where <see cref="ManagementPort"/> allows.
 /// </summary>
 internal static class HealthChecks
@@ -20,7 +21,8 @@ internal static class HealthChecks
         services.AddHealthChecks()
             .AddCheck<StorageWritable>("storage", tags: [Ready])
             .AddCheck<CatalogAnswers>("catalog", tags: [Ready])
-            .AddCheck<CacheReachable>("cache", tags: [Ready]);
+            .AddCheck<CacheReachable>("cache", tags: [Ready])
+            .AddCheck<ModerationAnswers>("moderation", tags: [Ready]);
 
     public static void MapAsgilookHealthChecks(this IEndpointRouteBuilder app)
     {
@@ -83,6 +85,20 @@ internal static class HealthChecks
                 return HealthCheckResult.Unhealthy($"{catalog.Description} does not answer ({Redaction.Describe(e)})");
             }
         }
+    }
+
+    /// <summary>
+    /// Degraded while the moderation hook's last review failed: uploads are then refused (or stored unreviewed), while
+    /// everything else is served, so the instance stays in rotation. Told from the reviews themselves, never by sending
+    /// the hook anything.
+    /// </summary>
+    private sealed class ModerationAnswers(Moderation.ModerationHook hook, Microsoft.Extensions.Options.IOptions<Configuration.AsgilookOptions> options) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(hook.LastFailure is { } failure
+                ? HealthCheckResult.Degraded(
+                    $"the moderation hook {failure} at its last review; uploads are {(options.Value.Moderation.OnFailure == Configuration.ModerationFailure.Reject ? "refused with 503" : "stored unreviewed")} until it answers")
+                : HealthCheckResult.Healthy(hook.Configured ? "the moderation hook answered its last review (or has had none yet)" : "no moderation hook"));
     }
 
     private sealed class CacheReachable(ICacheStore cache, RedisConnection redis) : IHealthCheck

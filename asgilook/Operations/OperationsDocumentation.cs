@@ -17,8 +17,9 @@ internal static class OperationsDocumentation
             "mipmap-style thumbnails rendered on the fly and kept in a response cache. Every error is an RFC 9457 problem.";
         document.Paths ??= [];
         Add(document, "/health", "Liveness: the process answers", ("200", "Healthy, as JSON"));
-        Add(document, "/health/ready", "Readiness: storage writable, catalog answering, cache reachable",
-            ("200", "Healthy, or Degraded when the cache does not answer (requests are then served uncached), as JSON; each check's details " +
+        Add(document, "/health/ready", "Readiness: storage writable, catalog answering, cache reachable, moderation hook answering",
+            ("200", "Healthy, or Degraded when the cache does not answer (requests are then served uncached) or the moderation hook's " +
+                "last review failed (uploads are then refused or stored unreviewed, per Moderation:OnFailure), as JSON; each check's details " +
                 "only on the management addresses when Asgilook:ManagementUrls is set"),
             ("503", "Unhealthy: the storage folder is not writable or the catalog database does not answer"));
         Add(document, "/metrics", "Metrics in Prometheus text (OpenTelemetry); on the management addresses only when Asgilook:ManagementUrls is set",
