@@ -55,7 +55,10 @@ public sealed class QuotaTests
     [Fact]
     public async Task An_image_that_does_not_fit_the_megabyte_quota_is_refused_and_nothing_of_it_stays()
     {
-        await using var app = await TestApp.StartAsync(settings: Settings(megabytesPerKey: "1"));
+        await using var hook = await HookServer.StartAsync();
+        var settings = Settings(megabytesPerKey: "1");
+        settings["Asgilook:Moderation:Url"] = hook.Url;
+        await using var app = await TestApp.StartAsync(settings: settings);
         var small = await app.Client.PostImageAsync(TestImages.RandomEllipses(320, 240), Secrets.UploadKey);
         var stored = app.StoredFiles();
 
@@ -68,6 +71,7 @@ public sealed class QuotaTests
         Assert.Equal(await SizeAsync(app, small), problem.GetProperty("used").GetInt64());
         Assert.Equal(stored, app.StoredFiles());
         Assert.Single((await app.Client.GetFromJsonAsync<JsonElement>("/images")).EnumerateArray());
+        Assert.Single(hook.Reviews); // the one past the quota was never shown to the hook (a hook may charge by the call)
     }
 
     [Fact]

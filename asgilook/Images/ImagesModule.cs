@@ -210,7 +210,7 @@ public sealed class ImagesModule : ICarterModule
         store.ThrowIfStoreAway();
         try
         {
-            await store.ThrowIfQuotaReachedAsync(uploader.KeyId, cancellationToken);
+            await store.ThrowIfPastQuotaAsync(uploader.KeyId, bytes: null, cancellationToken);
         }
         catch (QuotaExceededException past)
         {

@@ -40,11 +40,12 @@ public sealed partial class ImageStore(
         (await catalog.UsageAsync(keyId, cancellationToken), options.Value.Quotas.Quota);
 
     /// <summary>
-    /// Refuses an upload with a key that stores all its quota already (checked before the body is read; whether an
-    /// image fits is decided again, exactly, when its row is added).
+    /// Refuses an upload with a key that stores all its quota already (before the body is read, with no
+    /// <paramref name="bytes"/>) or that this image would take past it (before the moderation hook is asked). Whether an
+    /// image fits is decided again, exactly, when its row is added.
     /// </summary>
-    /// <exception cref="QuotaExceededException">The key has reached a limit.</exception>
-    public async Task ThrowIfQuotaReachedAsync(string? keyId, CancellationToken cancellationToken)
+    /// <exception cref="QuotaExceededException">The key has reached a limit, or this image would pass one.</exception>
+    public async Task ThrowIfPastQuotaAsync(string? keyId, long? bytes, CancellationToken cancellationToken)
     {
         if (keyId is null || options.Value.Quotas.Quota is not { Limits: true } quota)
         {
@@ -52,7 +53,7 @@ public sealed partial class ImageStore(
         }
 
         var usage = await catalog.UsageAsync(keyId, cancellationToken);
-        if (quota.ReachedBy(usage) is { } limit)
+        if ((bytes is { } added ? quota.PassedBy(usage, added) : quota.ReachedBy(usage)) is { } limit)
         {
             throw new QuotaExceededException(limit, usage, quota);
         }
@@ -106,6 +107,7 @@ public sealed partial class ImageStore(
             throw new BlockedContentException();
         }
 
+        await ThrowIfPastQuotaAsync(ownership.OwnerKeyId, converted.Jpeg.Length, cancellationToken); // before the hook is asked
         await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted, cancellationToken);
 
         var image = await AddStoringBytesOnceAsync(
