@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Asgilook.Configuration;
 using Asgilook.Imaging;
 using Asgilook.Operations;

@@ -107,8 +107,13 @@ public sealed partial class ImageStore(
             throw new BlockedContentException();
         }
 
-        await ThrowIfPastQuotaAsync(ownership.OwnerKeyId, converted.Jpeg.Length, cancellationToken); // before the hook is asked
-        await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted, cancellationToken);
+        if (moderation.Configured)
+        {
+            // Not shown to a hook (which may charge by the call) when it cannot fit; without one, the catalog's own check
+            // refuses it before any byte is written.
+            await ThrowIfPastQuotaAsync(ownership.OwnerKeyId, converted.Jpeg.Length, cancellationToken);
+            await moderation.ReviewAsync(id, ownership.OwnerKeyId, converted, cancellationToken);
+        }
 
         var image = await AddStoringBytesOnceAsync(
             new StoredImage(id, converted.Width, converted.Height, clock.GetUtcNow(), converted.Jpeg.Length,
