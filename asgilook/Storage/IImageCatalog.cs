@@ -20,10 +20,6 @@ public interface IImageCatalog
     /// </summary>
     Task<AddOutcome> AddAsync(StoredImage image, Quotas.Quota quota, bool bytesWritten, CancellationToken cancellationToken);
 
-    /// <summary>Adds the image's row, its bytes written, whatever its owner stores.</summary>
-    async Task AddAsync(StoredImage image, CancellationToken cancellationToken) =>
-        await AddAsync(image, Quotas.Quota.None, bytesWritten: true, cancellationToken);
-
     /// <summary>What the key (by its id) stores now.</summary>
     Task<Quotas.KeyUsage> UsageAsync(string ownerKeyId, CancellationToken cancellationToken);
 

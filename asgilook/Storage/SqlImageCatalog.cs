@@ -62,15 +62,15 @@ public abstract class SqlImageCatalog : IImageCatalog
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await BeginWriteAsync(connection, cancellationToken);
-        var owner = image.OwnerKeyId;
-        if (owner is not null && quota.Limits)
+        var owner = quota.Limits ? image.OwnerKeyId : null; // the key whose quota counts, if any
+        if (owner is not null)
         {
             // The key's lock first, then the content's: every writer takes them in this order.
             await LockAsync(connection, transaction, LockSpace.OwnerKey, owner, cancellationToken);
         }
 
         await LockAsync(connection, transaction, LockSpace.Content, image.Sha256, cancellationToken);
-        if (owner is not null && quota.Limits)
+        if (owner is not null)
         {
             var usage = await UsageAsync(connection, transaction, owner, cancellationToken);
             if (quota.PassedBy(usage, image.ByteLength) is not null)

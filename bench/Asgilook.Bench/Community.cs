@@ -109,7 +109,7 @@ internal static class CatalogCost
         Asgilook.Storage.StoredImage Image(int n) => new(Guid.NewGuid(), 1920, 1080, start.AddMilliseconds(n), 500_000, $"{n:x64}");
         for (var n = 0; n < count; n++)
         {
-            await catalog.AddAsync(Image(n), CancellationToken.None); // a catalog that holds some images already
+            await catalog.AddAsync(Image(n), Asgilook.Quotas.Quota.None, bytesWritten: true, CancellationToken.None); // a catalog that holds some images already
         }
 
         var lookups = Stopwatch.StartNew();
