@@ -50,6 +50,17 @@ make_images() {
     fi
 }
 
+# The start of a benchmark that drives one server with wrk: its tools, the Release build, the images, Redis.
+prepare_wrk_bench() {
+    need wrk wrk
+    need redis-server redis-server
+    need curl curl
+    need bc bc
+    build_release
+    make_images
+    start_redis
+}
+
 # launch_server LOG STORAGE [NAME=value ...]: the Release server on a free port, its cache the Redis of
 # start_redis, with those settings; sets server_pid and base and waits until it answers.
 server_pid=

@@ -11,14 +11,7 @@
 # - animated GIF uploads of 10, 40 and 160 frames (480×270), one at a time: ms per upload and per frame, beside the
 #   limit: plain NetVips making the first frame's JPEG and the half-size animated WebP, on one core.
 source "$(dirname "$0")/common.sh"
-need wrk wrk
-need redis-server redis-server
-need curl curl
-need bc bc
-
-build_release
-make_images
-start_redis
+prepare_wrk_bench
 rounds=${BENCH_ROUNDS:-2}
 bench_tool community "$images" 500 >/dev/null
 ls "$images"/distinct/*.jpg | sed -n '1,100p' >"$work/warm.txt"

@@ -7,14 +7,7 @@
 # Everything it makes goes to bench/work/ (ignored by git).
 source "$(dirname "$0")/common.sh"
 cores=$(nproc)
-need wrk wrk
-need redis-server redis-server
-need curl curl
-need bc bc
-
-build_release
-make_images
-start_redis
+prepare_wrk_bench
 
 limits_unspendable=(Asgilook__RateLimits__UploadsPerMinute=100000000 Asgilook__RateLimits__RendersPerMinute=100000000)
 start_server() { # storage folder, then settings (NAME=value ...; the limits off when none are given)

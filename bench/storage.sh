@@ -8,14 +8,7 @@
 # beside them: bare Kestrel sending the original from the file, and the original and a kept render from the bucket
 # with one plain SDK GetObject each.
 source "$(dirname "$0")/common.sh"
-need wrk wrk
-need redis-server redis-server
-need curl curl
-need bc bc
-
-build_release
-make_images
-start_redis
+prepare_wrk_bench
 rounds=${BENCH_ROUNDS:-2}
 
 s3dir=$work/s3
