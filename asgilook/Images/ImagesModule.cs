@@ -210,24 +210,17 @@ public sealed class ImagesModule : ICarterModule
         store.ThrowIfStoreAway();
         try
         {
+            // A key at its quota is refused before its body is read, as a full disk is.
             await store.ThrowIfPastQuotaAsync(uploader.KeyId, bytes: null, cancellationToken);
-        }
-        catch (QuotaExceededException past)
-        {
-            return Problems.QuotaExceeded(past);
-        }
+            var (body, refusal) = await UploadBody.ReadAsync(
+                context, limits.MaxUploadBytes, services.Budget, uploader.Client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
+            using var upload = body;
+            services.Metrics.UploadReceived(upload?.Bytes.Length ?? 0);
+            if (refusal is not null || upload is not { Bytes.Length: > 0 })
+            {
+                return Refused(refusal, limits, context.Response);
+            }
 
-        var (body, refusal) = await UploadBody.ReadAsync(
-            context, limits.MaxUploadBytes, services.Budget, uploader.Client, new MinDataRate(limits.MinUploadBytesPerSecond, MinimumRateGrace), cancellationToken);
-        using var upload = body;
-        services.Metrics.UploadReceived(upload?.Bytes.Length ?? 0);
-        if (refusal is not null || upload is not { Bytes.Length: > 0 })
-        {
-            return Refused(refusal, limits, context.Response);
-        }
-
-        try
-        {
             // The header is read by managed code here, before any decoder sees the bytes: it says what the upload costs.
             var pixels = store.Inspect(upload.Bytes).PixelsOr(limits.MaxPixels);
             if (await services.RateLimits.TakeAsync(context, services.RateLimits.UploadMegapixels, uploader.KeyId, pixels) is { Allowed: false } tooMuch)
