@@ -28,8 +28,9 @@ public sealed partial class StorageStartup(
         await blobs.PrepareAsync(cancellationToken);
         await catalog.MigrateAsync(cancellationToken);
         var catalogued = await catalog.ImagesByBlobAsync(cancellationToken);
-        await MatchIdentitiesAsync(catalogued.Sum(blob => blob.Count()), cancellationToken);
-        await RepairAsync(catalogued, cancellationToken);
+        var listed = catalogued.Sum(blob => blob.Count());
+        await MatchIdentitiesAsync(listed, cancellationToken);
+        await RepairAsync(catalogued, listed, cancellationToken);
     }
 
     private async Task MatchIdentitiesAsync(int rows, CancellationToken cancellationToken)
@@ -70,12 +71,12 @@ public sealed partial class StorageStartup(
     }
 
     /// <param name="catalogued">The listed images by the bytes they use: bytes gone unlist every image using them.</param>
-    private async Task RepairAsync(ILookup<Guid, Guid> catalogued, CancellationToken cancellationToken)
+    /// <param name="listed">How many images they are.</param>
+    private async Task RepairAsync(ILookup<Guid, Guid> catalogued, int listed, CancellationToken cancellationToken)
     {
         var presence = await blobs.PresenceAsync([.. catalogued.Select(blob => blob.Key)], cancellationToken);
         var missing = presence.Where(pair => pair.Value is FilePresence.Missing).SelectMany(pair => catalogued[pair.Key]).ToList();
         var unknown = presence.Where(pair => pair.Value is FilePresence.Unknown).Sum(pair => catalogued[pair.Key].Count());
-        var listed = catalogued.Sum(blob => blob.Count());
         var unlist = options.Value.UnlistMissingFiles || options.Value.AllowLargeRepair;
         if (missing.Count > UnlistedWithoutAsking && missing.Count > listed * ShareUnlistedWithoutAsking && !unlist)
         {
